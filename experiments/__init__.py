@@ -1,0 +1,1 @@
+"""Hydra applications around the ``reducers`` library: train, and (later) compare and anomaly."""

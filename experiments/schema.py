@@ -1,0 +1,153 @@
+"""Structured-config schemas: every YAML option extends one, so a wrong type, an unknown key or
+an invalid choice fails at composition, and ``validate`` checks ranges before any work."""
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from reducers.base import Activation, KLScaling, Recon
+from reducers.errors import ConfigError
+
+
+def require(ok: bool, key: str, value, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+
+
+@dataclass
+class ModelConfig:
+    _target_: str = MISSING
+    hidden: List[int] = field(default_factory=lambda: [400])
+    latent_dim: int = 2
+    activation: Activation = Activation.relu
+    recon: Recon = Recon.bce
+
+    def __post_init__(self):
+        require(all(h >= 1 for h in self.hidden), "model.hidden", self.hidden,
+                "a list of layer sizes, each >= 1 (e.g. [512,256])")
+        require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
+
+
+@dataclass
+class AEConfig(ModelConfig):
+    _target_: str = "reducers.ae.Autoencoder"
+
+
+@dataclass
+class VAEConfig(ModelConfig):
+    _target_: str = "reducers.vae.VAE"
+    beta: float = 1.0
+    kl_scaling: KLScaling = KLScaling.standard
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(math.isfinite(self.beta) and self.beta >= 0, "model.beta", self.beta,
+                "must be a finite number >= 0")
+
+
+@dataclass
+class DataConfig:
+    _target_: str = MISSING
+    test_fraction: float = 0.2
+    seed: int = 0
+    limit: Optional[int] = None  # take the first N images (before the split); null: all
+
+    def __post_init__(self):
+        require(0 < self.test_fraction < 1, "data.test_fraction", self.test_fraction,
+                "must be in (0, 1)")
+        require(self.limit is None or self.limit >= 2, "data.limit", self.limit,
+                "must be >= 2 or null")
+
+
+@dataclass
+class OptimConfig:
+    _target_: str = MISSING
+    _partial_: bool = True  # built later with the model's parameters
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        require(math.isfinite(self.lr) and self.lr > 0, "optim.lr", self.lr, "must be > 0")
+        require(self.weight_decay >= 0, "optim.weight_decay", self.weight_decay, "must be >= 0")
+
+
+@dataclass
+class AdamConfig(OptimConfig):
+    _target_: str = "torch.optim.Adam"
+
+
+@dataclass
+class SGDConfig(OptimConfig):
+    _target_: str = "torch.optim.SGD"
+    lr: float = 0.01
+    momentum: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(0 <= self.momentum < 1, "optim.momentum", self.momentum, "must be in [0, 1)")
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 30
+    batch_size: int = 128
+    threads: Optional[int] = None  # torch threads; null: every core this process may use
+    progress: bool = True
+
+    def __post_init__(self):
+        require(self.epochs >= 1, "trainer.epochs", self.epochs, "must be >= 1")
+        require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
+        require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
+                "must be >= 1 or null (all available cores)")
+
+
+@dataclass
+class ScoreConfig:
+    knn_k: int = 5
+    trust_k: int = 5
+    max_pairwise: int = 2000  # subsample size for the quadratic metrics
+    figures: bool = True
+
+    def __post_init__(self):
+        for key in ("knn_k", "trust_k"):
+            require(getattr(self, key) >= 1, f"score.{key}", getattr(self, key), "must be >= 1")
+        require(self.max_pairwise >= 10, "score.max_pairwise", self.max_pairwise,
+                "must be >= 10")
+
+
+@dataclass
+class PathsConfig:
+    output_root: str = "outputs"
+    data_dir: str = "data"
+
+
+@dataclass
+class Config:
+    model: ModelConfig = MISSING
+    data: DataConfig = MISSING
+    optim: OptimConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    score: ScoreConfig = MISSING
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    seed: int = 0
+
+
+SCHEMAS = {"config": Config, "model_ae": AEConfig, "model_vae": VAEConfig,
+           "data": DataConfig, "optim_adam": AdamConfig, "optim_sgd": SGDConfig,
+           "trainer": TrainerConfig, "score": ScoreConfig}
+
+
+def register() -> None:
+    """Store the schemas as top-level configs named ``schema_<name>`` (not groups, so they do
+    not show up as choices in ``--help``); each YAML option names its schema in its defaults."""
+    store = ConfigStore.instance()
+    for name, node in SCHEMAS.items():
+        store.store(name=f"schema_{name}", node=node)
+
+
+def validate(cfg: DictConfig) -> Config:
+    """Range-check every field (the dataclasses' ``__post_init__``); raises ConfigError."""
+    return OmegaConf.to_object(cfg)

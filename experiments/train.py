@@ -1,0 +1,155 @@
+"""Train one reducer and score it on held-out data: ``python -m experiments.train [overrides]``.
+
+``train(cfg, run_dir)`` is a plain function (tests call it with a composed config); ``main`` is
+the thin Hydra wrapper that turns the project's errors into one line and an exit code.
+"""
+
+import csv
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.schema import register, validate
+from reducers import plots
+from reducers.checkpoint import save_checkpoint
+from reducers.engine import fit
+from reducers.errors import ReducerError
+from reducers.io import atomic_open, write_json
+from reducers.scoring import encode, score_codes, score_model
+
+log = logging.getLogger(__name__)
+EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 3
+HEADLINE = ("knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure")
+register()
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def versions() -> dict[str, str]:
+    import hydra as hydra_pkg
+    import omegaconf
+    import sklearn
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "hydra-core": hydra_pkg.__version__, "omegaconf": omegaconf.__version__,
+            "platform": platform.platform()}
+
+
+def build(node: DictConfig, **kwargs):
+    """``hydra.utils.instantiate``, re-raising the project's own errors unwrapped."""
+    try:
+        return instantiate(node, **kwargs, _convert_="all")
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, ReducerError):
+            raise exc.__cause__ from None
+        raise
+
+
+def describe(cfg: DictConfig) -> str:
+    """Short label of the model settings for figure titles, e.g. 'VAE [512, 256] bce beta=1'."""
+    m = cfg.model
+    label = f"{m._target_.rsplit('.', 1)[-1]} {list(m.hidden)}->{m.latent_dim} {m.recon.value}"
+    if "beta" in m:
+        label += f" beta={m.beta:g}" + (" (seed scaling)" if m.kl_scaling.value == "seed" else "")
+    return label
+
+
+def write_history(path: Path, history: list[dict]) -> None:
+    with atomic_open(path, "w") as f:
+        if history:
+            writer = csv.DictWriter(f, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+
+
+def train(cfg: DictConfig, run_dir: str | Path) -> dict:
+    """Train, score and write one run folder; return what ``metrics.json`` holds."""
+    settings = validate(cfg)  # range errors before any work
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    threads = settings.trainer.threads or available_cores()
+    torch.set_num_threads(threads)
+    torch.manual_seed(cfg.seed)
+
+    split = build(cfg.data)
+    model = build(cfg.model, input_dim=split.input_dim)
+    optimizer = build(cfg.optim)(model.parameters())
+    x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    label = describe(cfg)
+    log.info("%s on %s: %d train / %d test images, %d threads", label, split.name,
+             len(x_train), len(x_test), threads)
+    result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
+                 batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
+                 progress=settings.trainer.progress)
+
+    record = {
+        "status": result.status, "model": label, "seed": cfg.seed,
+        "kl_weight_effective": model.effective_kl_weight(settings.trainer.batch_size),
+        "epochs_completed": len(result.history), "diverged": result.diverged,
+        "metrics": {"train_seconds": result.train_seconds,
+                    "samples_per_second": result.samples_per_second},
+        "sample_sizes": {}, "timings": {}, "threads": threads, "data": split.summary(),
+        "versions": versions(),
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    }
+    write_history(run_dir / "history.csv", result.history)
+    if result.status == "ok":
+        train_codes, test_codes = encode(model, x_train), encode(model, x_test)
+        metrics, record["sample_sizes"], record["timings"]["score_seconds"] = score_codes(
+            train_codes, split.y_train, test_codes, split.y_test, split.x_test,
+            knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
+            max_pairwise=settings.score.max_pairwise)
+        record["metrics"].update(metrics, **score_model(model, x_test))
+        with atomic_open(run_dir / "codes.npz") as f:
+            np.savez_compressed(f, train=train_codes, train_labels=split.y_train,
+                                test=test_codes, test_labels=split.y_test)
+        spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
+                "kwargs": {k: v for k, v in record["config"]["model"].items() if k != "_target_"}}
+        save_checkpoint(run_dir / "checkpoint.pt", model, optimizer, epoch=len(result.history),
+                        model_spec=spec, config_yaml=OmegaConf.to_yaml(cfg))
+    if settings.score.figures:
+        plots.write_run_figures(run_dir, model, split, result.history, label,
+                                record["metrics"].get("knn_acc"))
+    record["timings"]["total_seconds"] = time.perf_counter() - started
+    write_json(run_dir / "metrics.json", record)  # written last: its presence means "finished"
+    shown = " ".join(f"{k}={record['metrics'][k]:.3f}" for k in HEADLINE if k in record["metrics"])
+    log.info("%s in %.1fs: %s -> %s", result.status, record["timings"]["total_seconds"], shown,
+             run_dir)
+    return record
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float | None:
+    hydra_cfg = HydraConfig.get()
+    single = hydra_cfg.mode != RunMode.MULTIRUN
+    try:
+        record = train(cfg, hydra_cfg.runtime.output_dir)
+    except ReducerError as exc:
+        if not single:
+            raise  # Hydra records the failed job; the sweep's table shows it
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    if record["status"] == "diverged" and single:
+        print(f"error: training diverged ({record['diverged']}); lower optim.lr or check the "
+              "data", file=sys.stderr)
+        sys.exit(EXIT_DIVERGED)
+    return record["metrics"].get("knn_acc")
+
+
+if __name__ == "__main__":
+    main()

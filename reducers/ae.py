@@ -1,0 +1,22 @@
+"""A plain autoencoder: deterministic MLP encoder to a d-dimensional code and back."""
+
+from collections.abc import Sequence
+
+import torch
+
+from reducers.base import Reducer, mlp, reconstruction_sum
+
+
+class Autoencoder(Reducer):
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (400,), latent_dim: int = 2,
+                 activation: str = "relu", recon: str = "mse"):
+        super().__init__(input_dim, hidden, latent_dim, activation, recon)
+        self.encoder = mlp([input_dim, *hidden, latent_dim], activation)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # (B, d)
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.decoder(self.encoder(x))  # (B, D)
+        recon = reconstruction_sum(logits, x, self.recon) / x.shape[0]
+        return {"total": recon, "recon": recon}

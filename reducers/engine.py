@@ -1,0 +1,94 @@
+"""One training loop for every reducer. It knows the contract (``model.loss(x)["total"]``) only.
+
+Tensors stay in memory; each epoch gathers one fresh permutation of the training set and then
+takes batches as slices (views, no per-item Dataset overhead).
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from reducers.progress import Progress
+
+
+@dataclass
+class FitResult:
+    status: str  # "ok" or "diverged"
+    history: list[dict[str, float]]  # one row per completed epoch
+    train_seconds: float  # optimisation steps only, evaluation excluded
+    samples_seen: int
+    diverged: dict | None = None  # epoch, step and last finite loss when status == "diverged"
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples_seen / self.train_seconds if self.train_seconds > 0 else float("nan")
+
+
+@torch.inference_mode()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
+    """Mean "recon" and "kl" over ``x`` in the standard scaling ("total" is batch-size dependent
+    under the seed scaling, so it is left out)."""
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        for key, value in model.loss(xb).items():
+            if key != "total":
+                sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
+    model.train(was_training)
+    return {key: value / len(x) for key, value in sums.items()}
+
+
+def _finite_parameters(model: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, *,
+        epochs: int, batch_size: int, seed: int = 0, x_test: torch.Tensor | None = None,
+        progress: bool = True) -> FitResult:
+    """Train ``model`` for ``epochs`` on ``x_train`` (N, D); stop at the first non-finite loss."""
+    generator = torch.Generator().manual_seed(seed)
+    n = len(x_train)
+    bar = Progress(epochs, math.ceil(n / batch_size), progress)
+    history: list[dict[str, float]] = []
+    train_seconds, samples_seen, last_loss = 0.0, 0, float("nan")
+
+    def stop(epoch: int, step: int, loss: float) -> FitResult:
+        where = {"epoch": epoch, "step": step, "loss": loss, "last_finite_loss": last_loss}
+        bar.epoch_end(f"diverged at epoch {epoch}, step {step}: loss {loss}")
+        return FitResult("diverged", history, train_seconds, samples_seen, where)
+
+    for epoch in range(1, epochs + 1):
+        model.train()
+        started = time.perf_counter()
+        shuffled = x_train[torch.randperm(n, generator=generator)]  # (N, D)
+        sums = None
+        for step, start in enumerate(range(0, n, batch_size), 1):
+            xb = shuffled[start:start + batch_size]  # (B, D) view
+            terms = model.loss(xb)
+            loss = terms["total"].item()
+            if not math.isfinite(loss):
+                train_seconds += time.perf_counter() - started
+                return stop(epoch, step, loss)
+            optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            optimizer.step()
+            batch_sums = torch.stack([t.detach() for t in terms.values()]) * len(xb)
+            sums = batch_sums if sums is None else sums + batch_sums
+            samples_seen += len(xb)
+            last_loss = loss
+            bar.step(epoch, step, loss)
+        train_seconds += time.perf_counter() - started
+        if not _finite_parameters(model):
+            return stop(epoch, step, float("nan"))
+        row = {"epoch": epoch, **{f"train_{k}": v / n for k, v in zip(terms, sums.tolist())}}
+        if x_test is not None:
+            row.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
+        row["seconds"] = time.perf_counter() - started
+        history.append(row)
+        bar.epoch_end(f"epoch {epoch}/{epochs} " + " ".join(
+            f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds")))
+    return FitResult("ok", history, train_seconds, samples_seen)
