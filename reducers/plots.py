@@ -39,23 +39,33 @@ def scatter(codes: np.ndarray, labels: np.ndarray, title: str) -> Figure:
     return fig
 
 
-def tile(images: np.ndarray, ncols: int, pad: int = 1) -> np.ndarray:
-    """(N, h, w) images -> one (rows*(h+pad)-pad, ncols*(w+pad)-pad) array, white padding."""
+def tile(images: np.ndarray, ncols: int, pad: int = 1, pad_value: float = 0.15) -> np.ndarray:
+    """(N, h, w) images -> one (rows*(h+pad)-pad, ncols*(w+pad)-pad) array; the padding is
+    light grey under the ``gray_r`` colour map (0 = white paper, 1 = black ink)."""
     n, h, w = images.shape
     nrows = -(-n // ncols)
-    out = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad), dtype=np.float32)
+    out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), pad_value, np.float32)
     for i, img in enumerate(images):
         r, c = divmod(i, ncols)
         out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = img
     return out
 
 
-def image_grid(images: np.ndarray, image_shape: tuple[int, int], ncols: int, title: str) -> Figure:
+def image_grid(images: np.ndarray, image_shape: tuple[int, int], ncols: int, title: str,
+               row_labels: list[str] | None = None) -> Figure:
     grid = tile(images.reshape(-1, *image_shape), ncols)
-    fig, ax = plt.subplots(figsize=(0.5 * ncols + 1, 0.5 * grid.shape[0] / (image_shape[0] + 1) + 1))
+    nrows = -(-len(images) // ncols)
+    cell = 0.5 if ncols <= 12 else 0.32  # inches per image
+    fig, ax = plt.subplots(figsize=(cell * ncols + 1, cell * nrows + 0.6))
     ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title)
-    ax.axis("off")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.spines[:].set_visible(False)
+    if row_labels:
+        h = image_shape[0] + 1
+        ax.set_yticks([h * i + h / 2 - 1 for i in range(nrows)], row_labels)
+        ax.tick_params(left=False)
     return fig
 
 
@@ -74,8 +84,8 @@ def reconstructions(model, x: np.ndarray, labels: np.ndarray, image_shape) -> Fi
     rows = []  # input row, then its reconstruction row
     for r in range(0, len(idx), ncols):
         rows += [x[idx][r:r + ncols], recon[r:r + ncols]]
-    return image_grid(np.concatenate(rows), image_shape, ncols,
-                      "test inputs (odd rows) and reconstructions (even rows)")
+    return image_grid(np.concatenate(rows), image_shape, ncols, "test images and reconstructions",
+                      row_labels=["input", "reconstruction"] * (len(rows) // 2))
 
 
 @torch.inference_mode()
@@ -85,16 +95,15 @@ def prior_samples(model, image_shape, n: int = 100, seed: int = 0) -> Figure:
 
 
 @torch.inference_mode()
-def manifold(model, codes: np.ndarray, image_shape, n: int = 20) -> Figure:
+def manifold(model, codes: np.ndarray, image_shape, n: int = 16) -> Figure:
     """Decode an n x n grid spanning the 1st-99th percentile of the test codes (2-D codes)."""
     lo, hi = np.percentile(codes, [1, 99], axis=0)
     z1 = np.linspace(lo[0], hi[0], n)
     z2 = np.linspace(hi[1], lo[1], n)  # top row = high z2, as on a scatter plot
     grid = np.stack(np.meshgrid(z1, z2), axis=-1).reshape(-1, 2).astype(np.float32)
     images = model.decode(torch.from_numpy(grid)).numpy()
-    fig = image_grid(images, image_shape, n, "decoded latent manifold")
+    fig = image_grid(images, image_shape, n, "decoded latent manifold (1st-99th percentile of test codes)")
     ax = fig.axes[0]
-    ax.axis("on")
     ax.set_xticks([0, ax.get_xlim()[1]], [f"z1={lo[0]:.2g}", f"{hi[0]:.2g}"])
     ax.set_yticks([0, ax.get_ylim()[0]], [f"z2={hi[1]:.2g}", f"{lo[1]:.2g}"])
     return fig
