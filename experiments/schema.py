@@ -10,6 +10,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from reducers.base import Activation, KLScaling, Recon
 from reducers.errors import ConfigError
+from reducers.scoring import DIRECTION
 
 
 def require(ok: bool, key: str, value, allowed: str) -> None:
@@ -119,6 +120,15 @@ class ScoreConfig:
 
 
 @dataclass
+class CompareConfig:
+    sort_by: str = "knn_acc"  # the metric comparison.md is sorted by
+
+    def __post_init__(self):
+        require(self.sort_by in DIRECTION, "compare.sort_by", self.sort_by,
+                f"one of {', '.join(DIRECTION)}")
+
+
+@dataclass
 class PathsConfig:
     output_root: str = "outputs"
     data_dir: str = "data"
@@ -132,6 +142,7 @@ class Config:
     trainer: TrainerConfig = MISSING
     score: ScoreConfig = MISSING
     paths: PathsConfig = field(default_factory=PathsConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     seed: int = 0
 
 

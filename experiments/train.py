@@ -133,17 +133,29 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     return record
 
 
+def record_failure(run_dir: Path, exc: Exception) -> None:
+    """In a sweep, a failed run leaves a ``metrics.json`` saying why, and the sweep goes on."""
+    write_json(run_dir / "metrics.json",
+               {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {}})
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     single = hydra_cfg.mode != RunMode.MULTIRUN
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
-        record = train(cfg, hydra_cfg.runtime.output_dir)
+        record = train(cfg, run_dir)
     except ReducerError as exc:
         if not single:
-            raise  # Hydra records the failed job; the sweep's table shows it
+            return record_failure(run_dir, exc)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # a bug or a broken environment: keep the sweep going
+        if single:
+            raise
+        log.exception("run failed")
+        return record_failure(run_dir, exc)
     if record["status"] == "diverged" and single:
         print(f"error: training diverged ({record['diverged']}); lower optim.lr or check the "
               "data", file=sys.stderr)

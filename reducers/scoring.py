@@ -17,9 +17,11 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from reducers.engine import evaluate
 
-HIGHER_IS_BETTER = {"knn_acc": True, "silhouette": True, "davies_bouldin": False,
-                    "calinski_harabasz": True, "trustworthiness": True,
-                    "kmeans_vmeasure": True, "kmeans_ari": True}
+# Every metric a run records: +1 higher is better, -1 lower is better, 0 neither.
+DIRECTION = {"knn_acc": 1, "silhouette": 1, "davies_bouldin": -1, "calinski_harabasz": 1,
+             "trustworthiness": 1, "kmeans_vmeasure": 1, "kmeans_ari": 1, "code_std": 0,
+             "recon_mse": -1, "test_recon": -1, "test_kl": 0, "active_units": 0,
+             "train_seconds": -1, "samples_per_second": 1}
 
 
 def score_codes(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,

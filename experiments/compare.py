@@ -1,0 +1,217 @@
+"""Gather run folders into comparison tables and figures.
+
+    python -m experiments.compare PATH [PATH ...] [--sort-by METRIC] [--out DIR]
+
+The multirun callback calls the same code at the end of every sweep. A run folder is a folder
+holding ``.hydra/`` or ``metrics.json``; one without ``metrics.json`` crashed or was killed
+and is listed as ``failed``. Tables are built from the files alone.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from reducers.errors import ReducerError
+from reducers.io import atomic_open
+from reducers.scoring import DIRECTION
+
+HEADLINE = ["knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure", "davies_bouldin",
+            "recon_mse", "active_units"]
+NOT_SETTINGS = ("paths.", "score.figures", "trainer.progress", "trainer.threads")
+
+
+def find_runs(paths: list[str | Path]) -> list[Path]:
+    runs = set()
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise ReducerError(f"{path}: no such folder (give sweep folders or run folders)")
+        markers = [*path.rglob("metrics.json"), *path.rglob(".hydra")]
+        runs.update(m.parent for m in markers if m.name == "metrics.json" or m.is_dir())
+    if not runs:
+        raise ReducerError(f"no run folders (with .hydra/ or metrics.json) under {paths}")
+    return sorted(runs, key=lambda p: [int(s) if s.isdigit() else s for s in p.parts])
+
+
+def _flatten(node: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif not key.startswith("_"):  # _target_, _partial_: implied by the group choice
+            flat[prefix + key] = str(value) if isinstance(value, list) else value
+    return flat
+
+
+def _read_yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text()) or {} if path.exists() else {}
+
+
+def load_run(run_dir: Path) -> dict:
+    """One table row: group choices, flattened settings, status and reason, metrics."""
+    record = json.loads((run_dir / "metrics.json").read_text()) \
+        if (run_dir / "metrics.json").exists() else None
+    config = _read_yaml(run_dir / ".hydra" / "config.yaml") or (record or {}).get("config", {})
+    choices = _read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {}).get(
+        "runtime", {}).get("choices", {})
+    row = {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
+    row.update(_flatten(config))
+    if record is None:
+        row.update(status="failed", reason="no metrics.json: the run crashed or was killed")
+    else:
+        row.update(record.get("metrics", {}), status=record["status"],
+                   kl_weight_effective=record.get("kl_weight_effective"),
+                   epochs_completed=record.get("epochs_completed"),
+                   reason=_reason(record))
+    row["run"] = str(run_dir)
+    return row
+
+
+def _reason(record: dict) -> str:
+    if record["status"] == "diverged":
+        d = record["diverged"]
+        return (f"diverged at epoch {d['epoch']}, step {d['step']} "
+                f"(last finite loss {d['last_finite_loss']:.4g})")
+    return record.get("error", "")
+
+
+def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
+    """All runs under ``paths`` and the setting columns that vary between them."""
+    table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
+    metrics = set(DIRECTION) | {"status", "reason", "run", "kl_weight_effective",
+                                "epochs_completed"}
+    settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]
+    varied = [c for c in settings if table[c].astype(str).nunique() > 1]
+    for metric in DIRECTION:  # runs that never scored still get every metric column
+        table[metric] = table[metric] if metric in table else np.nan
+    return table, varied
+
+
+def sort_table(table: pd.DataFrame, sort_by: str) -> pd.DataFrame:
+    if sort_by not in DIRECTION:
+        raise ReducerError(f"--sort-by {sort_by}: not a metric; choose from {sorted(DIRECTION)}")
+    return table.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0, na_position="last",
+                             kind="stable")
+
+
+def _fmt(value, setting: bool = False) -> str:
+    if isinstance(value, str):
+        return value
+    if setting and isinstance(value, float) and not np.isnan(value):
+        return f"{value:g}"
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    if isinstance(value, (int, np.integer)) or float(value).is_integer() and abs(value) < 1e6:
+        return f"{int(value)}"
+    return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def markdown(table: pd.DataFrame, columns: list[str], best: list[str]) -> str:
+    """A Markdown table; the best value of each column in ``best`` in bold."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    winners = {c: table[c].max() if DIRECTION[c] > 0 else table[c].min()
+               for c in best if DIRECTION.get(c, 0) != 0 and table[c].notna().any()}
+    for _, row in table.iterrows():
+        cells = [_fmt(row[c], setting=c not in DIRECTION) for c in columns]
+        cells = [f"**{cell}**" if c in winners and row[c] == winners[c] else cell
+                 for c, cell in zip(columns, cells)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
+    """Mean ± std over seeds of each setting (every varied column but ``seed``)."""
+    keys = [c for c in varied if c != "seed"]
+    metrics = [m for m in HEADLINE if ok[m].notna().any()]
+    grouped = ok.assign(**{k: ok[k].astype(str) for k in keys}).groupby(keys, sort=False) \
+        if keys else ok.assign(_all="all").groupby("_all")
+    means, stds = grouped[metrics].mean(), grouped[metrics].std(ddof=1)
+    means = means.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0) if sort_by in means \
+        else means
+    winners = {m: (means[m].max() if DIRECTION[m] > 0 else means[m].min()) for m in metrics
+               if DIRECTION[m] != 0}
+    lines = ["| " + " | ".join([*keys, "seeds", *metrics]) + " |",
+             "|" + "---|" * (len(keys) + 1 + len(metrics))]
+    for index in means.index:
+        names = list(index) if isinstance(index, tuple) else ([index] if keys else [])
+        cells = []
+        for m in metrics:
+            cell = f"{_fmt(means.at[index, m])} ± {_fmt(stds.at[index, m])}"
+            cells.append(f"**{cell}**" if means.at[index, m] == winners.get(m) else cell)
+        lines.append("| " + " | ".join([*names, str(grouped.size()[index]), *cells]) + " |")
+    return "\n".join(lines)
+
+
+def _relative(run: str, out: Path) -> str:
+    try:
+        return str(Path(run).resolve().relative_to(out.resolve()))
+    except ValueError:
+        return run
+
+
+def write_comparison(paths: list[str | Path], out: str | Path, sort_by: str = "knn_acc"
+                     ) -> tuple[pd.DataFrame, str]:
+    """Write comparison.csv, comparison.md and the figures into ``out``; return the table and
+    its Markdown."""
+    from experiments import sweep_plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table, varied = collect(paths)
+    table = sort_table(table, sort_by)
+    metrics = [m for m in DIRECTION if table[m].notna().any()]
+    columns = [*varied, "status", *metrics, "kl_weight_effective", "epochs_completed",
+               "reason", "run"]
+    with atomic_open(out / "comparison.csv", "w") as f:
+        table[[c for c in columns if c in table]].to_csv(f, index=False)
+
+    table["folder"] = [_relative(run, out) for run in table.run]
+    ok, bad = table[table.status == "ok"], table[table.status != "ok"]
+    counts = table.status.value_counts().to_dict()
+    shown = [*varied, *[m for m in HEADLINE if m in metrics], "kl_weight_effective", "folder"]
+    text = [f"# Comparison of {len(table)} runs",
+            ", ".join(f"{n} {status}" for status, n in counts.items()) + ". Sorted by "
+            f"`{sort_by}` ({'higher' if DIRECTION[sort_by] >= 0 else 'lower'} is better); the "
+            "best value of each column in bold. All metrics on the held-out test split.", "",
+            markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
+    if "seed" in varied and len(ok):
+        text += ["## Mean ± std over seeds", "", seed_summary(ok, varied, sort_by), ""]
+    if len(bad):
+        text += ["## Runs that did not finish", "",
+                 markdown(bad, [*varied, "status", "reason", "folder"], best=[]), ""]
+    text += ["Runs: " + ", ".join(f"`{p}`" for p in map(str, paths)), ""]
+    md = "\n".join(text)
+    with atomic_open(out / "comparison.md", "w") as f:
+        f.write(md)
+    sweep_plots.write_sweep_figures(ok, varied, out)
+    return table, md
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.compare",
+        description="Build comparison.csv, comparison.md and figures from sweep folders or "
+                    "trees of run folders (several are merged into one table).")
+    parser.add_argument("paths", nargs="+", help="sweep folders, run folders or trees of them")
+    parser.add_argument("--sort-by", default="knn_acc", metavar="METRIC",
+                        help=f"metric to sort by (default knn_acc): {', '.join(DIRECTION)}")
+    parser.add_argument("--out", help="output folder (default: PATH when one is given)")
+    args = parser.parse_args(argv)
+    if args.out is None and len(args.paths) > 1:
+        parser.error("--out is required when several PATHs are merged")
+    try:
+        _, md = write_comparison(args.paths, args.out or args.paths[0], args.sort_by)
+    except ReducerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(md)
+    print(f"written to {args.out or args.paths[0]}: comparison.csv, comparison.md, figures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
