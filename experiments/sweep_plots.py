@@ -13,21 +13,24 @@ METRICS = ["knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure"]
 X = "model.beta"
 
 
-def _series(ok: pd.DataFrame, varied: list[str]) -> list[tuple[str, pd.DataFrame]]:
-    """Runs split by every varied setting except beta and seed, e.g. ('vae bce', rows)."""
-    keys = [c for c in varied if c not in (X, "seed")]
+def _series(ok: pd.DataFrame, keys: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    """Runs split by ``keys``, labelled e.g. 'vae recon=bce' (group choices by value alone)."""
     if not keys:
         return [("", ok)]
     groups = ok.groupby([ok[k].astype(str) for k in keys], sort=True, dropna=False)
-    names = [k.rsplit(".", 1)[-1] + "=" if "." in k else "" for k in keys]  # recon=, not model=
+    names = [k.rsplit(".", 1)[-1] + "=" if "." in k else "" for k in keys]
     return [(" ".join(n + v for n, v in zip(names, vs if isinstance(vs, tuple) else (vs,))), g)
             for vs, g in groups]
 
 
+def _line_keys(varied: list[str]) -> list[str]:
+    return [c for c in varied if c not in (X, "seed")]
+
+
 def _beta_axis(ax, betas: np.ndarray) -> None:
     positive = betas[betas > 0]
-    if len(positive) and positive.max() / positive.min() >= 100:  # values span decades
-        ax.set_xscale("symlog", linthresh=positive.min(), linscale=0.5)  # keeps beta = 0
+    if len(positive) and positive.max() / positive.min() >= 10:  # values span decades
+        ax.set_xscale("symlog", linthresh=positive.min(), linscale=0.7)  # keeps beta = 0
     ax.set_xticks(betas, [f"{b:g}" for b in betas], fontsize=8)
     ax.set_xlabel("beta")
 
@@ -35,7 +38,7 @@ def _beta_axis(ax, betas: np.ndarray) -> None:
 def metrics_vs_beta(ok: pd.DataFrame, varied: list[str]):
     fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6))
     betas = np.sort(ok[X].dropna().unique().astype(float))
-    for i, (label, group) in enumerate(_series(ok, varied)):
+    for i, (label, group) in enumerate(_series(ok, _line_keys(varied))):
         colour = plt.get_cmap("tab10")(i % 10)
         with_beta = group[group[X].notna()]
         for ax, metric in zip(axes, METRICS):
@@ -49,29 +52,42 @@ def metrics_vs_beta(ok: pd.DataFrame, varied: list[str]):
         _beta_axis(ax, betas)
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    axes[0].legend(frameon=False, fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
     fig.suptitle("held-out metrics against beta (mean ± std over seeds; dashed: no KL term)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
+def _grid_cells(group: pd.DataFrame, betas: list | None, max_cols: int) -> list[tuple[str, pd.DataFrame]]:
+    """One row's panels: each model without beta (a reference) first, then each beta."""
+    if betas is None:
+        return [(Path(run).name, group[group.run == run]) for run in group.run[:max_cols]]
+    no_beta = group[group[X].isna()]
+    cells = [(str(model), runs) for model, runs in no_beta.groupby("model", sort=True)] \
+        if "model" in group else ([("no beta", no_beta)] if len(no_beta) else [])
+    return cells + [(f"beta={b:g}", group[group[X] == b]) for b in betas]
+
+
 def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
-    rows = _series(ok, varied)
+    """Rows: every varied setting but beta and seed (and the model, when only one model has a
+    beta); columns: the references without beta, then beta. One panel = the lowest seed."""
     betas = list(np.sort(ok[X].dropna().unique())) if X in varied else None
-    ncols = len(betas) if betas else min(max(len(g) for _, g in rows), max_cols)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.1 * ncols + 0.6, 2.2 * len(rows) + 0.5),
-                             squeeze=False)
-    for r, (label, group) in enumerate(rows):
-        group = group.sort_values(["seed", "run"] if "seed" in group else "run")
-        if betas and group[X].notna().any():
-            cells = [(f"beta={b:g}", group[group[X] == b]) for b in betas]
-        else:
-            cells = [(Path(run).name, group[group.run == run]) for run in group.run[:ncols]]
+    row_keys = _line_keys(varied)
+    if betas and "model" in row_keys and ok[ok[X].notna()]["model"].nunique() == 1:
+        row_keys.remove("model")  # e.g. the AE reference becomes a column of each loss's row
+    rows = [(label, group.sort_values(["seed", "run"] if "seed" in group else "run"))
+            for label, group in _series(ok, row_keys)]
+    cells = [_grid_cells(group, betas, max_cols) for _, group in rows]
+    ncols = max(len(c) for c in cells)
+    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
+                             figsize=(2.1 * ncols + 0.6, 2.2 * len(rows) + 0.7))
+    for r, (label, _) in enumerate(rows):
         for c, ax in enumerate(axes[r]):
-            if c >= len(cells) or cells[c][1].empty:
+            if c >= len(cells[r]) or cells[r][c][1].empty:
                 ax.axis("off")
                 continue
-            title, run = cells[c][0], cells[c][1].iloc[0]  # the lowest seed
+            title, run = cells[r][c][0], cells[r][c][1].iloc[0]
             codes = np.load(Path(run.run) / "codes.npz")
             draw_codes(ax, codes["test"][:, :2], codes["test_labels"], size=2)
             ax.set_title(f"{title}\nknn_acc {run.knn_acc:.3f}", fontsize=9)
@@ -81,8 +97,8 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
             axes[r][0].set_ylabel(label, fontsize=10)
     handles = [Line2D([], [], ls="", marker="o", color=CLASS_COLOURS(c), label=str(c))
                for c in range(10)]
-    fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False, title="class")
-    fig.tight_layout(rect=(0, 0.08 if len(rows) < 3 else 0.04, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False)
+    fig.tight_layout(rect=(0, 0.7 / (2.2 * len(rows) + 0.7), 1, 1))
     return fig
 
 

@@ -30,6 +30,7 @@ from reducers.io import atomic_open, write_json
 from reducers.scoring import encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # absolute: console scripts too
 EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 3
 HEADLINE = ("knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure")
 register()
@@ -139,7 +140,7 @@ def record_failure(run_dir: Path, exc: Exception) -> None:
                {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {}})
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     single = hydra_cfg.mode != RunMode.MULTIRUN

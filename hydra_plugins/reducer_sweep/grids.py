@@ -1,0 +1,65 @@
+"""``hydra/sweeper=grids``: Hydra's basic grid sweep plus variants of the same grid.
+
+A grid is a cartesian product, so "VAE over beta, plus the AE as reference" is not one (the AE
+has no beta). ``also`` lists variants: each is the main grid with some keys changed, ``null``
+removing a key. Everything else (command-line sweeps such as ``seed=1,2,3`` included) is
+crossed as usual, and all jobs go to the configured launcher in one sweep folder::
+
+    hydra:
+      sweeper:
+        params: {model: vae, model.recon: "mse,bce", model.beta: "0,0.5,1"}
+        also:
+          - {model: ae, model.beta: null}   # + ae x {mse, bce}
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+
+
+@dataclass
+class GridsSweeperConf:
+    _target_: str = "hydra_plugins.reducer_sweep.grids.GridsSweeper"
+    max_batch_size: Optional[int] = None
+    params: Optional[Dict[str, str]] = None
+    also: List[Dict[str, Any]] = field(default_factory=list)
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="grids", node=GridsSweeperConf,
+                             provider="reducer-sweep")
+
+
+class GridsSweeper(BasicSweeper):
+    def __init__(self, max_batch_size: Optional[int] = None,
+                 params: Optional[Dict[str, str]] = None, also: Optional[List[dict]] = None):
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.also = [dict(variant) for variant in also or []]
+
+    def _variant(self, overrides: List[Override], changes: dict) -> List[Override]:
+        """``overrides`` with the keys in ``changes`` replaced in place (or removed if null);
+        changed keys the grid did not have come first."""
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        new = {key: parser.parse_override(f"{key}={value}")
+               for key, value in changes.items() if value is not None}
+        keys = {o.get_key_element() for o in overrides}
+        out = [o for key, o in new.items() if key not in keys]
+        for o in overrides:
+            key = o.get_key_element()
+            if key not in changes:
+                out.append(o)
+            elif key in new:
+                out.append(new[key])
+        return out
+
+    def split_arguments(self, overrides: List[Override], max_batch_size: Optional[int]
+                        ) -> List[List[List[str]]]:
+        jobs = BasicSweeper.split_arguments(overrides, None)[0]
+        for changes in self.also:
+            for job in BasicSweeper.split_arguments(self._variant(overrides, changes), None)[0]:
+                if job not in jobs:
+                    jobs.append(job)
+        return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
