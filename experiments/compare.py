@@ -127,8 +127,8 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
     """Mean ± std over seeds of each setting (every varied column but ``seed``)."""
     keys = [c for c in varied if c != "seed"]
     metrics = [m for m in HEADLINE if ok[m].notna().any()]
-    grouped = ok.assign(**{k: ok[k].astype(str) for k in keys}).groupby(keys, sort=False) \
-        if keys else ok.assign(_all="all").groupby("_all")
+    grouped = ok.groupby(keys, sort=False, dropna=False) if keys \
+        else ok.assign(_all="all").groupby("_all")
     means, stds = grouped[metrics].mean(), grouped[metrics].std(ddof=1)
     means = means.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0) if sort_by in means \
         else means
@@ -137,7 +137,8 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
     lines = ["| " + " | ".join([*keys, "seeds", *metrics]) + " |",
              "|" + "---|" * (len(keys) + 1 + len(metrics))]
     for index in means.index:
-        names = list(index) if isinstance(index, tuple) else ([index] if keys else [])
+        names = [_fmt(v, setting=True) for v in (index if isinstance(index, tuple) else
+                                                 ([index] if keys else []))]
         cells = []
         for m in metrics:
             cell = f"{_fmt(means.at[index, m])} ± {_fmt(stds.at[index, m])}"
@@ -160,9 +161,9 @@ def write_comparison(paths: list[str | Path], out: str | Path, sort_by: str = "k
     from experiments import sweep_plots
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     table, varied = collect(paths)
     table = sort_table(table, sort_by)
+    out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     metrics = [m for m in DIRECTION if table[m].notna().any()]
     columns = [*varied, "status", *metrics, "kl_weight_effective", "epochs_completed",
                "reason", "run"]

@@ -1,0 +1,165 @@
+"""The comparison builder on real run folders (tiny trainings on real digits)."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from experiments.compare import collect, write_comparison
+from experiments.train import train
+from reducers.errors import ReducerError
+from tests.conftest import CONF, run_cli
+
+FAST = ["trainer.epochs=1", "data.limit=300", "model.hidden=[16]", "trainer.progress=false"]
+
+
+def _train(run_dir, *overrides):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return train(compose(config_name="config", overrides=[*FAST, *overrides]), run_dir)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """A sweep folder: recon x beta x 2 seeds (8 runs), one diverged run, one crashed run."""
+    root = tmp_path_factory.mktemp("sweep")
+    n = 0
+    for recon in ("mse", "bce"):
+        for beta in (0.5, 2.0):
+            for seed in (0, 1):
+                _train(root / str(n), f"model.recon={recon}", f"model.beta={beta}", f"seed={seed}")
+                n += 1
+    _train(root / "8", "model.recon=mse", "model.beta=0.5", "seed=2", "optim=sgd",
+           "optim.lr=1e12")
+    (root / "9" / ".hydra").mkdir(parents=True)  # a job that died before writing metrics
+    return root
+
+
+def test_one_row_per_run_with_status_and_varied_settings(sweep):
+    table, varied = collect([sweep])
+    assert len(table) == 10
+    assert table.status.value_counts().to_dict() == {"ok": 8, "diverged": 1, "failed": 1}
+    assert {"model.recon", "model.beta", "seed"} <= set(varied)
+    assert "optim._target_" not in varied and "paths.output_root" not in varied
+    crashed = table[table.run.str.endswith("9")].iloc[0]
+    assert crashed.status == "failed" and "no metrics.json" in crashed.reason
+    assert "diverged at epoch 1" in table[table.status == "diverged"].iloc[0].reason
+
+
+def test_outputs_sorting_best_marks_and_unfinished_runs(sweep, tmp_path):
+    table, md = write_comparison([sweep], tmp_path, sort_by="knn_acc")
+    for name in ("comparison.csv", "comparison.md", "embeddings.png", "metrics_vs_beta.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    csv = pd.read_csv(tmp_path / "comparison.csv")
+    assert len(csv) == 10 and {"status", "knn_acc", "run", "model.beta"} <= set(csv.columns)
+    ok = csv[csv.status == "ok"]
+    assert list(ok.knn_acc) == sorted(ok.knn_acc, reverse=True)
+    main_table = md.split("## ")[0]
+    best = ok.knn_acc.max()
+    assert f"**{best:.3f}**" in main_table
+    assert main_table.count("| ok") == 0 and "diverged" not in main_table.split("\n", 2)[2]
+    unfinished = md.split("## Runs that did not finish")[1]
+    assert "diverged at epoch" in unfinished and "no metrics.json" in unfinished
+
+
+def test_lower_is_better_metrics_sort_ascending(sweep, tmp_path):
+    table, _ = write_comparison([sweep], tmp_path, sort_by="davies_bouldin")
+    ok = table[table.status == "ok"].davies_bouldin
+    assert list(ok) == sorted(ok)
+    with pytest.raises(ReducerError, match="not a metric"):
+        write_comparison([sweep], tmp_path, sort_by="accuracy")
+
+
+def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
+    table, md = write_comparison([sweep], tmp_path)
+    summary = md.split("## Mean ± std over seeds")[1].split("##")[0]
+    runs = table[(table.status == "ok") & (table["model.recon"] == "bce")
+                 & (table["model.beta"] == 2.0)]
+    assert len(runs) == 2
+    lines = [line.split("|")[1:-1] for line in summary.strip().splitlines()]
+    header = [cell.strip() for cell in lines[0]]
+    rows = [dict(zip(header, (cell.strip(" *") for cell in line))) for line in lines[2:]]
+    row = next(r for r in rows if r["model.recon"] == "bce" and r["model.beta"] == "2")
+    assert row["seeds"] == "2"
+    mean, std = runs.knn_acc.mean(), runs.knn_acc.std()
+    assert row["knn_acc"] == f"{mean:.3f} ± {std:.3f}"
+
+
+def test_compare_cli_merges_sweeps(sweep, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(sweep / "0", other / "0")
+    out = tmp_path / "merged"
+    proc = run_cli(str(sweep), str(other), "--out", str(out), "--sort-by", "silhouette",
+                   module="experiments.compare")
+    assert proc.returncode == 0, proc.stderr
+    assert "# Comparison of 11 runs" in proc.stdout
+    assert len(pd.read_csv(out / "comparison.csv")) == 11
+    assert "Sorted by `silhouette`" in (out / "comparison.md").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["/no/such/folder"], "no such folder"),
+    (["{tmp}"], "no run folders"),
+    (["{tmp}", "{tmp}"], "--out is required"),
+])
+def test_compare_cli_errors_are_one_line(tmp_path, args, message):
+    proc = run_cli(*[a.format(tmp=tmp_path) for a in args], module="experiments.compare")
+    assert proc.returncode == 2 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_multirun_from_the_shell_ends_in_tables(tmp_path):
+    proc = run_cli("-m", "model=vae", "model.recon=mse,bce", "model.beta=0.5,2", *FAST,
+                   f"paths.output_root={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    sweeps = list((tmp_path / "multirun").glob("*/*"))
+    assert len(sweeps) == 1
+    csv = pd.read_csv(sweeps[0] / "comparison.csv")
+    assert len(csv) == 4 and set(csv.status) == {"ok"}
+    assert set(csv["model.recon"]) == {"mse", "bce"} and set(csv["model.beta"]) == {0.5, 2.0}
+    for name in ("comparison.md", "embeddings.png", "metrics_vs_beta.png"):
+        assert (sweeps[0] / name).exists()
+
+
+@pytest.mark.slow
+def test_a_diverging_or_failing_run_does_not_stop_the_sweep(tmp_path):
+    proc = run_cli("-m", "optim=sgd", "optim.lr=0.01,1e12", "model.recon=mse", *FAST,
+                   "data.limit=300,5", f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    csv = pd.read_csv(tmp_path / "comparison.csv")
+    assert len(csv) == 4
+    assert csv.status.value_counts().to_dict() == {"failed": 2, "ok": 1, "diverged": 1}
+    failed = csv[csv.status == "failed"]
+    assert failed.reason.str.contains("smaller than the number of classes").all()
+    assert csv[csv.status == "diverged"]["optim.lr"].tolist() == [1e12]
+    record = json.loads((tmp_path / "1" / "metrics.json").read_text())  # lr 0.01, limit 5
+    assert record["status"] == "failed" and record["error"].startswith("DataError")
+
+
+@pytest.mark.slow
+def test_stored_beta_loss_sweep_adds_the_autoencoder_reference(tmp_path):
+    proc = run_cli("+sweep=beta_loss", "model.beta=0,1", *FAST, f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    csv = pd.read_csv(tmp_path / "comparison.csv")
+    assert len(csv) == 6  # vae x {mse, bce} x beta {0, 1}, plus ae x {mse, bce}
+    ae = csv[csv.model == "ae"]
+    assert len(ae) == 2 and ae["model.beta"].isna().all()
+    assert set(csv[csv.model == "vae"]["model.beta"]) == {0.0, 1.0}
+
+
+@pytest.mark.slow
+def test_two_sweeps_started_together_never_share_a_folder(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    args = [sys.executable, "-m", "experiments.train", "-m", "model.beta=1,2", *FAST,
+            f"paths.output_root={tmp_path}"]
+    procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(2)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    sweeps = list((tmp_path / "multirun").glob("*/*"))
+    assert len(sweeps) == 2
+    assert all(len(pd.read_csv(s / "comparison.csv")) == 2 for s in sweeps)
