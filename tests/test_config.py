@@ -41,6 +41,13 @@ def test_overrides_from_the_issue(compose_cfg):
     assert build(cfg.optim)(build(cfg.model, input_dim=4).parameters()).__class__.__name__ == "SGD"
 
 
+def test_fixed_preset_differs_from_the_blog_only_in_scaling(compose_cfg):
+    blog, fixed = compose_cfg("+experiment=seed_vae"), compose_cfg("+experiment=seed_vae_fixed")
+    assert fixed.model.kl_scaling == "standard"
+    fixed.model.kl_scaling = blog.model.kl_scaling
+    assert fixed == blog
+
+
 def test_blog_preset_is_the_blog_setup(compose_cfg):
     cfg = compose_cfg("+experiment=seed_vae")
     assert list(cfg.model.hidden) == [400] and cfg.model.latent_dim == 2
@@ -76,6 +83,7 @@ def test_composition_rejects_bad_overrides(compose_cfg, override):
     ("data.test_fraction=1.0", "data.test_fraction"),
     ("data.limit=1", "data.limit"),
     ("score.knn_k=0", "score.knn_k"),
+    ("compare.sort_by=accuracy", "compare.sort_by"),
 ])
 def test_validation_rejects_out_of_range_values_naming_the_key(compose_cfg, override, key):
     cfg = compose_cfg(*override.split())
@@ -85,6 +93,7 @@ def test_validation_rejects_out_of_range_values_naming_the_key(compose_cfg, over
 
 def test_help_lists_the_groups_and_options():
     out = run_cli("--help").stdout
-    for line in ("model: ae, vae", "optim: adam, sgd", "data: mnist5k", "experiment: seed_vae"):
+    for line in ("model: ae, vae", "optim: adam, sgd", "data: mnist5k",
+                 "experiment: seed_vae, seed_vae_fixed", "sweep: beta_loss, blog"):
         assert line in out
     assert "schema" not in out  # the structured-config schemas are not user choices
