@@ -48,25 +48,34 @@ def _flatten(node: dict, prefix: str = "") -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
-    return yaml.safe_load(path.read_text()) or {} if path.exists() else {}
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def _read_record(path: Path) -> dict:
+    """A run's metrics.json; a missing or unreadable one means the run did not finish."""
+    if not path.exists():
+        return {"status": "failed", "error": "no metrics.json: the run crashed or was killed"}
+    try:
+        record = json.loads(path.read_text())
+        record["status"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return {"status": "failed", "error": f"unreadable metrics.json ({exc})"}
+    return record
 
 
 def load_run(run_dir: Path) -> dict:
     """One table row: group choices, flattened settings, status and reason, metrics."""
-    record = json.loads((run_dir / "metrics.json").read_text()) \
-        if (run_dir / "metrics.json").exists() else None
-    config = _read_yaml(run_dir / ".hydra" / "config.yaml") or (record or {}).get("config", {})
+    record = _read_record(run_dir / "metrics.json")
+    config = _read_yaml(run_dir / ".hydra" / "config.yaml") or record.get("config", {})
     choices = _read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {}).get(
         "runtime", {}).get("choices", {})
     row = {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
     row.update(_flatten(config))
-    if record is None:
-        row.update(status="failed", reason="no metrics.json: the run crashed or was killed")
-    else:
-        row.update(record.get("metrics", {}), status=record["status"],
-                   kl_weight_effective=record.get("kl_weight_effective"),
-                   epochs_completed=record.get("epochs_completed"),
-                   reason=_reason(record))
+    row.update(record.get("metrics", {}), status=record["status"],
+               kl_weight_effective=record.get("kl_weight_effective"),
+               epochs_completed=record.get("epochs_completed"), reason=_reason(record))
     row["run"] = str(run_dir)
     return row
 
@@ -98,15 +107,19 @@ def sort_table(table: pd.DataFrame, sort_by: str) -> pd.DataFrame:
                              kind="stable")
 
 
-def _fmt(value, setting: bool = False) -> str:
+INTEGERS = {"active_units", "epochs_completed", "seeds"}
+
+
+def _fmt(value, column: str = "") -> str:
+    """Settings as given (0.5, not 0.500), counts as integers, metrics to 3 decimals."""
     if isinstance(value, str):
         return value
-    if setting and isinstance(value, float) and not np.isnan(value):
-        return f"{value:g}"
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
-    if isinstance(value, (int, np.integer)) or float(value).is_integer() and abs(value) < 1e6:
+    if column in INTEGERS and float(value).is_integer():
         return f"{int(value)}"
+    if column not in DIRECTION and column not in INTEGERS:
+        return f"{value:g}"
     return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
 
 
@@ -116,7 +129,7 @@ def markdown(table: pd.DataFrame, columns: list[str], best: list[str]) -> str:
     winners = {c: table[c].max() if DIRECTION[c] > 0 else table[c].min()
                for c in best if DIRECTION.get(c, 0) != 0 and table[c].notna().any()}
     for _, row in table.iterrows():
-        cells = [_fmt(row[c], setting=c not in DIRECTION) for c in columns]
+        cells = [_fmt(row[c], c) for c in columns]
         cells = [f"**{cell}**" if c in winners and row[c] == winners[c] else cell
                  for c, cell in zip(columns, cells)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -137,11 +150,11 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
     lines = ["| " + " | ".join([*keys, "seeds", *metrics]) + " |",
              "|" + "---|" * (len(keys) + 1 + len(metrics))]
     for index in means.index:
-        names = [_fmt(v, setting=True) for v in (index if isinstance(index, tuple) else
+        names = [_fmt(v) for v in (index if isinstance(index, tuple) else
                                                  ([index] if keys else []))]
         cells = []
         for m in metrics:
-            cell = f"{_fmt(means.at[index, m])} ± {_fmt(stds.at[index, m])}"
+            cell = f"{_fmt(means.at[index, m], m)} ± {_fmt(stds.at[index, m], m)}"
             cells.append(f"**{cell}**" if means.at[index, m] == winners.get(m) else cell)
         lines.append("| " + " | ".join([*names, str(grouped.size()[index]), *cells]) + " |")
     return "\n".join(lines)

@@ -163,3 +163,11 @@ def test_two_sweeps_started_together_never_share_a_folder(tmp_path):
     sweeps = list((tmp_path / "multirun").glob("*/*"))
     assert len(sweeps) == 2
     assert all(len(pd.read_csv(s / "comparison.csv")) == 2 for s in sweeps)
+
+
+def test_an_unreadable_metrics_file_is_a_failed_row_not_a_crash(sweep, tmp_path):
+    shutil.copytree(sweep / "0", tmp_path / "run")
+    (tmp_path / "run" / "metrics.json").write_text('{"status": "ok", "metr')  # hand-mangled
+    table, _ = collect([tmp_path])
+    assert table.status.tolist() == ["failed"]
+    assert "unreadable metrics.json" in table.reason[0]
