@@ -7,6 +7,7 @@ from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from reducers.base import Activation, KLScaling, Recon
 from reducers.errors import ConfigError
@@ -61,6 +62,16 @@ class DataConfig:
                 "must be in (0, 1)")
         require(self.limit is None or self.limit >= 2, "data.limit", self.limit,
                 "must be >= 2 or null (null: all images)")
+
+
+@dataclass
+class FileDataConfig(DataConfig):
+    path: str = MISSING  # a file (tsv) or a folder of IDX files (idx)
+
+
+@dataclass
+class DownloadDataConfig(DataConfig):
+    data_dir: str = "${paths.data_dir}"  # IDX files in <data_dir>/<name>/, or the download cache
 
 
 @dataclass
@@ -147,7 +158,8 @@ class Config:
 
 
 SCHEMAS = {"config": Config, "model_ae": AEConfig, "model_vae": VAEConfig,
-           "data": DataConfig, "optim_adam": AdamConfig, "optim_sgd": SGDConfig,
+           "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
+           "optim_adam": AdamConfig, "optim_sgd": SGDConfig,
            "trainer": TrainerConfig, "score": ScoreConfig}
 
 
@@ -161,4 +173,8 @@ def register() -> None:
 
 def validate(cfg: DictConfig) -> Config:
     """Range-check every field (the dataclasses' ``__post_init__``); raises ConfigError."""
-    return OmegaConf.to_object(cfg)
+    try:
+        return OmegaConf.to_object(cfg)
+    except MissingMandatoryValue as exc:
+        raise ConfigError(f"{exc.full_key} is required: add {exc.full_key}=... to the command "
+                          "line") from None

