@@ -61,7 +61,7 @@ def build(node: DictConfig, **kwargs):
 
 
 def describe(cfg: DictConfig) -> str:
-    """Short label of the model settings for figure titles, e.g. 'VAE [512, 256] bce beta=1'."""
+    """Short label of the model settings for titles, e.g. 'VAE [512, 256]->2 bce beta=1'."""
     m = cfg.model
     label = f"{m._target_.rsplit('.', 1)[-1]} {list(m.hidden)}->{m.latent_dim} {m.recon.value}"
     if "beta" in m:
@@ -109,6 +109,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
     write_history(run_dir / "history.csv", result.history)
+    test_codes = None  # (M, d) once there is a trained model to score
     if result.status == "ok":
         train_codes, test_codes = encode(model, x_train), encode(model, x_test)
         metrics, record["sample_sizes"], record["timings"]["score_seconds"] = score_codes(
@@ -124,7 +125,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         save_checkpoint(run_dir / "checkpoint.pt", model, optimizer, epoch=len(result.history),
                         model_spec=spec, config_yaml=OmegaConf.to_yaml(cfg))
     if settings.score.figures:
-        plots.write_run_figures(run_dir, model, split, result.history, label,
+        plots.write_run_figures(run_dir, model, split, result.history, label, test_codes,
                                 record["metrics"].get("knn_acc"))
     record["timings"]["total_seconds"] = time.perf_counter() - started
     write_json(run_dir / "metrics.json", record)  # written last: its presence means "finished"

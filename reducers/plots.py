@@ -126,15 +126,14 @@ def loss_curves(history: list[dict], title: str) -> Figure:
 
 
 def write_run_figures(run_dir: Path, model, split, history: list[dict], label: str,
-                      knn_acc: float | None) -> None:
-    """All figures of one run. Only the loss curves when there is no trained model to show."""
+                      codes: np.ndarray | None, knn_acc: float | None) -> None:
+    """All figures of one run from its test ``codes`` (M, d); only the loss curves when there
+    is no trained model to show (``codes`` None)."""
     run_dir = Path(run_dir)
     if history:
         save(loss_curves(history, label), run_dir / "loss_curves.png")
-    if knn_acc is None:
+    if codes is None:
         return
-    from reducers.scoring import encode
-    codes = encode(model, torch.from_numpy(split.x_test))  # (M, d)
     dims = "" if model.latent_dim == 2 else f" (first 2 of {model.latent_dim} dims)"
     save(scatter(codes, split.y_test, f"{label}\n{split.name} test codes{dims}, "
                  f"knn_acc={knn_acc:.3f}"), run_dir / "scatter.png")
