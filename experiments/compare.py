@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from experiments.markdown import HEADLINE, markdown, seed_summary
+from reducers.baselines import PROTOCOLS
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
 from reducers.scoring import DIRECTION
@@ -71,8 +72,12 @@ def load_run(run_dir: Path) -> dict:
     choices = _read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {}).get(
         "runtime", {}).get("choices", {})
     row = {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
+    target = config.get("model", {}).get("_target_")
+    if "model" not in row and target:  # a run made without Hydra: name it by its class
+        row["model"] = target.rsplit(".", 1)[-1].lower()
     row.update(_flatten(config))
     row.update(record.get("metrics", {}), status=record["status"],
+               protocol=record.get("protocol", "inductive"),
                kl_weight_effective=record.get("kl_weight_effective"),
                epochs_completed=record.get("epochs_completed"), reason=_reason(record))
     row["run"] = str(run_dir)
@@ -91,9 +96,9 @@ def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     """All runs under ``paths`` and the setting columns that vary between them."""
     table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
     metrics = set(DIRECTION) | {"status", "reason", "run", "kl_weight_effective",
-                                "epochs_completed"}
+                                "epochs_completed", "protocol"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]
-    varied = [c for c in settings if table[c].astype(str).nunique() > 1]
+    varied = [c for c in settings if table[c].nunique() > 1]  # keys a model lacks: implied
     for metric in DIRECTION:  # runs that never scored still get every metric column
         table[metric] = table[metric] if metric in table else np.nan
     return table, varied
@@ -124,20 +129,24 @@ def write_comparison(paths: list[str | Path], out: str | Path, sort_by: str = "k
     table = sort_table(table, sort_by)
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     metrics = [m for m in DIRECTION if table[m].notna().any()]
-    columns = [*varied, "status", *metrics, "kl_weight_effective", "epochs_completed",
-               "reason", "run"]
+    columns = [*varied, "status", *metrics, "kl_weight_effective", "protocol",
+               "epochs_completed", "reason", "run"]
     with atomic_open(out / "comparison.csv", "w") as f:
         table[[c for c in columns if c in table]].to_csv(f, index=False)
 
     table["folder"] = [_relative(run, out) for run in table.run]
     ok, bad = table[table.status == "ok"], table[table.status != "ok"]
     counts = table.status.value_counts().to_dict()
-    shown = [*varied, *[m for m in HEADLINE if m in metrics], "kl_weight_effective", "folder"]
+    protocols = sorted(set(ok.protocol))
+    shown = [*varied, *[m for m in HEADLINE if m in metrics], "kl_weight_effective",
+             *(["protocol"] if len(protocols) > 1 else []), "folder"]
     text = [f"# Comparison of {len(table)} runs",
             ", ".join(f"{n} {status}" for status, n in counts.items()) + ". Sorted by "
             f"`{sort_by}` ({'higher' if DIRECTION[sort_by] >= 0 else 'lower'} is better); the "
             "best value of each column in bold. All metrics on the held-out test split.", "",
             markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
+    if len(protocols) > 1:
+        text += [f"Protocol `{p}`: {PROTOCOLS.get(p, p)}." for p in protocols] + [""]
     if "seed" in varied and len(ok):
         text += ["## Mean ± std over seeds", "", seed_summary(ok, varied, sort_by), ""]
     if len(bad):

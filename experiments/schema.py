@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import II, MISSING, DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from reducers.base import Activation, KLScaling, Recon
@@ -20,17 +20,58 @@ def require(ok: bool, key: str, value, allowed: str) -> None:
 
 
 @dataclass
-class ModelConfig:
+class ReducerConfig:
+    """What every model option has: the class it builds and the code size."""
     _target_: str = MISSING
-    hidden: List[int] = field(default_factory=lambda: [400])
     latent_dim: int = 2
+
+    def __post_init__(self):
+        require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
+
+
+@dataclass
+class ModelConfig(ReducerConfig):
+    """A network trained by the engine (optim and trainer apply)."""
+    hidden: List[int] = field(default_factory=lambda: [400])
     activation: Activation = Activation.relu
     recon: Recon = Recon.bce
 
     def __post_init__(self):
+        super().__post_init__()
         require(all(h >= 1 for h in self.hidden), "model.hidden", self.hidden,
                 "a list of layer sizes, each >= 1 (e.g. [512,256])")
-        require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
+
+
+@dataclass
+class PCAConfig(ReducerConfig):
+    _target_: str = "reducers.baselines.PCA"
+    seed: int = II("seed")
+
+
+@dataclass
+class TSNEConfig(ReducerConfig):
+    _target_: str = "reducers.baselines.TSNE"
+    seed: int = II("seed")
+    perplexity: float = 30.0
+    max_iter: int = 1000
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.perplexity > 0, "model.perplexity", self.perplexity, "must be > 0")
+        require(self.max_iter >= 250, "model.max_iter", self.max_iter, "must be >= 250")
+
+
+@dataclass
+class UMAPConfig(ReducerConfig):
+    _target_: str = "reducers.baselines.UMAP"
+    seed: int = II("seed")
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.n_neighbors >= 2, "model.n_neighbors", self.n_neighbors, "must be >= 2")
+        require(self.min_dist >= 0, "model.min_dist", self.min_dist, "must be >= 0")
 
 
 @dataclass
@@ -147,7 +188,7 @@ class PathsConfig:
 
 @dataclass
 class Config:
-    model: ModelConfig = MISSING
+    model: ReducerConfig = MISSING
     data: DataConfig = MISSING
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
@@ -158,6 +199,7 @@ class Config:
 
 
 SCHEMAS = {"config": Config, "model_ae": AEConfig, "model_vae": VAEConfig,
+           "model_pca": PCAConfig, "model_tsne": TSNEConfig, "model_umap": UMAPConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig,
            "trainer": TrainerConfig, "score": ScoreConfig}

@@ -17,7 +17,8 @@ def _series(ok: pd.DataFrame, keys: list[str]) -> list[tuple[str, pd.DataFrame]]
     """Runs split by ``keys``, labelled e.g. 'vae recon=bce' (group choices by value alone)."""
     if not keys:
         return [("", ok)]
-    groups = ok.groupby([ok[k].astype(str) for k in keys], sort=True, dropna=False)
+    as_text = [ok[k].map(lambda v: "—" if pd.isna(v) else str(v)) for k in keys]
+    groups = ok.groupby(as_text, sort=True)
     names = [k.rsplit(".", 1)[-1] + "=" if "." in k else "" for k in keys]
     return [(" ".join(n + v for n, v in zip(names, vs if isinstance(vs, tuple) else (vs,))), g)
             for vs, g in groups]

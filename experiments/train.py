@@ -10,6 +10,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
@@ -23,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.schema import register, validate
 from reducers import plots
+from reducers.baselines import PROTOCOLS, Baseline
 from reducers.checkpoint import save_checkpoint
 from reducers.engine import fit
 from reducers.errors import ReducerError
@@ -63,6 +65,8 @@ def build(node: DictConfig, **kwargs):
 def describe(cfg: DictConfig) -> str:
     """Short label of the model settings for titles, e.g. 'VAE [512, 256]->2 bce beta=1'."""
     m = cfg.model
+    if "hidden" not in m:  # a baseline
+        return f"{m._target_.rsplit('.', 1)[-1]} ->{m.latent_dim}"
     label = f"{m._target_.rsplit('.', 1)[-1]} {list(m.hidden)}->{m.latent_dim} {m.recon.value}"
     if "beta" in m:
         label += f" beta={m.beta:g}" + (" (seed scaling)" if m.kl_scaling.value == "seed" else "")
@@ -77,8 +81,50 @@ def write_history(path: Path, history: list[dict]) -> None:
             writer.writerows(history)
 
 
+@dataclass
+class Outcome:
+    """What training (or embedding) produced, before scoring."""
+    status: str  # "ok" or "diverged"
+    train_seconds: float
+    samples_per_second: float
+    codes: tuple[np.ndarray, np.ndarray] | None  # (N, d) train and (M, d) test codes
+    history: list[dict] = field(default_factory=list)
+    diverged: dict | None = None
+    metrics: dict = field(default_factory=dict)  # model-side: reconstruction, KL, active units
+    protocol: str = "inductive"  # a key of reducers.baselines.PROTOCOLS
+
+
+def train_network(cfg: DictConfig, settings, model, split, run_dir: Path) -> Outcome:
+    """The engine's loop; then the model-side metrics and the checkpoint."""
+    optimizer = build(cfg.optim)(model.parameters())
+    x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
+                 batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
+                 progress=settings.trainer.progress)
+    write_history(run_dir / "history.csv", result.history)
+    outcome = Outcome(result.status, result.train_seconds, result.samples_per_second, None,
+                      result.history, result.diverged)
+    if result.status == "ok":
+        outcome.codes = encode(model, x_train), encode(model, x_test)
+        outcome.metrics = score_model(model, x_test)
+        spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
+                "kwargs": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True)}
+        spec["kwargs"].pop("_target_")
+        save_checkpoint(run_dir / "checkpoint.pt", model, optimizer, epoch=len(result.history),
+                        model_spec=spec, config_yaml=OmegaConf.to_yaml(cfg))
+    return outcome
+
+
+def embed_baseline(model: Baseline, split) -> Outcome:
+    started = time.perf_counter()
+    codes = model.embed(split.x_train, split.x_test)
+    seconds = time.perf_counter() - started
+    return Outcome("ok", seconds, (len(split.x_train) + len(split.x_test)) / seconds, codes,
+                   protocol=model.protocol)
+
+
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
-    """Train, score and write one run folder; return what ``metrics.json`` holds."""
+    """Train (or fit), score and write one run folder; return what ``metrics.json`` holds."""
     settings = validate(cfg)  # range errors before any work
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -89,48 +135,43 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
 
     split = build(cfg.data)
     model = build(cfg.model, input_dim=split.input_dim)
-    optimizer = build(cfg.optim)(model.parameters())
-    x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     label = describe(cfg)
     log.info("%s on %s: %d train / %d test images, %d threads", label, split.name,
-             len(x_train), len(x_test), threads)
-    result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
-                 batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
-                 progress=settings.trainer.progress)
+             len(split.y_train), len(split.y_test), threads)
+    if isinstance(model, Baseline):
+        outcome = embed_baseline(model, split)
+    else:
+        outcome = train_network(cfg, settings, model, split, run_dir)
 
     record = {
-        "status": result.status, "model": label, "seed": cfg.seed,
+        "status": outcome.status, "model": label, "seed": cfg.seed,
         "kl_weight_effective": model.effective_kl_weight(settings.trainer.batch_size),
-        "epochs_completed": len(result.history), "diverged": result.diverged,
-        "metrics": {"train_seconds": result.train_seconds,
-                    "samples_per_second": result.samples_per_second},
+        "protocol": outcome.protocol, "protocol_note": PROTOCOLS[outcome.protocol],
+        "epochs_completed": len(outcome.history), "diverged": outcome.diverged,
+        "metrics": {"train_seconds": outcome.train_seconds,
+                    "samples_per_second": outcome.samples_per_second},
         "sample_sizes": {}, "timings": {}, "threads": threads, "data": split.summary(),
         "versions": versions(),
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
-    write_history(run_dir / "history.csv", result.history)
-    test_codes = None  # (M, d) once there is a trained model to score
-    if result.status == "ok":
-        train_codes, test_codes = encode(model, x_train), encode(model, x_test)
+    test_codes = None
+    if outcome.codes is not None:
+        train_codes, test_codes = outcome.codes
         metrics, record["sample_sizes"], record["timings"]["score_seconds"] = score_codes(
             train_codes, split.y_train, test_codes, split.y_test, split.x_test,
             knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
             max_pairwise=settings.score.max_pairwise)
-        record["metrics"].update(metrics, **score_model(model, x_test))
+        record["metrics"].update(metrics, **outcome.metrics)
         with atomic_open(run_dir / "codes.npz") as f:
             np.savez_compressed(f, train=train_codes, train_labels=split.y_train,
                                 test=test_codes, test_labels=split.y_test)
-        spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
-                "kwargs": {k: v for k, v in record["config"]["model"].items() if k != "_target_"}}
-        save_checkpoint(run_dir / "checkpoint.pt", model, optimizer, epoch=len(result.history),
-                        model_spec=spec, config_yaml=OmegaConf.to_yaml(cfg))
     if settings.score.figures:
-        plots.write_run_figures(run_dir, model, split, result.history, label, test_codes,
+        plots.write_run_figures(run_dir, model, split, outcome.history, label, test_codes,
                                 record["metrics"].get("knn_acc"))
     record["timings"]["total_seconds"] = time.perf_counter() - started
     write_json(run_dir / "metrics.json", record)  # written last: its presence means "finished"
     shown = " ".join(f"{k}={record['metrics'][k]:.3f}" for k in HEADLINE if k in record["metrics"])
-    log.info("%s in %.1fs: %s -> %s", result.status, record["timings"]["total_seconds"], shown,
+    log.info("%s in %.1fs: %s -> %s", outcome.status, record["timings"]["total_seconds"], shown,
              run_dir)
     return record
 

@@ -137,6 +137,8 @@ def write_run_figures(run_dir: Path, model, split, history: list[dict], label: s
     dims = "" if model.latent_dim == 2 else f" (first 2 of {model.latent_dim} dims)"
     save(scatter(codes, split.y_test, f"{label}\n{split.name} test codes{dims}, "
                  f"knn_acc={knn_acc:.3f}"), run_dir / "scatter.png")
+    if not getattr(model, "has_decoder", True):  # baselines: nothing to decode
+        return
     save(reconstructions(model, split.x_test, split.y_test, split.image_shape),
          run_dir / "reconstructions.png")
     if model.has_prior:

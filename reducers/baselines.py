@@ -1,0 +1,97 @@
+"""Reference reducers without a decoder (PCA, t-SNE, UMAP), scored by the same code as the
+networks through one small facade::
+
+    train_codes, test_codes = Baseline(...).embed(x_train, x_test)
+
+PCA and UMAP are fitted on the training images only and map the test images (``transform``).
+t-SNE cannot embed unseen points, so it embeds both splits together, without labels; kNN is
+then still fitted on the train part with train labels only. ``protocol`` says which was done,
+and every run records it.
+"""
+
+import warnings
+
+import numpy as np
+
+from reducers.errors import ConfigError, ReducerError
+
+PROTOCOLS = {  # how the test codes were obtained; every run records one
+    "inductive": "fitted on the train split only; the test split mapped by the fitted model",
+    "transductive": "the method cannot embed unseen points: train and test embedded jointly "
+                    "(no labels used); kNN fitted on the train part with train labels only",
+}
+
+
+class Baseline:
+    """Stores its arguments (scikit-learn style); the work happens in ``embed``."""
+
+    inductive = True
+    has_decoder = False
+
+    def __init__(self, input_dim: int, latent_dim: int = 2, seed: int = 0):
+        self.input_dim, self.latent_dim, self.seed = input_dim, latent_dim, seed
+
+    @property
+    def protocol(self) -> str:
+        return "inductive" if self.inductive else "transductive"
+
+    def estimator(self):
+        raise NotImplementedError
+
+    def effective_kl_weight(self, batch_size: int) -> None:
+        return None  # no KL term, as for the plain autoencoder
+
+    def embed(self, x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (N, d) of the train and (M, d) of the test images."""
+        if x_train.shape[1] != self.input_dim or x_test.shape[1] != self.input_dim:
+            raise ReducerError(f"{type(self).__name__} was built for {self.input_dim} features,"
+                               f" the data has {x_train.shape[1]}")
+        estimator = self.estimator()
+        if self.inductive:
+            train = estimator.fit_transform(x_train)
+            return train.astype(np.float32), estimator.transform(x_test).astype(np.float32)
+        joint = estimator.fit_transform(np.concatenate([x_train, x_test])).astype(np.float32)
+        return joint[:len(x_train)], joint[len(x_train):]
+
+
+class PCA(Baseline):
+    def estimator(self):
+        from sklearn.decomposition import PCA as SklearnPCA
+        return SklearnPCA(self.latent_dim, random_state=self.seed)
+
+
+class TSNE(Baseline):
+    inductive = False
+
+    def __init__(self, input_dim: int, latent_dim: int = 2, seed: int = 0,
+                 perplexity: float = 30.0, max_iter: int = 1000):
+        super().__init__(input_dim, latent_dim, seed)
+        self.perplexity, self.max_iter = perplexity, max_iter
+
+    def estimator(self):
+        from sklearn.manifold import TSNE as SklearnTSNE
+        return SklearnTSNE(self.latent_dim, perplexity=self.perplexity, max_iter=self.max_iter,
+                           init="pca", random_state=self.seed,
+                           method="barnes_hut" if self.latent_dim < 4 else "exact")
+
+
+class UMAP(Baseline):
+    def __init__(self, input_dim: int, latent_dim: int = 2, seed: int = 0,
+                 n_neighbors: int = 15, min_dist: float = 0.1):
+        super().__init__(input_dim, latent_dim, seed)
+        self.n_neighbors, self.min_dist = n_neighbors, min_dist
+        try:
+            import umap  # noqa: F401  (checked here: fail before any work)
+        except ImportError:
+            raise ConfigError("model=umap needs umap-learn, the optional extra: "
+                              "pip install -c constraints.txt -e '.[umap]'") from None
+
+    def embed(self, x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with warnings.catch_warnings():  # seeded UMAP is single-threaded: on purpose, here
+            warnings.filterwarnings("ignore", message="n_jobs value .* overridden")
+            return super().embed(x_train, x_test)
+
+    def estimator(self):
+        import umap
+        return umap.UMAP(n_components=self.latent_dim, n_neighbors=self.n_neighbors,
+                         min_dist=self.min_dist, random_state=self.seed)

@@ -1,0 +1,99 @@
+"""PCA, t-SNE and UMAP through the same entry point, scoring and tables as the networks."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from experiments.compare import write_comparison
+from experiments.train import train
+from reducers.baselines import PCA, UMAP
+from reducers.errors import ConfigError, ReducerError
+
+QUICK = ["trainer.progress=false"]
+
+
+@pytest.fixture(scope="module")
+def digits_runs(tmp_path_factory):
+    """PCA and t-SNE on scikit-learn's real 8x8 digits, through train()."""
+    from hydra import compose, initialize_config_dir
+
+    from tests.conftest import CONF
+    root = tmp_path_factory.mktemp("baselines")
+    records = {}
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for model in ("pca", "tsne"):
+            cfg = compose("config", overrides=[f"model={model}", "data=digits", *QUICK])
+            records[model] = train(cfg, root / model)
+    return root, records
+
+
+def test_pca_runs_end_to_end_well_above_chance(digits_runs):
+    root, records = digits_runs
+    pca = records["pca"]
+    assert pca["status"] == "ok" and pca["protocol"] == "inductive"
+    assert pca["metrics"]["knn_acc"] > 0.4  # chance is 0.1
+    assert (root / "pca" / "scatter.png").exists() and (root / "pca" / "codes.npz").exists()
+    for decoder_figure in ("reconstructions.png", "manifold.png", "samples.png",
+                           "loss_curves.png", "checkpoint.pt"):
+        assert not (root / "pca" / decoder_figure).exists()
+    assert json.loads((root / "pca" / "metrics.json").read_text())["kl_weight_effective"] is None
+
+
+def test_tsne_beats_pca_on_digits_and_says_how_it_embedded_the_test_split(digits_runs):
+    _, records = digits_runs
+    tsne, pca = records["tsne"], records["pca"]
+    assert tsne["metrics"]["knn_acc"] > pca["metrics"]["knn_acc"] + 0.2
+    assert tsne["protocol"] == "transductive"
+    assert "cannot embed unseen points" in tsne["protocol_note"]
+
+
+def test_baselines_sit_in_the_same_table_with_the_protocol_noted(digits_runs, tmp_path):
+    root, _ = digits_runs
+    table, md = write_comparison([root], tmp_path)
+    assert set(table.model) == {"pca", "tsne"} and set(table.status) == {"ok"}
+    assert "| protocol |" in md and "Protocol `transductive`" in md
+    assert (tmp_path / "embeddings.png").exists()
+
+
+def test_pca_is_fitted_on_train_only():
+    rng = np.random.default_rng(0)
+    x_train = rng.normal(size=(200, 5)) * [10, 1, 1, 1, 1]
+    x_test = rng.normal(size=(50, 5)) * [1, 1, 1, 1, 30]  # its big axis must not matter
+    train_codes, test_codes = PCA(input_dim=5).embed(x_train, x_test)
+    assert abs(train_codes[:, 0]).std() > 5  # the first component is the train's big axis
+    assert test_codes.shape == (50, 2)
+
+
+def test_wrong_dimensionality_is_refused():
+    with pytest.raises(ReducerError, match="built for 64 features, the data has 784"):
+        PCA(input_dim=64).embed(np.zeros((10, 784)), np.zeros((5, 784)))
+
+
+def test_umap_without_the_extra_names_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "umap", None)  # as if umap-learn were not installed
+    with pytest.raises(ConfigError, match=r"pip install .*\.\[umap\]"):
+        UMAP(input_dim=784)
+
+
+def test_umap_when_installed(digits):
+    pytest.importorskip("umap")
+    train_codes, test_codes = UMAP(input_dim=784).embed(digits.x_train, digits.x_test)
+    assert train_codes.shape == (800, 2) and test_codes.shape == (200, 2)
+
+
+@pytest.mark.slow
+def test_stored_reducers_sweep_puts_every_reducer_in_one_table(tmp_path):
+    from tests.conftest import run_cli
+    proc = run_cli("+sweep=reducers", "model.beta=1", "data=digits", "trainer.epochs=2",
+                   *QUICK, f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    md = (tmp_path / "comparison.md").read_text()
+    for model in ("vae", "ae", "pca", "tsne"):
+        assert f"| {model} |" in md
+    try:
+        import umap  # noqa: F401
+        assert "| umap |" in md.split("## Runs that did not finish")[0]
+    except ImportError:
+        assert "pip install" in md.split("## Runs that did not finish")[1]
