@@ -23,6 +23,10 @@ class CompareCallback(Callback):
         except ReducerError as exc:
             log.error("no comparison written: %s", exc)
             return
+        except Exception:  # a bug must not cost the sweep: its runs are all on disk
+            log.exception("no comparison written; once fixed, rebuild it with "
+                          "python -m experiments.compare %s", sweep_dir)
+            return
         log.info("comparison of %d runs (%s) -> %s", len(table),
                  ", ".join(f"{n} {s}" for s, n in table.status.value_counts().items()),
                  sweep_dir / "comparison.md")

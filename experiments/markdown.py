@@ -38,24 +38,29 @@ def markdown(table: pd.DataFrame, columns: list[str], best: list[str]) -> str:
 
 
 def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
-    """Mean ± std over seeds of each setting (every varied column but ``seed``)."""
+    """Mean ± std over seeds of each setting (every varied column but ``seed``); settings a
+    model lacks (the AE's beta) group as missing, positionally, never as index labels."""
     keys = [c for c in varied if c != "seed"]
     metrics = [m for m in HEADLINE if ok[m].notna().any()]
-    grouped = ok.groupby(keys, sort=False, dropna=False) if keys \
-        else ok.assign(_all="all").groupby("_all")
-    means, stds = grouped[metrics].mean(), grouped[metrics].std(ddof=1)
-    means = means.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0) if sort_by in means \
-        else means
+    grouped = ok.assign(_all="all").groupby(keys or ["_all"], sort=False, dropna=False)
+    means = grouped[metrics].mean().reset_index()  # same group order in all three
+    stds = grouped[metrics].std(ddof=1).reset_index()
+    means["seeds"] = grouped.size().to_numpy()
+    if sort_by in means:
+        means = means.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0, na_position="last")
     winners = {m: (means[m].max() if DIRECTION[m] > 0 else means[m].min()) for m in metrics
                if DIRECTION[m] != 0}
-    lines = ["| " + " | ".join([*keys, "seeds", *metrics]) + " |",
+    lines = [markdown_row([*keys, "seeds", *metrics]),
              "|" + "---|" * (len(keys) + 1 + len(metrics))]
-    for index in means.index:
-        names = [fmt(v) for v in (index if isinstance(index, tuple) else
-                                                 ([index] if keys else []))]
-        cells = []
+    for i in means.index:
+        cells = [fmt(means.at[i, k]) for k in keys] + [str(means.at[i, "seeds"])]
         for m in metrics:
-            cell = f"{fmt(means.at[index, m], m)} ± {fmt(stds.at[index, m], m)}"
-            cells.append(f"**{cell}**" if means.at[index, m] == winners.get(m) else cell)
-        lines.append("| " + " | ".join([*names, str(grouped.size()[index]), *cells]) + " |")
+            cell = fmt(means.at[i, m], m)
+            cell += f" ± {fmt(stds.at[i, m], m)}" if pd.notna(means.at[i, m]) else ""
+            cells.append(f"**{cell}**" if means.at[i, m] == winners.get(m) else cell)
+        lines.append(markdown_row(cells))
     return "\n".join(lines)
+
+
+def markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"

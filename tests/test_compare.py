@@ -33,16 +33,18 @@ def sweep(tmp_path_factory):
     _train(root / "8", "model.recon=mse", "model.beta=0.5", "seed=2", "optim=sgd",
            "optim.lr=1e12")
     (root / "9" / ".hydra").mkdir(parents=True)  # a job that died before writing metrics
+    for seed in (0, 1):  # the AE reference: no beta at all
+        _train(root / str(10 + seed), "model=ae", "model.recon=mse", f"seed={seed}")
     return root
 
 
 def test_one_row_per_run_with_status_and_varied_settings(sweep):
     table, varied = collect([sweep])
-    assert len(table) == 10
-    assert table.status.value_counts().to_dict() == {"ok": 8, "diverged": 1, "failed": 1}
+    assert len(table) == 12
+    assert table.status.value_counts().to_dict() == {"ok": 10, "diverged": 1, "failed": 1}
     assert {"model.recon", "model.beta", "seed"} <= set(varied)
     assert "optim._target_" not in varied and "paths.output_root" not in varied
-    crashed = table[table.run.str.endswith("9")].iloc[0]
+    crashed = table[table.run.str.endswith("/9")].iloc[0]
     assert crashed.status == "failed" and "no metrics.json" in crashed.reason
     assert "diverged at epoch 1" in table[table.status == "diverged"].iloc[0].reason
 
@@ -52,7 +54,7 @@ def test_outputs_sorting_best_marks_and_unfinished_runs(sweep, tmp_path):
     for name in ("comparison.csv", "comparison.md", "embeddings.png", "metrics_vs_beta.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     csv = pd.read_csv(tmp_path / "comparison.csv")
-    assert len(csv) == 10 and {"status", "knn_acc", "run", "model.beta"} <= set(csv.columns)
+    assert len(csv) == 12 and {"status", "knn_acc", "run", "model.beta"} <= set(csv.columns)
     ok = csv[csv.status == "ok"]
     assert list(ok.knn_acc) == sorted(ok.knn_acc, reverse=True)
     main_table = md.split("## ")[0]
@@ -84,6 +86,8 @@ def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
     assert row["seeds"] == "2"
     mean, std = runs.knn_acc.mean(), runs.knn_acc.std()
     assert row["knn_acc"] == f"{mean:.3f} ± {std:.3f}"
+    ae = next(r for r in rows if r["model"] == "autoencoder")  # grouped though it has no beta
+    assert ae["model.beta"] == "—" and ae["seeds"] == "2"
 
 
 def test_compare_cli_merges_sweeps(sweep, tmp_path):
@@ -93,8 +97,8 @@ def test_compare_cli_merges_sweeps(sweep, tmp_path):
     proc = run_cli(str(sweep), str(other), "--out", str(out), "--sort-by", "silhouette",
                    module="experiments.compare")
     assert proc.returncode == 0, proc.stderr
-    assert "# Comparison of 11 runs" in proc.stdout
-    assert len(pd.read_csv(out / "comparison.csv")) == 11
+    assert "# Comparison of 13 runs" in proc.stdout
+    assert len(pd.read_csv(out / "comparison.csv")) == 13
     assert "Sorted by `silhouette`" in (out / "comparison.md").read_text()
 
 
