@@ -74,3 +74,17 @@ def test_checkpoint_round_trip_and_refusals(tmp_path, digits):
     for name in ("truncated.pt", "foreign.pt", "other.pt", "missing.pt"):
         with pytest.raises(CheckpointError, match=name):
             load_checkpoint(tmp_path / name)
+
+
+def test_seed_scaling_is_standard_scaling_with_beta_times_bd_and_lr_over_d(digits):
+    """The blog's loss is the standard one divided by D with beta x B x D: under SGD its run
+    is the standard run with that beta and the learning rate divided by D, step for step."""
+    x = torch.from_numpy(digits.x_train[:400])
+    weights = []
+    for kl_scaling, beta, lr in (("seed", 0.001, 0.01), ("standard", 0.001 * 10 * 784, 0.01 / 784)):
+        torch.manual_seed(0)
+        model = VAE(input_dim=784, hidden=[64], recon="mse", beta=beta, kl_scaling=kl_scaling)
+        fit(model, torch.optim.SGD(model.parameters(), lr=lr), x, epochs=2, batch_size=10,
+            seed=0, progress=False)
+        weights.append(torch.cat([p.detach().ravel() for p in model.parameters()]))
+    assert torch.allclose(weights[0], weights[1], rtol=1e-4, atol=1e-6)
