@@ -7,6 +7,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.schema import validate
 from experiments.train import build
+from reducers.baselines import Baseline
 from reducers.errors import ConfigError
 from tests.conftest import CONF, run_cli
 
@@ -22,6 +23,9 @@ def test_every_option_composes_validates_and_builds(compose_cfg, group, option):
     cfg = compose_cfg(f"{group}={option}", *REQUIRED.get(f"{group}={option}", []))
     validate(cfg)
     model = build(cfg.model, input_dim=784)
+    if isinstance(model, Baseline):  # no optimiser: fitted in one call
+        assert model.latent_dim == cfg.model.latent_dim and model.seed == cfg.seed
+        return
     optimizer = build(cfg.optim)(model.parameters())
     assert isinstance(optimizer, torch.optim.Optimizer)
     assert model.encode(torch.zeros(3, 784)).shape == (3, cfg.model.latent_dim)
@@ -87,6 +91,8 @@ def test_composition_rejects_bad_overrides(compose_cfg, override):
     ("data.limit=1", "data.limit"),
     ("score.knn_k=0", "score.knn_k"),
     ("compare.sort_by=accuracy", "compare.sort_by"),
+    ("model=tsne model.perplexity=0", "model.perplexity"),
+    ("model=umap model.n_neighbors=1", "model.n_neighbors"),
     ("data=idx", "data.path is required"),
 ])
 def test_validation_rejects_out_of_range_values_naming_the_key(compose_cfg, override, key):
@@ -97,8 +103,8 @@ def test_validation_rejects_out_of_range_values_naming_the_key(compose_cfg, over
 
 def test_help_lists_the_groups_and_options():
     out = run_cli("--help").stdout
-    for line in ("model: ae, vae", "optim: adam, sgd",
+    for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, tsv",
-                 "experiment: seed_vae, seed_vae_fixed", "sweep: beta_loss, blog"):
+                 "experiment: seed_vae, seed_vae_fixed", "sweep: beta_loss, blog, reducers"):
         assert line in out
     assert "schema" not in out  # the structured-config schemas are not user choices
