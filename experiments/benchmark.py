@@ -1,0 +1,163 @@
+"""Measure the engine against the machine and against the blog's own loop, in one process.
+
+    python -m experiments.benchmark [--repeats 5] [--threads N] [--blog-epochs 2] [--quick]
+
+Prints a table and writes outputs/benchmarks/<timestamp>.json. Every figure is a median of
+repeats, and the comparisons are ratios measured side by side (the machines are shared).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from experiments.benchmark_loops import blog_epoch_seconds, engine_epoch_seconds
+from reducers import VAE, fit, load_idx, load_mnist5k, score_codes
+from reducers.errors import DataError
+
+ROOT = Path(__file__).resolve().parents[1]
+T10K = ROOT.parent / "shared" / "data" / "mnist-t10k"
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def roofline(repeats: int, n: int = 1024) -> float:
+    """fp32 matrix-multiply FLOP/s at the current thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm-up
+    return 2 * n ** 3 / median_time(lambda: torch.mm(a, b), repeats)
+
+
+def train_flops_per_sample(model: torch.nn.Module) -> float:
+    """Forward (2 per multiply-add) + backward (4: input and weight gradients) of the linear
+    layers; the first layer needs no input gradient. Activations and the loss are left out."""
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    macs = [m.in_features * m.out_features for m in linears]
+    return 6 * sum(macs) - 2 * max(m.in_features * m.out_features for m in linears
+                                   if m.in_features == model.input_dim)
+
+
+def engine_throughput(x: torch.Tensor, repeats: int, batch_size: int = 128) -> dict:
+    """The default config (VAE 784-512-256-2, BCE, Adam) through the engine."""
+    rates = []
+    for repeat in range(repeats):
+        torch.manual_seed(repeat)
+        model = VAE(input_dim=x.shape[1], hidden=[512, 256])
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # the default
+        result = fit(model, optimizer, x, epochs=2,
+                     batch_size=batch_size, seed=repeat, progress=False)
+        rates.append(result.samples_per_second)
+    flops = train_flops_per_sample(model)
+    return {"batch_size": batch_size, "samples_per_second": statistics.median(rates),
+            "flops_per_sample": flops,
+            "flops_per_second": statistics.median(rates) * flops}
+
+
+def blog_data(limit: int = 10_000) -> tuple[torch.Tensor, str]:
+    try:
+        split = load_idx(str(T10K))
+        x = np.concatenate([split.x_train, split.x_test])[:limit]
+        return torch.from_numpy(x), f"real MNIST test set ({len(x)} images)"
+    except DataError:
+        split = load_mnist5k()
+        return torch.from_numpy(split.x_train), f"default data ({len(split.x_train)} images)"
+
+
+def scoring_cost(n: int, repeats: int) -> dict:
+    """Seconds per metric for n synthetic 2-D test codes (and as many train codes)."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 2 * n)
+    codes = rng.normal(size=(2 * n, 2)) + labels[:, None]
+    pixels = rng.random((n, 784), dtype=np.float32)
+    runs = [score_codes(codes[:n], labels[:n], codes[n:], labels[n:], pixels)[2]
+            for _ in range(repeats)]
+    per_metric = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    return {"n": n, "seconds": per_metric, "total": sum(per_metric.values())}
+
+
+def peak_memory_of_default_run(threads: int) -> float:
+    """Peak resident memory (GiB) of `python -m experiments.train` in a child process."""
+    out = ROOT / "outputs" / "benchmarks" / "peak-memory-run"
+    subprocess.run([sys.executable, "-m", "experiments.train", "trainer.progress=false",
+                    f"trainer.threads={threads}", f"hydra.run.dir={out}"], cwd=ROOT,
+                   check=True, capture_output=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2 ** 20  # KiB -> GiB
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmark",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--blog-epochs", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, no 70k scoring")
+    args = parser.parse_args(argv)
+    repeats = 2 if args.quick else args.repeats
+    torch.set_num_threads(args.threads)
+    report = {"machine": f"{platform.processor() or platform.machine()}, "
+                         f"{os.cpu_count()} cores, torch {torch.__version__}",
+              "threads": args.threads, "repeats": repeats}
+
+    report["roofline_flops"] = roofline(repeats)
+    x_default = torch.from_numpy(load_mnist5k().x_train)
+    engine = engine_throughput(x_default, repeats)
+    engine["fraction_of_roofline"] = engine["flops_per_second"] / report["roofline_flops"]
+    report["engine"] = engine
+
+    x_blog, source = blog_data()
+    blog, ours = [], []
+    for r in range(repeats):  # interleaved: drift of a shared machine hits both alike
+        blog.append(blog_epoch_seconds(x_blog, args.blog_epochs, seed=r))
+        ours.append(engine_epoch_seconds(x_blog, args.blog_epochs, seed=r))
+    report["blog_config"] = {"data": source, "epochs": args.blog_epochs,
+                             "blog_loop_seconds_per_epoch": statistics.median(blog),
+                             "engine_seconds_per_epoch": statistics.median(ours),
+                             "speedup": statistics.median(blog) / statistics.median(ours)}
+    report["scoring"] = [scoring_cost(n, repeats) for n in
+                         ((10_000,) if args.quick else (10_000, 70_000))]
+    report["peak_memory_gib"] = peak_memory_of_default_run(args.threads)
+    print_table(report)
+    out = ROOT / "outputs" / "benchmarks" / f"{datetime.now():%Y-%m-%d_%H-%M-%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {out}")
+    return 0
+
+
+def print_table(r: dict) -> None:
+    e, b = r["engine"], r["blog_config"]
+    rows = [
+        ("machine", r["machine"] + f", {r['threads']} threads, median of {r['repeats']}"),
+        ("fp32 matmul roofline", f"{r['roofline_flops'] / 1e9:.1f} GFLOP/s"),
+        ("engine, default config, batch 128", f"{e['samples_per_second']:,.0f} samples/s = "
+         f"{e['flops_per_second'] / 1e9:.1f} GFLOP/s = {e['fraction_of_roofline']:.2f} of roofline"),
+        (f"blog config, {b['data']}", f"blog loop {b['blog_loop_seconds_per_epoch']:.2f} s/epoch, "
+         f"engine {b['engine_seconds_per_epoch']:.2f} s/epoch: {b['speedup']:.2f}x faster"),
+        *[(f"scoring {s['n']:,} test codes", f"{s['total']:.2f} s (" + ", ".join(
+            f"{k} {v:.2f}" for k, v in s["seconds"].items()) + ")") for s in r["scoring"]],
+        ("peak memory, default train run", f"{r['peak_memory_gib']:.2f} GiB"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
