@@ -43,15 +43,19 @@ class ModelConfig(ReducerConfig):
 
 
 @dataclass
-class PCAConfig(ReducerConfig):
-    _target_: str = "reducers.baselines.PCA"
-    seed: int = II("seed")
+class BaselineConfig(ReducerConfig):
+    """A reference method fitted in one call (optim and trainer do not apply)."""
+    seed: int = II("seed")  # the run's seed
 
 
 @dataclass
-class TSNEConfig(ReducerConfig):
+class PCAConfig(BaselineConfig):
+    _target_: str = "reducers.baselines.PCA"
+
+
+@dataclass
+class TSNEConfig(BaselineConfig):
     _target_: str = "reducers.baselines.TSNE"
-    seed: int = II("seed")
     perplexity: float = 30.0
     max_iter: int = 1000
 
@@ -62,9 +66,8 @@ class TSNEConfig(ReducerConfig):
 
 
 @dataclass
-class UMAPConfig(ReducerConfig):
+class UMAPConfig(BaselineConfig):
     _target_: str = "reducers.baselines.UMAP"
-    seed: int = II("seed")
     n_neighbors: int = 15
     min_dist: float = 0.1
 
