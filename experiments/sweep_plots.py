@@ -54,7 +54,8 @@ def metrics_vs_beta(ok: pd.DataFrame, varied: list[str]):
         ax.set_title(metric)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
+    if labels:  # a sweep over beta alone has one unlabelled line
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False)
     fig.suptitle("held-out metrics against beta (mean ± std over seeds; dashed: no KL term)")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

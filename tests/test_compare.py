@@ -167,6 +167,8 @@ def test_two_sweeps_started_together_never_share_a_folder(tmp_path):
     sweeps = list((tmp_path / "multirun").glob("*/*"))
     assert len(sweeps) == 2
     assert all(len(pd.read_csv(s / "comparison.csv")) == 2 for s in sweeps)
+    for sweep in sweeps:  # beta alone: one unlabelled series, figures all the same
+        assert (sweep / "metrics_vs_beta.png").exists() and (sweep / "embeddings.png").exists()
 
 
 def test_an_unreadable_metrics_file_is_a_failed_row_not_a_crash(sweep, tmp_path):
