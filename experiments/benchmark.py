@@ -101,13 +101,44 @@ def peak_memory_of_default_run(threads: int) -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2 ** 20  # KiB -> GiB
 
 
+SWEEP = ["model.beta=0.5,1,2,4", "seed=1,2", "trainer.epochs=20", "trainer.progress=false"]
+SWEEP_MODES = {"sequential, all cores per run": [],
+               "sequential, 1 thread per run": ["trainer.threads=1"],
+               "joblib, 2 jobs x 1 thread": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
+
+
+def sweep_speedup() -> dict:
+    """Wall time of one 8-run sweep per launcher set-up, and whether the metrics agree."""
+    import pandas as pd
+
+    root = ROOT / "outputs" / "benchmarks" / f"sweeps-{datetime.now():%H-%M-%S-%f}"
+    seconds, tables = {}, {}
+    for i, (name, extra) in enumerate(SWEEP_MODES.items()):
+        folder = root / str(i)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "experiments.train", "-m", *SWEEP, *extra,
+                        f"hydra.sweep.dir={folder}"], cwd=ROOT, check=True, capture_output=True)
+        seconds[name] = time.perf_counter() - started
+        table = pd.read_csv(folder / "comparison.csv").sort_values(["model.beta", "seed"])
+        tables[name] = table[["knn_acc", "silhouette", "trustworthiness", "recon_mse"]].to_numpy()
+    parallel, one_thread, all_cores = (seconds[k] for k in
+                                       ("joblib, 2 jobs x 1 thread", "sequential, 1 thread per run",
+                                        "sequential, all cores per run"))
+    return {"runs": 8, "seconds": seconds,
+            "speedup_vs_sequential_same_threads": one_thread / parallel,
+            "speedup_vs_sequential_all_cores": all_cores / parallel,
+            "same_metrics_as_sequential_same_threads": bool(np.array_equal(
+                tables["joblib, 2 jobs x 1 thread"], tables["sequential, 1 thread per run"]))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.benchmark",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--blog-epochs", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, no 70k scoring")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repeats, no 70k scoring, no sweep timing")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else args.repeats
     torch.set_num_threads(args.threads)
@@ -133,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     report["scoring"] = [scoring_cost(n, repeats) for n in
                          ((10_000,) if args.quick else (10_000, 70_000))]
     report["peak_memory_gib"] = peak_memory_of_default_run(args.threads)
+    if not args.quick:
+        report["sweep"] = sweep_speedup()
     print_table(report)
     out = ROOT / "outputs" / "benchmarks" / f"{datetime.now():%Y-%m-%d_%H-%M-%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +187,13 @@ def print_table(r: dict) -> None:
             f"{k} {v:.2f}" for k, v in s["seconds"].items()) + ")") for s in r["scoring"]],
         ("peak memory, default train run", f"{r['peak_memory_gib']:.2f} GiB"),
     ]
+    if "sweep" in r:
+        w = r["sweep"]
+        rows.append(("8-run sweep, 2 parallel jobs", ", ".join(
+            f"{k} {v:.1f} s" for k, v in w["seconds"].items()) +
+            f": {w['speedup_vs_sequential_same_threads']:.2f}x vs the same threads per run "
+            f"(identical metrics: {w['same_metrics_as_sequential_same_threads']}), "
+            f"{w['speedup_vs_sequential_all_cores']:.2f}x vs all cores per run"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

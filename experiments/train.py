@@ -42,6 +42,22 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+def auto_threads() -> int:
+    """Torch threads when trainer.threads is null: the cores this process may use, shared
+    among the jobs the launcher runs at once, so that jobs x threads <= cores."""
+    cores = available_cores()
+    if not HydraConfig.initialized():
+        return cores
+    launcher = HydraConfig.get().launcher
+    if launcher.get("cpus_per_task"):  # submitit: what each task was given
+        return int(launcher.cpus_per_task)
+    n_jobs = launcher.get("n_jobs")  # joblib, with its convention: -1 = all cores
+    if n_jobs:
+        jobs = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
+        return max(1, cores // max(1, jobs))
+    return cores
+
+
 def versions() -> dict[str, str]:
     import hydra as hydra_pkg
     import omegaconf
@@ -129,7 +145,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    threads = settings.trainer.threads or available_cores()
+    threads = settings.trainer.threads or auto_threads()
     torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
 

@@ -1,4 +1,5 @@
-"""``hydra/sweeper=grids``: Hydra's basic grid sweep plus variants of the same grid.
+"""``hydra/sweeper=grids`` (the default here): Hydra's basic grid sweep plus variants of the
+same grid, and a sweep that survives a crashed job.
 
 A grid is a cartesian product, so "VAE over beta, plus the AE as reference" is not one (the AE
 has no beta). ``also`` lists variants: each is the main grid with some keys changed, ``null``
@@ -10,7 +11,14 @@ crossed as usual, and all jobs go to the configured launcher in one sweep folder
         params: {model: vae, model.recon: "mse,bce", model.beta: "0,0.5,1"}
         also:
           - {model: ae, model.beta: null}   # + ae x {mse, bce}
+
+A job that dies on a worker (killed, timed out, out of memory) makes a launcher raise, and
+Hydra's basic sweeper would then end the sweep before its comparison is written. Here the
+failure is logged and the sweep ends normally: the job's folder has no metrics.json, so the
+comparison lists it as ``failed`` beside everything that did finish.
 """
+
+import logging
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -19,6 +27,9 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from hydra.core.utils import JobStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +49,24 @@ class GridsSweeper(BasicSweeper):
                  params: Optional[Dict[str, str]] = None, also: Optional[List[dict]] = None):
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.also = [dict(variant) for variant in also or []]
+
+    def setup(self, *args, **kwargs) -> None:
+        super().setup(*args, **kwargs)
+        launch = self.launcher.launch
+
+        def launch_surviving_crashes(job_overrides, initial_job_idx):
+            try:
+                results = launch(job_overrides, initial_job_idx)
+            except Exception as exc:  # the launcher lost a worker: keep what finished
+                log.error("a job of this batch crashed (%s: %s); the comparison lists the "
+                          "runs without metrics.json as failed", type(exc).__name__, exc)
+                return []
+            for result in results:
+                if result.status == JobStatus.FAILED:
+                    log.error("job %s failed: %r", result.overrides, result._return_value)
+            return [r for r in results if r.status != JobStatus.FAILED]
+
+        self.launcher.launch = launch_surviving_crashes
 
     def _variant(self, overrides: List[Override], changes: dict) -> List[Override]:
         """``overrides`` with the keys in ``changes`` replaced in place (or removed if null);

@@ -1,0 +1,52 @@
+"""Sweeps through Hydra's launchers: same runs, same tables, jobs x threads <= cores."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import run_cli
+
+SWEEP = ["-m", "model.beta=0.5,2", "trainer.epochs=1", "data.limit=400", "model.hidden=[32]",
+         "trainer.progress=false"]
+METRICS = ["knn_acc", "silhouette", "trustworthiness", "recon_mse"]
+
+
+def _table(folder):
+    return pd.read_csv(folder / "comparison.csv").sort_values("model.beta")
+
+
+@pytest.mark.slow
+def test_joblib_jobs_share_the_cores_and_match_a_sequential_sweep(tmp_path):
+    parallel = run_cli(*SWEEP, "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path / 'par'}")
+    sequential = run_cli(*SWEEP, "trainer.threads=1", f"hydra.sweep.dir={tmp_path / 'seq'}")
+    assert parallel.returncode == sequential.returncode == 0, parallel.stderr
+    for run in (tmp_path / "par").glob("[0-9]"):  # n_jobs -1: one job per core, 1 thread each
+        assert json.loads((run / "metrics.json").read_text())["threads"] == 1
+    par, seq = _table(tmp_path / "par"), _table(tmp_path / "seq")
+    assert par[METRICS].to_numpy().tolist() == seq[METRICS].to_numpy().tolist()
+    assert (tmp_path / "par" / "embeddings.png").exists()
+
+
+@pytest.mark.slow
+def test_submitit_local_sweep_ends_with_the_comparison(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    proc = run_cli(*SWEEP, "hydra/launcher=local", f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    table = _table(tmp_path)
+    assert len(table) == 2 and set(table.status) == {"ok"}
+    assert (tmp_path / ".submitit").is_dir()  # the jobs really went through submitit
+    assert json.loads((tmp_path / "0" / "metrics.json").read_text())["threads"] == 1
+
+
+@pytest.mark.slow
+def test_a_job_lost_on_a_worker_is_failed_and_the_sweep_finishes(tmp_path):
+    proc = run_cli("-m", "trainer.epochs=1,5000", "data.limit=400", "trainer.progress=false",
+                   "hydra/launcher=joblib", "hydra.launcher.timeout=25",
+                   f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    assert "crashed" in proc.stdout + proc.stderr
+    table = pd.read_csv(tmp_path / "comparison.csv").set_index("trainer.epochs")
+    assert table.loc[1, "status"] == "ok"
+    assert table.loc[5000, "status"] == "failed"
+    assert "no metrics.json" in table.loc[5000, "reason"]
