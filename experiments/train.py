@@ -51,6 +51,8 @@ def auto_threads() -> int:
     launcher = HydraConfig.get().launcher
     if launcher.get("cpus_per_task"):  # submitit: what each task was given
         return int(launcher.cpus_per_task)
+    if "ray" in launcher:  # Ray schedules one task per CPU it reserves (default 1)
+        return int(launcher.ray.remote.get("num_cpus") or 1)
     n_jobs = launcher.get("n_jobs")  # joblib, with its convention: -1 = all cores
     if n_jobs:
         jobs = n_jobs if n_jobs > 0 else cores + 1 + n_jobs

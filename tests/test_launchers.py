@@ -50,3 +50,15 @@ def test_a_job_lost_on_a_worker_is_failed_and_the_sweep_finishes(tmp_path):
     assert table.loc[1, "status"] == "ok"
     assert table.loc[5000, "status"] == "failed"
     assert "no metrics.json" in table.loc[5000, "reason"]
+
+
+@pytest.mark.slow
+def test_ray_launcher_on_a_local_ray_instance(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    proc = run_cli(*SWEEP, "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
+                   "+hydra.launcher.ray.init.include_dashboard=false",
+                   f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = _table(tmp_path)
+    assert len(table) == 2 and set(table.status) == {"ok"}
+    assert json.loads((tmp_path / "0" / "metrics.json").read_text())["threads"] == 1
