@@ -17,7 +17,7 @@ import hydra
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
+from hydra.errors import HydraException, InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -224,5 +224,33 @@ def main(cfg: DictConfig) -> float | None:
     return record["metrics"].get("knn_acc")
 
 
+def composition_error(exc: Exception) -> str:
+    """Hydra's multi-line composition message as one line: what, why, and the valid options."""
+    text = str(exc).split("Config search path:")[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    message = lines[0]
+    if exc.__cause__ is not None:  # OmegaConf's reason, e.g. "Key 'betta' not in 'VAEConfig'"
+        message += f" ({str(exc.__cause__).splitlines()[0]})"
+    if any(line.startswith("Available options") for line in lines):
+        options = lines[next(i for i, line in enumerate(lines)
+                             if line.startswith("Available options")) + 1:]
+        message += f"; available: {', '.join(options)}"
+    return message
+
+
+def cli() -> None:
+    """The command line: as ``main``, with Hydra's own composition errors (wrong type, unknown
+    key, unknown option) as one line and exit code 2, like the project's errors."""
+    user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises them to us instead of printing
+    try:
+        main()
+    except HydraException as exc:
+        if user_wants_traceback:
+            raise
+        print(f"error: {composition_error(exc)}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
 if __name__ == "__main__":
-    main()
+    cli()
