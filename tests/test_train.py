@@ -111,3 +111,23 @@ def test_command_line_composition_errors_are_one_line_and_exit_2(tmp_path, overr
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not list(tmp_path.rglob("metrics.json"))
+
+
+@pytest.mark.slow
+def test_the_same_command_twice_gives_identical_metrics(tmp_path):
+    """Seeded init, batch order and sampling, fixed threads: every number repeats exactly
+    (timings aside)."""
+    records = []
+    for name in ("first", "second"):
+        proc = run_cli(*TINY, "trainer.epochs=3", "trainer.threads=2", "score.figures=false",
+                       f"hydra.run.dir={tmp_path / name}")
+        assert proc.returncode == 0, proc.stderr
+        record = json.loads((tmp_path / name / "metrics.json").read_text())
+        for timing in ("train_seconds", "samples_per_second"):
+            record["metrics"].pop(timing)
+        records.append((record["metrics"], record["sample_sizes"], record["kl_weight_effective"]))
+    assert records[0] == records[1]
+    histories = [(tmp_path / n / "history.csv").read_text().splitlines() for n in ("first",
+                                                                                   "second")]
+    strip_seconds = [[line.rsplit(",", 1)[0] for line in h] for h in histories]
+    assert strip_seconds[0] == strip_seconds[1]
