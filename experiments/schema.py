@@ -151,14 +151,14 @@ class SGDConfig(OptimConfig):
 class TrainerConfig:
     epochs: int = 50
     batch_size: int = 128
-    threads: Optional[int] = None  # torch threads; null: every core this process may use
+    threads: Optional[int] = None  # torch threads; null: cores shared among parallel jobs
     progress: bool = True
 
     def __post_init__(self):
         require(self.epochs >= 1, "trainer.epochs", self.epochs, "must be >= 1")
         require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
         require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
-                "must be >= 1 or null (all available cores)")
+                "must be >= 1 or null (the cores, shared among parallel jobs)")
 
 
 @dataclass
