@@ -124,7 +124,7 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path) -> Out
                       result.history, result.diverged)
     if result.status == "ok":
         outcome.codes = encode(model, x_train), encode(model, x_test)
-        outcome.metrics = score_model(model, x_test)
+        outcome.metrics = score_model(model, x_test, codes=outcome.codes[1])
         spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
                 "kwargs": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True)}
         spec["kwargs"].pop("_target_")

@@ -64,11 +64,13 @@ def encode(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> n
 
 
 @torch.inference_mode()
-def score_model(model: torch.nn.Module, x_test: torch.Tensor) -> dict[str, float]:
+def score_model(model: torch.nn.Module, x_test: torch.Tensor,
+                codes: np.ndarray | None = None) -> dict[str, float]:
     """Model-side metrics: pixel MSE of the deterministic reconstruction, the test loss terms
-    (standard scaling) and, for a VAE, the active units (Burda et al.: Var_x E[z|x] > 0.01)."""
+    (standard scaling) and, for a VAE, the active units (Burda et al.: Var_x E[z|x] > 0.01).
+    ``codes``: the test codes (M, d) when the caller has them already."""
     model.eval()
-    codes = model.encode(x_test)  # (M, d)
+    codes = torch.from_numpy(encode(model, x_test) if codes is None else codes)  # (M, d)
     out = {"recon_mse": float(((model.decode(codes) - x_test) ** 2).mean())}
     out.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
     if "test_kl" in out:
