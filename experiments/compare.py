@@ -22,7 +22,8 @@ from reducers.errors import ReducerError
 from reducers.io import atomic_open
 from reducers.scoring import DIRECTION
 
-NOT_SETTINGS = ("paths.", "score.figures", "trainer.progress", "trainer.threads")
+NOT_SETTINGS = ("paths.", "score.figures", "trainer.progress", "trainer.threads",
+                "trainer.resume")
 
 
 def find_runs(paths: list[str | Path]) -> list[Path]:
@@ -89,6 +90,10 @@ def _reason(record: dict) -> str:
         d = record["diverged"]
         return (f"diverged at epoch {d['epoch']}, step {d['step']} "
                 f"(last finite loss {d['last_finite_loss']:.4g})")
+    if record["status"] == "interrupted" and "interrupted" in record:
+        i = record["interrupted"]
+        return (f"interrupted by {i['signal']} after epoch {i['epochs_kept']}; "
+                "continue with trainer.resume=true")
     return record.get("error", "")
 
 

@@ -153,8 +153,12 @@ class TrainerConfig:
     batch_size: int = 128
     threads: Optional[int] = None  # torch threads; null: cores shared among parallel jobs
     progress: bool = True
+    resume: bool = False  # continue from the run folder's checkpoint (or resume_from)
+    resume_from: Optional[str] = None  # a checkpoint file or a run folder to continue from
 
     def __post_init__(self):
+        require(self.resume or self.resume_from is None, "trainer.resume_from",
+                self.resume_from, "is only read with trainer.resume=true; add that")
         require(self.epochs >= 1, "trainer.epochs", self.epochs, "must be >= 1")
         require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
         require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
@@ -202,7 +206,17 @@ class Config:
     seed: int = 0
 
 
-SCHEMAS = {"config": Config, "model_ae": AEConfig, "model_vae": VAEConfig,
+@dataclass
+class EmbedConfig:
+    """``python -m experiments.embed``: a trained model's codes for a dataset."""
+    checkpoint: str = MISSING  # a checkpoint.pt, or the run folder holding one
+    data: DataConfig = MISSING
+    score: ScoreConfig = MISSING
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    seed: int = 0
+
+
+SCHEMAS = {"config": Config, "embed": EmbedConfig, "model_ae": AEConfig, "model_vae": VAEConfig,
            "model_pca": PCAConfig, "model_tsne": TSNEConfig, "model_umap": UMAPConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig,

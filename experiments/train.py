@@ -8,6 +8,8 @@ import csv
 import logging
 import os
 import platform
+import shlex
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,24 +19,30 @@ import hydra
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException, InstantiationException
+from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.cli import EXIT_BAD_INPUT, command_line
 from experiments.schema import register, validate
 from reducers import plots
 from reducers.baselines import PROTOCOLS, Baseline
-from reducers.checkpoint import save_checkpoint
-from reducers.engine import fit
-from reducers.errors import ReducerError
+from reducers.checkpoint import load_checkpoint, restore, save_checkpoint
+from reducers.engine import LoopState, fit
+from reducers.errors import ConfigError, ReducerError
+from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
 from reducers.scoring import encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # absolute: console scripts too
-EXIT_BAD_INPUT, EXIT_DIVERGED = 2, 3
+EXIT_DIVERGED = 3
 HEADLINE = ("knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure")
+# settings a resumed run may change; any other difference from the checkpoint's config is refused
+FREE_ON_RESUME = ("trainer.epochs", "trainer.resume", "trainer.progress", "trainer.threads",
+                  "score.", "paths.", "compare.")
+STOP = StopRequest()  # one per process: once a sweep is interrupted, its later jobs do not start
 register()
 
 
@@ -102,7 +110,7 @@ def write_history(path: Path, history: list[dict]) -> None:
 @dataclass
 class Outcome:
     """What training (or embedding) produced, before scoring."""
-    status: str  # "ok" or "diverged"
+    status: str  # "ok", "diverged" or "interrupted"
     train_seconds: float
     samples_per_second: float
     codes: tuple[np.ndarray, np.ndarray] | None  # (N, d) train and (M, d) test codes
@@ -112,25 +120,90 @@ class Outcome:
     protocol: str = "inductive"  # a key of reducers.baselines.PROTOCOLS
 
 
-def train_network(cfg: DictConfig, settings, model, split, run_dir: Path) -> Outcome:
-    """The engine's loop; then the model-side metrics and the checkpoint."""
+def _flatten(node: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def load_resume_point(cfg: DictConfig, settings, run_dir: Path) -> tuple[dict, Path] | None:
+    """The checkpoint ``trainer.resume=true`` continues from, checked against this config."""
+    trainer = settings.trainer
+    if not trainer.resume:
+        return None
+    source = Path(trainer.resume_from or run_dir)
+    source = source / "checkpoint.pt" if source.is_dir() else source
+    if trainer.resume_from is None and not source.exists():  # e.g. a sweep job never started
+        log.warning("trainer.resume=true but %s has no checkpoint: starting at epoch 1", run_dir)
+        return None
+    state = load_checkpoint(source)
+    before = _flatten(state["config"])
+    now = _flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    changed = sorted(k for k in before.keys() | now.keys()
+                     if before.get(k) != now.get(k) and not k.startswith(FREE_ON_RESUME))
+    if changed:
+        shown = ", ".join(f"{k}={before.get(k)!r} there, {now.get(k)!r} here" for k in changed)
+        raise ConfigError(f"cannot resume from {source}: it was trained with other settings "
+                          f"({shown}); use the same ones (free to change: trainer.epochs, "
+                          "trainer.threads, score.*)")
+    if trainer.epochs < state["epoch"]:
+        raise ConfigError(f"trainer.epochs={trainer.epochs} is invalid: {source} has already "
+                          f"completed {state['epoch']} epochs; use trainer.epochs >= "
+                          f"{state['epoch']}")
+    return state, source
+
+
+def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, threads: int,
+                  resume_point: tuple[dict, Path] | None, stop: StopRequest) -> Outcome:
+    """The engine's loop, a checkpoint after every epoch; then the model-side metrics."""
     optimizer = build(cfg.optim)(model.parameters())
+    loop = None
+    if resume_point is not None:
+        state, source = resume_point
+        restore(model, optimizer, state, source)
+        loop = LoopState(**{k: v for k, v in state["loop"].items() if k != "threads"})
+        if state["loop"].get("threads") != threads:
+            log.warning("resuming with %d threads where the checkpoint used %s: the result may "
+                        "differ from an uninterrupted run in the last bits", threads,
+                        state["loop"].get("threads"))
+        log.info("resuming from %s after epoch %d", source, loop.epoch)
+    spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
+            "kwargs": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True)}
+    spec["kwargs"].pop("_target_")
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    checkpoint = run_dir / "checkpoint.pt"
+
+    def save(state: LoopState) -> None:  # atomic: a signal mid-write keeps the previous one
+        save_checkpoint(checkpoint, model, optimizer, epoch=state.epoch, model_spec=spec,
+                        loop={**state.to_dict(), "threads": threads}, config=config)
+
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
                  batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
-                 progress=settings.trainer.progress)
+                 progress=settings.trainer.progress, resume=loop, on_epoch_end=save,
+                 should_stop=lambda: bool(stop))
     write_history(run_dir / "history.csv", result.history)
     outcome = Outcome(result.status, result.train_seconds, result.samples_per_second, None,
                       result.history, result.diverged)
-    if result.status == "ok":
+    if outcome.status == "ok" and not stop:
+        if loop is not None and loop.epoch == len(result.history) and source != checkpoint:
+            save(loop)  # resumed from a finished run elsewhere: keep the model here too
         outcome.codes = encode(model, x_train), encode(model, x_test)
         outcome.metrics = score_model(model, x_test, codes=outcome.codes[1])
-        spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
-                "kwargs": OmegaConf.to_container(cfg.model, resolve=True, enum_to_str=True)}
-        spec["kwargs"].pop("_target_")
-        save_checkpoint(run_dir / "checkpoint.pt", model, optimizer, epoch=len(result.history),
-                        model_spec=spec, config_yaml=OmegaConf.to_yaml(cfg))
     return outcome
+
+
+def resume_command(run_dir: Path, multirun: bool) -> str:
+    """The user's own command line again, continuing where it stopped."""
+    args = [a for a in sys.argv[1:] if not a.startswith(
+        ("trainer.resume=", "trainer.resume_from=", "hydra.run.dir=", "hydra.sweep.dir="))]
+    folder = f"hydra.sweep.dir={run_dir.parent}" if multirun else f"hydra.run.dir={run_dir}"
+    return shlex.join(["python", "-m", "experiments.train", *args, "trainer.resume=true",
+                       folder])
 
 
 def embed_baseline(model: Baseline, split) -> Outcome:
@@ -141,11 +214,14 @@ def embed_baseline(model: Baseline, split) -> Outcome:
                    protocol=model.protocol)
 
 
-def train(cfg: DictConfig, run_dir: str | Path) -> dict:
-    """Train (or fit), score and write one run folder; return what ``metrics.json`` holds."""
+def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> dict:
+    """Train (or fit), score and write one run folder; return what ``metrics.json`` holds.
+    ``stop`` (set by a signal) interrupts training after the current step."""
     settings = validate(cfg)  # range errors before any work
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    stop = stop if stop is not None else StopRequest()
+    resume_point = load_resume_point(cfg, settings, run_dir) if "hidden" in cfg.model else None
     started = time.perf_counter()
     threads = settings.trainer.threads or auto_threads()
     torch.set_num_threads(threads)
@@ -159,7 +235,10 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if isinstance(model, Baseline):
         outcome = embed_baseline(model, split)
     else:
-        outcome = train_network(cfg, settings, model, split, run_dir)
+        outcome = train_network(cfg, settings, model, split, run_dir, threads, resume_point,
+                                stop)
+    if stop:  # a signal during training, or after it (a baseline cannot stop half-way)
+        outcome.status, outcome.codes = "interrupted", None
 
     record = {
         "status": outcome.status, "model": label, "seed": cfg.seed,
@@ -172,6 +251,11 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         "versions": versions(),
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
+    if outcome.status == "interrupted":
+        checkpoint = run_dir / "checkpoint.pt"
+        record["interrupted"] = {
+            "signal": signal_name(stop), "epochs_kept": len(outcome.history),
+            "checkpoint": str(checkpoint) if checkpoint.exists() else None}
     test_codes = None
     if outcome.codes is not None:
         train_codes, test_codes = outcome.codes
@@ -194,6 +278,15 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     return record
 
 
+def signal_name(stop: StopRequest) -> str | None:
+    return signal.Signals(stop.signum).name if stop else None
+
+
+def record_interrupted(run_dir: Path, reason: str) -> None:
+    write_json(run_dir / "metrics.json", {"status": "interrupted", "error": reason,
+                                          "epochs_completed": 0, "metrics": {}})
+
+
 def record_failure(run_dir: Path, exc: Exception) -> None:
     """In a sweep, a failed run leaves a ``metrics.json`` saying why, and the sweep goes on."""
     write_json(run_dir / "metrics.json",
@@ -205,8 +298,14 @@ def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     single = hydra_cfg.mode != RunMode.MULTIRUN
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    if STOP:  # an earlier job of this sweep was interrupted: do not start this one
+        return record_interrupted(run_dir, "not started: the sweep was interrupted")
     try:
-        record = train(cfg, run_dir)
+        with STOP.installed():
+            record = train(cfg, run_dir, STOP)
+    except KeyboardInterrupt:  # a second signal: stopped at once, wherever it was
+        STOP.signum = STOP.signum or signal.SIGINT
+        return record_interrupted(run_dir, "stopped at once by a second signal")
     except ReducerError as exc:
         if not single:
             return record_failure(run_dir, exc)
@@ -217,6 +316,12 @@ def main(cfg: DictConfig) -> float | None:
             raise
         log.exception("run failed")
         return record_failure(run_dir, exc)
+    if record["status"] == "interrupted":
+        kept = record["interrupted"]
+        where = (f"the checkpoint of epoch {kept['epochs_kept']} is {kept['checkpoint']}"
+                 if kept["checkpoint"] else "no epoch was completed")
+        log.warning("interrupted by %s: %s; resume with\n  %s", kept["signal"], where,
+                    resume_command(run_dir, multirun=not single))
     if record["status"] == "diverged" and single:
         print(f"error: training diverged ({record['diverged']}); lower optim.lr or check the "
               "data", file=sys.stderr)
@@ -224,32 +329,9 @@ def main(cfg: DictConfig) -> float | None:
     return record["metrics"].get("knn_acc")
 
 
-def composition_error(exc: Exception) -> str:
-    """Hydra's multi-line composition message as one line: what, why, and the valid options."""
-    text = str(exc).split("Config search path:")[0]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    message = lines[0]
-    if exc.__cause__ is not None:  # OmegaConf's reason, e.g. "Key 'betta' not in 'VAEConfig'"
-        message += f" ({str(exc.__cause__).splitlines()[0]})"
-    if any(line.startswith("Available options") for line in lines):
-        options = lines[next(i for i, line in enumerate(lines)
-                             if line.startswith("Available options")) + 1:]
-        message += f"; available: {', '.join(options)}"
-    return message
-
-
 def cli() -> None:
-    """The command line: as ``main``, with Hydra's own composition errors (wrong type, unknown
-    key, unknown option) as one line and exit code 2, like the project's errors."""
-    user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises them to us instead of printing
-    try:
-        main()
-    except HydraException as exc:
-        if user_wants_traceback:
-            raise
-        print(f"error: {composition_error(exc)}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+    """The command line (console script ``reducer-train``)."""
+    command_line(main, STOP)
 
 
 if __name__ == "__main__":

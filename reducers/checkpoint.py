@@ -1,5 +1,14 @@
-"""Checkpoints: plain tensors and primitives only, so they load with ``weights_only=True``."""
+"""Checkpoints: plain tensors and primitives only, so they load with ``weights_only=True``.
 
+A checkpoint holds the model's weights, the optimiser's state, the loop's state (epoch, history,
+RNG states: what ``engine.fit`` needs to resume) and the resolved run config. A SHA-256 digest of
+all of it is stored beside it and checked on load, so a file edited after it was written is
+refused instead of silently giving other numbers.
+"""
+
+import hashlib
+import importlib
+import json
 from pathlib import Path
 
 import torch
@@ -7,20 +16,53 @@ import torch
 from reducers.errors import CheckpointError
 from reducers.io import atomic_open
 
-FORMAT = "reducer-sweep-checkpoint/1"
+FORMAT = "reducer-sweep-checkpoint/2"
+TRUSTED_PREFIX = "reducers."  # a checkpoint may only name model classes of this package
+
+
+def _feed(h: "hashlib._Hash", obj) -> None:
+    """Hash nested dicts, lists, tensors and primitives in a fixed order."""
+    if isinstance(obj, dict):
+        for key in sorted(obj, key=str):
+            h.update(f"<{key!s}>".encode())
+            _feed(h, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"[{len(obj)}]".encode())
+        for item in obj:
+            _feed(h, item)
+    elif isinstance(obj, torch.Tensor):
+        tensor = obj.detach().contiguous().cpu()
+        h.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+        h.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    else:
+        h.update(repr(obj).encode())
+
+
+def _digest(state: dict) -> str:
+    """SHA-256 of everything in the checkpoint but the digest itself."""
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in state.items() if k != "digest"})
+    return h.hexdigest()
 
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    *, epoch: int, model_spec: dict, config_yaml: str = "") -> None:
-    """Write atomically. ``model_spec`` ({"target": dotted class, "kwargs": {...}}) rebuilds it."""
+                    *, epoch: int, model_spec: dict, loop: dict | None = None,
+                    config: dict | None = None) -> None:
+    """Write atomically (temp file + rename). ``model_spec`` = {"target": dotted class,
+    "input_dim": D, "kwargs": {...}} rebuilds the model (``build_model``)."""
     state = {"format": FORMAT, "epoch": epoch, "model_spec": model_spec,
              "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "torch_rng": torch.get_rng_state(), "config_yaml": config_yaml}
+             "loop": loop or {}, "config": config or {}}
+    state["digest"] = _digest(state)
     with atomic_open(path) as f:
         torch.save(state, f)
 
 
 def load_checkpoint(path: str | Path) -> dict:
+    """The checkpoint's contents, or CheckpointError: missing, truncated, foreign or tampered."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -29,5 +71,43 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: not a loadable checkpoint ({exc.__class__.__name__}); "
                               "it may be truncated or not written by reducer-sweep") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a reducer-sweep checkpoint (expected format {FORMAT})")
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{path}: not a reducer-sweep checkpoint (format {found!r}, "
+                              f"expected {FORMAT})")
+    try:
+        intact = _digest(state) == state["digest"]
+    except Exception:  # a key missing or of the wrong kind
+        intact = False
+    if not intact:
+        raise CheckpointError(f"{path}: its contents do not match the digest stored with them; "
+                              "the file was modified after it was written")
     return state
+
+
+def build_model(state: dict, path: str | Path = "checkpoint") -> torch.nn.Module:
+    """Rebuild the model a loaded checkpoint describes and load its weights."""
+    spec = state["model_spec"]
+    target = str(spec.get("target", ""))
+    if not target.startswith(TRUSTED_PREFIX):
+        raise CheckpointError(f"{path}: names the model class {target!r}; only classes of the "
+                              f"{TRUSTED_PREFIX.rstrip('.')} package are loaded")
+    module_name, _, class_name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        model = cls(input_dim=spec["input_dim"], **spec.get("kwargs", {}))
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot rebuild {target} from its spec ({exc})") from None
+    restore(model, None, state, path)
+    return model
+
+
+def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None, state: dict,
+            path: str | Path = "checkpoint") -> None:
+    """Load the checkpoint's weights (and optimiser state) into existing objects."""
+    try:
+        model.load_state_dict(state["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: does not fit this model ({first})") from None

@@ -2,11 +2,17 @@
 
 Tensors stay in memory; each epoch gathers one fresh permutation of the training set and then
 takes batches as slices (views, no per-item Dataset overhead).
+
+Resuming: after every completed epoch ``fit`` hands ``on_epoch_end`` a ``LoopState`` (history,
+the batch-order generator and the global RNG that sampling uses); given back as ``resume``, with
+the model and optimiser restored by the caller, the loop continues bit for bit as if it had
+never stopped (same thread count assumed).
 """
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 
@@ -14,8 +20,23 @@ from reducers.progress import Progress
 
 
 @dataclass
+class LoopState:
+    """What the loop needs, besides model and optimiser, to continue after ``epoch``."""
+    epoch: int = 0  # epochs completed
+    history: list[dict[str, float]] = field(default_factory=list)
+    generator: torch.Tensor | None = None  # batch-order generator state
+    torch_rng: torch.Tensor | None = None  # global CPU RNG (the VAE's sampling)
+    train_seconds: float = 0.0
+    samples_seen: int = 0
+    last_loss: float = float("nan")  # of the last step, reported if the next one diverges
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
 class FitResult:
-    status: str  # "ok" or "diverged"
+    status: str  # "ok", "diverged" or "interrupted" (``should_stop`` said so)
     history: list[dict[str, float]]  # one row per completed epoch
     train_seconds: float  # optimisation steps only, evaluation excluded
     samples_seen: int
@@ -48,25 +69,37 @@ def _finite_parameters(model: torch.nn.Module) -> bool:
 
 def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, *,
         epochs: int, batch_size: int, seed: int = 0, x_test: torch.Tensor | None = None,
-        progress: bool = True) -> FitResult:
-    """Train ``model`` for ``epochs`` on ``x_train`` (N, D); stop at the first non-finite loss."""
+        progress: bool = True, resume: LoopState | None = None,
+        on_epoch_end: Callable[[LoopState], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False) -> FitResult:
+    """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
+    non-finite loss ("diverged") or, between two steps, when ``should_stop()`` is true
+    ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one)."""
     generator = torch.Generator().manual_seed(seed)
+    resume = resume or LoopState()
+    if resume.generator is not None:
+        generator.set_state(resume.generator)
+        torch.set_rng_state(resume.torch_rng)
     n = len(x_train)
     bar = Progress(epochs, math.ceil(n / batch_size), progress)
-    history: list[dict[str, float]] = []
-    train_seconds, samples_seen, last_loss = 0.0, 0, float("nan")
+    history = list(resume.history)
+    train_seconds, samples_seen = resume.train_seconds, resume.samples_seen
+    last_loss = resume.last_loss
 
     def stop(epoch: int, step: int, loss: float) -> FitResult:
         where = {"epoch": epoch, "step": step, "loss": loss, "last_finite_loss": last_loss}
         bar.epoch_end(f"diverged at epoch {epoch}, step {step}: loss {loss}")
         return FitResult("diverged", history, train_seconds, samples_seen, where)
 
-    for epoch in range(1, epochs + 1):
+    for epoch in range(resume.epoch + 1, epochs + 1):
         model.train()
         started = time.perf_counter()
         shuffled = x_train[torch.randperm(n, generator=generator)]  # (N, D)
         sums = None
         for step, start in enumerate(range(0, n, batch_size), 1):
+            if should_stop():
+                bar.epoch_end(f"interrupted in epoch {epoch}; kept epoch {epoch - 1}")
+                return FitResult("interrupted", history, train_seconds, samples_seen)
             xb = shuffled[start:start + batch_size]  # (B, D) view
             terms = model.loss(xb)
             loss = terms["total"].item()
@@ -91,4 +124,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         history.append(row)
         bar.epoch_end(f"epoch {epoch}/{epochs} " + " ".join(
             f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds")))
+        if on_epoch_end is not None:
+            on_epoch_end(LoopState(epoch, list(history), generator.get_state(),
+                                   torch.get_rng_state(), train_seconds, samples_seen, last_loss))
     return FitResult("ok", history, train_seconds, samples_seen)

@@ -1,0 +1,47 @@
+"""Ctrl-C and SIGTERM as a request to stop cleanly, polled by the training loop.
+
+The first signal sets a flag: the loop drops the unfinished epoch and returns, and the caller
+records the run as interrupted (the checkpoint of the last whole epoch is already on disk). A
+second signal stops at once with ``KeyboardInterrupt``.
+"""
+
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequest:
+    def __init__(self) -> None:
+        self.signum: int | None = None  # the first signal received
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + signal number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + (self.signum or 0)
+
+    def _handle(self, signum: int, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        sys.stderr.write(f"\n{signal.Signals(signum).name} received: stopping after this step "
+                         "and keeping the last whole epoch (send it again to stop at once)\n")
+
+    @contextmanager
+    def installed(self) -> Iterator["StopRequest"]:
+        """Catch the signals while the block runs (main thread only; elsewhere a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
