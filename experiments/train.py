@@ -272,8 +272,9 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
                                 record["metrics"].get("knn_acc"))
     record["timings"]["total_seconds"] = time.perf_counter() - started
     write_json(run_dir / "metrics.json", record)  # written last: its presence means "finished"
-    shown = " ".join(f"{k}={record['metrics'][k]:.3f}" for k in HEADLINE if k in record["metrics"])
-    log.info("%s in %.1fs: %s -> %s", outcome.status, record["timings"]["total_seconds"], shown,
+    shown = "".join(f" {k}={record['metrics'][k]:.3f}" for k in HEADLINE
+                    if k in record["metrics"])
+    log.info("%s in %.1fs:%s -> %s", outcome.status, record["timings"]["total_seconds"], shown,
              run_dir)
     return record
 
