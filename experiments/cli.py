@@ -3,6 +3,7 @@ type, unknown key, unknown option) as one line and exit code 2, like the project
 and the shell's exit code for a signal after an interrupted run has been recorded."""
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -39,5 +40,8 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
             raise
         print(f"error: {composition_error(exc)}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:  # Ctrl-C before training began (composing, loading data)
+        print("interrupted before training began; nothing to resume", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
     if stop:  # interrupted: everything is recorded; exit as the shell expects after a signal
         sys.exit(stop.exit_code)

@@ -324,8 +324,10 @@ def main(cfg: DictConfig) -> float | None:
         log.warning("interrupted by %s: %s; resume with\n  %s", kept["signal"], where,
                     resume_command(run_dir, multirun=not single))
     if record["status"] == "diverged" and single:
-        print(f"error: training diverged ({record['diverged']}); lower optim.lr or check the "
-              "data", file=sys.stderr)
+        where = record["diverged"]
+        print(f"error: training diverged at epoch {where['epoch']}, step {where['step']} (loss "
+              f"{where['loss']}, last finite loss {where['last_finite_loss']:.4g}); lower "
+              "optim.lr or check the data", file=sys.stderr)
         sys.exit(EXIT_DIVERGED)
     return record["metrics"].get("knn_acc")
 

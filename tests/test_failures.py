@@ -168,7 +168,13 @@ def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
 
 
 def test_resume_refuses_other_settings_and_fewer_epochs(compose_cfg, tmp_path):
-    train(compose_cfg(*TINY, "score.figures=false"), tmp_path / "done")
+    done = train(compose_cfg(*TINY, "score.figures=false"), tmp_path / "done")
+    again = train(compose_cfg(*TINY, "score.figures=false", "trainer.resume=true"),
+                  tmp_path / "done")  # a finished run of a resumed sweep: no steps, same scores
+    timings = ("train_seconds", "samples_per_second")
+    assert again["epochs_completed"] == done["epochs_completed"]
+    assert {k: v for k, v in again["metrics"].items() if k not in timings} == \
+        {k: v for k, v in done["metrics"].items() if k not in timings}
     resume = ["trainer.resume=true", f"trainer.resume_from={tmp_path / 'done'}"]
     with pytest.raises(ConfigError, match=r"model.beta=1.0 there, 2.0 here"):
         train(compose_cfg(*TINY, *resume, "model.beta=2"), tmp_path / "other")

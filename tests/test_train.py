@@ -1,6 +1,7 @@
 """One run through the real entry points: every artifact, and the command-line behaviour."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -62,7 +63,14 @@ def test_command_line_divergence_exits_3(tmp_path):
     proc = run_cli(*TINY, "optim=sgd", "optim.lr=1e12", "model.recon=mse",
                    f"hydra.run.dir={tmp_path}")
     assert proc.returncode == 3, proc.stderr
-    assert "diverged" in proc.stderr
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: training diverged at epoch 1, step "), last_line
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["status"] == "diverged" and record["diverged"]["epoch"] == 1
+    assert not math.isfinite(record["diverged"]["loss"])
+    # figures of a broken model would mislead: none but the loss curves (if an epoch ended)
+    assert not {p.name for p in tmp_path.glob("*.png")} - {"loss_curves.png"}
+    assert not (tmp_path / "codes.npz").exists()
 
 
 def test_cfg_job_prints_the_resolved_config():
