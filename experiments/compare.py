@@ -99,7 +99,12 @@ def _reason(record: dict) -> str:
 
 def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     """All runs under ``paths`` and the setting columns that vary between them."""
-    table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
+    runs = find_runs(paths)
+    anomaly = [run for run in runs if _read_record(run / "metrics.json").get("task") == "anomaly"]
+    if anomaly:
+        raise ReducerError(f"{anomaly[0]} is an anomaly-detection run: build its tables with "
+                           "python -m experiments.anomaly_tables")
+    table = pd.DataFrame([load_run(run) for run in runs])
     metrics = set(DIRECTION) | {"status", "reason", "run", "kl_weight_effective",
                                 "epochs_completed", "protocol"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]

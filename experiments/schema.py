@@ -3,12 +3,14 @@ an invalid choice fails at composition, and ``validate`` checks ranges before an
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from reducers.anomaly import ChainVariant, Fusion, Protocol, VAEScore
 from reducers.base import Activation, KLScaling, Recon
 from reducers.errors import ConfigError
 from reducers.scoring import DIRECTION
@@ -216,7 +218,100 @@ class EmbedConfig:
     seed: int = 0
 
 
-SCHEMAS = {"config": Config, "embed": EmbedConfig, "model_ae": AEConfig, "model_vae": VAEConfig,
+class DetectorKind(str, Enum):
+    ae = "ae"
+    vae = "vae"
+    chain = "chain"
+
+
+@dataclass
+class DetectorConfig:
+    """The networks of a detector (``python -m experiments.anomaly``)."""
+    kind: DetectorKind = MISSING
+    hidden: List[int] = field(default_factory=lambda: [512, 256])
+    latent_dim: int = 2
+    activation: Activation = Activation.relu
+    recon: Recon = Recon.bce
+
+    def __post_init__(self):
+        option = type(self).__dataclass_fields__["kind"].default  # what detector=NAME chose
+        require(self.kind == option, "detector.kind", self.kind.value,
+                f"follows the option; choose detector={self.kind.value} instead")
+        require(self.latent_dim >= 1, "detector.latent_dim", self.latent_dim, "must be >= 1")
+        require(all(h >= 1 for h in self.hidden), "detector.hidden", self.hidden,
+                "a list of layer sizes, each >= 1 (e.g. [512,256])")
+
+
+@dataclass
+class AEDetectorConfig(DetectorConfig):
+    kind: DetectorKind = DetectorKind.ae
+
+
+@dataclass
+class VAEDetectorConfig(DetectorConfig):
+    kind: DetectorKind = DetectorKind.vae
+    beta: float = 1.0
+    score: VAEScore = VAEScore.elbo
+    n_samples: int = 10  # posterior samples per image for the score
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(math.isfinite(self.beta) and self.beta >= 0, "detector.beta", self.beta,
+                "must be a finite number >= 0")
+        require(self.n_samples >= 1, "detector.n_samples", self.n_samples, "must be >= 1")
+
+
+@dataclass
+class ChainDetectorConfig(VAEDetectorConfig):
+    kind: DetectorKind = DetectorKind.chain
+    variant: ChainVariant = ChainVariant.fusion
+    fusion: Fusion = Fusion.mean
+    second_hidden: List[int] = field(default_factory=lambda: [64])
+    second_latent_dim: int = 2
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(all(h >= 1 for h in self.second_hidden), "detector.second_hidden",
+                self.second_hidden, "a list of layer sizes, each >= 1 (e.g. [64])")
+        require(self.second_latent_dim >= 1, "detector.second_latent_dim",
+                self.second_latent_dim, "must be >= 1")
+
+
+@dataclass
+class AnomalySettings:
+    protocol: Protocol = Protocol.one_class
+    normal_class: int = 0  # one_class: the class trained on
+    anomaly_class: int = 0  # leave_one_out: the class left out
+    threshold_quantile: float = 0.95  # of the normal training scores
+    held_out_fraction: float = 0.0  # > 0: also a threshold on normal images kept from training
+    figures: bool = True
+
+    def __post_init__(self):
+        require(0 < self.threshold_quantile < 1, "anomaly.threshold_quantile",
+                self.threshold_quantile, "must be in (0, 1)")
+        require(0 <= self.held_out_fraction <= 0.5, "anomaly.held_out_fraction",
+                self.held_out_fraction, "must be in [0, 0.5] (0: no held-out threshold)")
+
+
+@dataclass
+class AnomalyConfig:
+    """``python -m experiments.anomaly``: train a detector on normal images, score the test."""
+    detector: DetectorConfig = MISSING
+    data: DataConfig = MISSING
+    optim: OptimConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    seed: int = 0
+
+    def __post_init__(self):
+        require(not self.trainer.resume, "trainer.resume", self.trainer.resume,
+                "experiments.anomaly does not resume (its runs are short): rerun instead")
+
+
+SCHEMAS = {"config": Config, "embed": EmbedConfig, "anomaly": AnomalyConfig,
+           "detector_ae": AEDetectorConfig, "detector_vae": VAEDetectorConfig,
+           "detector_chain": ChainDetectorConfig, "model_ae": AEConfig, "model_vae": VAEConfig,
            "model_pca": PCAConfig, "model_tsne": TSNEConfig, "model_umap": UMAPConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig,

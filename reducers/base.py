@@ -107,6 +107,16 @@ class Reducer(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z))  # (B, D) in [0, 1]
 
+    def recon_sum(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The reconstruction term summed over batch and features (the training loss's)."""
+        return reconstruction_sum(logits, x, self.recon)
+
+    def recon_per_sample(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The same term for each row of ``x``: (B,), summed over features."""
+        if self.recon is Recon.bce:
+            return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+        return F.mse_loss(torch.sigmoid(logits), x, reduction="none").sum(1)
+
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 

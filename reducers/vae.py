@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from reducers.base import KLScaling, Reducer, mlp, reconstruction_sum
+from reducers.base import KLScaling, Reducer, mlp
 
 
 class VAE(Reducer):
@@ -36,7 +36,7 @@ class VAE(Reducer):
         batch, features = x.shape
         mu, logvar = self.posterior(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterisation
-        recon_sum = reconstruction_sum(self.decoder(z), x, self.recon)
+        recon_sum = self.recon_sum(self.decoder(z), x)
         kl_sum = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         recon, kl = recon_sum / batch, kl_sum / batch
         if self.kl_scaling is KLScaling.seed:

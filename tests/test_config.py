@@ -105,6 +105,11 @@ def test_help_lists_the_groups_and_options():
     out = run_cli("--help").stdout
     for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, tsv",
-                 "experiment: seed_vae, seed_vae_fixed", "sweep: beta_loss, blog, reducers"):
+                 "experiment: seed_vae, seed_vae_fixed",
+                 "sweep: anomaly, anomaly_loo, beta_loss, blog, reducers",
+                 "detector and sweep=anomaly, anomaly_loo belong to python -m experiments.anomaly"):
         assert line in out
     assert "schema" not in out  # the structured-config schemas are not user choices
+    anomaly = run_cli("--help", module="experiments.anomaly").stdout
+    assert "detector: ae (reconstruction error)" in anomaly and "kind: ae" in anomaly
+    assert "threshold_quantile: 0.95" in anomaly and "model:" not in anomaly

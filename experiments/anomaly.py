@@ -1,0 +1,237 @@
+"""Anomaly detection with the reducers: ``python -m experiments.anomaly [overrides]``.
+
+Trains a detector (``detector=ae | vae | chain``) on the normal images of a protocol's training
+set with the shared engine, scores every test image and writes to the run folder:
+``metrics.json`` (AUROC, average precision, the rates at the training threshold), ``scores.npz``
+(train and test scores, test labels, which test images are anomalies) and the figures
+``scores.png`` (histograms), ``roc.png``, ``extremes.png`` (most and least anomalous test
+images) and ``codes.png`` (the first network's test codes, normal vs anomalous). The detectors
+are described in ``reducers/anomaly.py``. A multirun ends with the per-class tables
+(``experiments/anomaly_tables.py``).
+"""
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.cli import EXIT_BAD_INPUT, command_line
+from experiments.schema import DetectorKind, register, validate
+from experiments.train import (CONF_DIR, EXIT_DIVERGED, STOP, auto_threads, build,
+                               record_failure, record_interrupted, signal_name, versions,
+                               write_history)
+from reducers import anomaly_plots, plots
+from reducers.ae import Autoencoder
+from reducers.anomaly import (AEDetector, ChainVariant, Detector, FusionChain, GaussianVAE,
+                              LatentChain, Protocol, ResidualChain, VAEDetector,
+                              detection_metrics, protocol_split, roc)
+from reducers.engine import fit
+from reducers.errors import ReducerError
+from reducers.interrupt import StopRequest
+from reducers.io import atomic_open, write_json
+from reducers.vae import VAE
+
+log = logging.getLogger(__name__)
+register()
+
+
+class Stopped(Exception):
+    """A network's training ended early: diverged or interrupted."""
+
+    def __init__(self, status: str, network: str, diverged: dict | None = None):
+        super().__init__(f"{network}: {status}")
+        self.status, self.network, self.diverged = status, network, diverged
+
+
+def build_detector(d, input_dim: int, seed: int) -> Detector:
+    """The detector a validated ``detector`` config describes."""
+    image = {"hidden": d.hidden, "latent_dim": d.latent_dim, "activation": d.activation.value}
+    if d.kind is DetectorKind.ae:
+        return AEDetector(Autoencoder(input_dim, recon=d.recon.value, **image))
+    vae = VAEDetector(VAE(input_dim, recon=d.recon.value, beta=d.beta, **image),
+                      d.score.value, d.n_samples, seed)
+    if d.kind is DetectorKind.vae:
+        return vae
+    ae = Autoencoder(input_dim, recon=d.recon.value, **image)
+    if d.variant is ChainVariant.fusion:
+        return FusionChain(AEDetector(ae), vae, d.fusion.value)
+    second_input = d.latent_dim if d.variant is ChainVariant.latent else input_dim
+    second = GaussianVAE(second_input, d.second_hidden, d.second_latent_dim,
+                         d.activation.value)
+    chain = LatentChain if d.variant is ChainVariant.latent else ResidualChain
+    return chain(ae, second, d.n_samples, seed)
+
+
+def describe(cfg: DictConfig) -> str:
+    """E.g. 'chain (fusion, mean) [512, 256]->2' or 'vae (recon_prob) [512, 256]->2'."""
+    d = cfg.detector
+    kind = d.kind.value
+    if kind == "vae":
+        kind += f" ({d.score.value})" if d.score.value != "elbo" else ""
+    elif kind == "chain":
+        kind += f" ({d.variant.value}" + (f", {d.fusion.value})" if d.variant.value == "fusion"
+                                           else ")")
+    return f"{kind} {list(d.hidden)}->{d.latent_dim}"
+
+
+def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> dict:
+    """Train the detector, score, write ``run_dir``; return what ``metrics.json`` holds."""
+    settings = validate(cfg)  # range errors before any work
+    a = settings.anomaly
+    run_dir = Path(run_dir)
+    stop = stop if stop is not None else StopRequest()
+    started = time.perf_counter()
+    threads = settings.trainer.threads or auto_threads()
+    torch.set_num_threads(threads)
+    torch.manual_seed(cfg.seed)
+
+    split = build(cfg.data)
+    cls = a.normal_class if a.protocol is Protocol.one_class else a.anomaly_class
+    part = protocol_split(split, a.protocol.value, cls)
+    held_out = None
+    if a.held_out_fraction > 0:  # normal images the detector never sees, for a fair threshold
+        order = np.random.default_rng(cfg.seed).permutation(len(part.x_train))
+        n_held = max(1, round(a.held_out_fraction * len(order)))
+        kept = np.sort(order[n_held:])
+        held_out = part.x_train[np.sort(order[:n_held])]
+        part.x_train, part.y_train = part.x_train[kept], part.y_train[kept]
+    detector = build_detector(settings.detector, split.input_dim, cfg.seed)
+    label = describe(cfg)
+    log.info("%s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
+             "%d threads", label, split.name, part.description, len(part.x_train),
+             "" if held_out is None else f" (+{len(held_out)} held out for the threshold)",
+             len(part.y_test), part.is_anomaly.sum(), threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    histories, train_seconds = {}, 0.0
+
+    def train(model: torch.nn.Module, x: torch.Tensor, network: str) -> None:
+        nonlocal train_seconds
+        optimizer = build(cfg.optim)(model.parameters())
+        result = fit(model, optimizer, x, epochs=settings.trainer.epochs,
+                     batch_size=settings.trainer.batch_size, seed=cfg.seed,
+                     progress=settings.trainer.progress, should_stop=lambda: bool(stop))
+        histories[network] = result.history
+        train_seconds += result.train_seconds
+        if result.status != "ok":
+            raise Stopped(result.status, network, result.diverged)
+
+    record = {"task": "anomaly", "detector": label, "protocol": a.protocol.value,
+              "class": cls, "description": part.description, "seed": cfg.seed,
+              "threads": threads, "data": split.summary(), "versions": versions(),
+              "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)}
+    x_train, x_test = torch.from_numpy(part.x_train), torch.from_numpy(part.x_test)
+    try:
+        detector.fit(x_train, train)
+    except Stopped as exc:
+        record.update(status=exc.status, network=exc.network, metrics={},
+                      train_seconds=train_seconds)
+        if exc.status == "diverged":
+            record["diverged"] = exc.diverged
+        else:
+            record["interrupted"] = {"signal": signal_name(stop), "epochs_kept": 0,
+                                     "checkpoint": None}
+        write_json(run_dir / "metrics.json", record)
+        log.warning("%s: the %s %s; nothing scored -> %s", label, exc.network, exc.status,
+                    run_dir)
+        return record
+    for network, history in histories.items():
+        write_history(run_dir / f"history_{network.split()[0].lower()}.csv", history)
+
+    scored = time.perf_counter()
+    train_scores, test_scores = detector.score(x_train), detector.score(x_test)
+    if not (np.isfinite(train_scores).all() and np.isfinite(test_scores).all()):
+        record.update(status="diverged", metrics={}, diverged={
+            "epoch": settings.trainer.epochs, "step": 0, "loss": float("nan"),
+            "last_finite_loss": float("nan"), "note": "non-finite anomaly scores"})
+        write_json(run_dir / "metrics.json", record)
+        return record
+    metrics = detection_metrics(train_scores, test_scores, part.is_anomaly,
+                                a.threshold_quantile)
+    if held_out is not None:
+        held_scores = detector.score(torch.from_numpy(held_out))
+        at_held = detection_metrics(held_scores, test_scores, part.is_anomaly,
+                                    a.threshold_quantile)
+        metrics.update(held_out_threshold=at_held["threshold"], held_out_fpr=at_held["fpr"],
+                       held_out_fnr=at_held["fnr"])
+    metrics.update(train_seconds=train_seconds,
+                   score_seconds=time.perf_counter() - scored)
+    extra = {} if held_out is None else {"held_out": held_scores}
+    with atomic_open(run_dir / "scores.npz") as f:
+        np.savez_compressed(f, train=train_scores, test=test_scores,
+                            test_labels=part.y_test, is_anomaly=part.is_anomaly, **extra)
+    if a.figures:
+        write_figures(run_dir, detector, part, split.image_shape, train_scores, test_scores,
+                      metrics, a.threshold_quantile, f"{label}, {part.description}")
+    record.update(status="ok", metrics=metrics,
+                  sizes={"train": len(part.x_train), "test": len(part.y_test),
+                         "test_anomalous": int(part.is_anomaly.sum()),
+                         "held_out": 0 if held_out is None else len(held_out)},
+                  total_seconds=time.perf_counter() - started)
+    write_json(run_dir / "metrics.json", record)  # last: its presence means "finished"
+    log.info("ok: AUROC %.3f, AP %.3f, at the %.0f%% threshold FPR %.3f FNR %.3f -> %s",
+             metrics["auroc"], metrics["average_precision"], 100 * a.threshold_quantile,
+             metrics["fpr"], metrics["fnr"], run_dir)
+    return record
+
+
+def write_figures(run_dir: Path, detector: Detector, part, image_shape, train_scores,
+                  test_scores, metrics: dict, quantile: float, title: str) -> None:
+    is_anomaly = part.is_anomaly
+    plots.save(anomaly_plots.score_histogram(test_scores, is_anomaly, metrics["threshold"],
+                                             quantile, title), run_dir / "scores.png")
+    fpr, tpr = roc(test_scores, is_anomaly)
+    plots.save(anomaly_plots.roc_figure(fpr, tpr, metrics["auroc"],
+                                        (metrics["fpr"], 1 - metrics["fnr"]), title),
+               run_dir / "roc.png")
+    plots.save(anomaly_plots.extremes(part.x_test, test_scores, part.y_test, image_shape,
+                                      title=title), run_dir / "extremes.png")
+    codes = detector.codes(torch.from_numpy(part.x_test))
+    if codes.shape[1] >= 2:
+        kinds = np.where(is_anomaly, "anomalous", "normal")
+        plots.save(anomaly_plots.codes_figure(codes, kinds, title), run_dir / "codes.png")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="anomaly")
+def main(cfg: DictConfig) -> float | None:
+    hydra_cfg = HydraConfig.get()
+    single = hydra_cfg.mode != RunMode.MULTIRUN
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    if STOP:  # an earlier job of this sweep was interrupted: do not start this one
+        return record_interrupted(run_dir, "not started: the sweep was interrupted")
+    try:
+        with STOP.installed():
+            record = detect(cfg, run_dir, STOP)
+    except KeyboardInterrupt:  # a second signal: stopped at once
+        return record_interrupted(run_dir, "stopped at once by a second signal")
+    except ReducerError as exc:
+        if not single:
+            return record_failure(run_dir, exc)
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # a bug or a broken environment: keep the sweep going
+        if single:
+            raise
+        log.exception("run failed")
+        return record_failure(run_dir, exc)
+    if record["status"] == "diverged" and single:
+        print(f"error: training of the {record.get('network', 'detector')} diverged; lower "
+              "optim.lr or check the data", file=sys.stderr)
+        sys.exit(EXIT_DIVERGED)
+    return record["metrics"].get("auroc")
+
+
+def cli() -> None:
+    """The command line (console script ``reducer-anomaly``)."""
+    command_line(main, STOP)
+
+
+if __name__ == "__main__":
+    cli()
