@@ -23,7 +23,7 @@ from reducers.io import atomic_open
 from reducers.scoring import DIRECTION
 
 NOT_SETTINGS = ("paths.", "score.figures", "trainer.progress", "trainer.threads",
-                "trainer.resume")
+                "trainer.resume", "trainer.checkpoint_seconds")
 
 
 def find_runs(paths: list[str | Path]) -> list[Path]:

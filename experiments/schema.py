@@ -157,8 +157,12 @@ class TrainerConfig:
     progress: bool = True
     resume: bool = False  # continue from the run folder's checkpoint (or resume_from)
     resume_from: Optional[str] = None  # a checkpoint file or a run folder to continue from
+    checkpoint_seconds: float = 30.0  # write the last whole epoch at most this often (0: always)
 
     def __post_init__(self):
+        require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
+                "trainer.checkpoint_seconds", self.checkpoint_seconds,
+                "must be >= 0 (0: after every epoch)")
         require(self.resume or self.resume_from is None, "trainer.resume_from",
                 self.resume_from, "is only read with trainer.resume=true; add that")
         require(self.epochs >= 1, "trainer.epochs", self.epochs, "must be >= 1")

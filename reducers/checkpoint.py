@@ -6,6 +6,7 @@ all of it is stored beside it and checked on load, so a file edited after it was
 refused instead of silently giving other numbers.
 """
 
+import copy
 import hashlib
 import importlib
 import json
@@ -50,12 +51,25 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
                     config: dict | None = None) -> None:
     """Write atomically (temp file + rename). ``model_spec`` = {"target": dotted class,
     "input_dim": D, "kwargs": {...}} rebuilds the model (``build_model``)."""
+    write_checkpoint(path, model.state_dict(), optimizer.state_dict(), epoch=epoch,
+                     model_spec=model_spec, loop=loop, config=config)
+
+
+def write_checkpoint(path: str | Path, model_state: dict, optimizer_state: dict, *, epoch: int,
+                     model_spec: dict, loop: dict | None = None,
+                     config: dict | None = None) -> None:
+    """``save_checkpoint`` from state dicts taken earlier (``snapshot``)."""
     state = {"format": FORMAT, "epoch": epoch, "model_spec": model_spec,
-             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "model": model_state, "optimizer": optimizer_state,
              "loop": loop or {}, "config": config or {}}
     state["digest"] = _digest(state)
     with atomic_open(path) as f:
         torch.save(state, f)
+
+
+def snapshot(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
+    """Copies of the model's and the optimiser's state that later steps do not change."""
+    return copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
 
 
 def load_checkpoint(path: str | Path) -> dict:

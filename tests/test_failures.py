@@ -15,6 +15,7 @@ import torch
 from experiments.train import train
 from reducers.checkpoint import _digest, build_model, load_checkpoint
 from reducers.errors import CheckpointError, ConfigError
+from reducers.interrupt import StopRequest
 from tests.conftest import ROOT, TINY, run_cli
 from tests.data_files import SHARED_T10K
 
@@ -109,7 +110,8 @@ def wait_for_epoch(path: Path, epoch: int, proc: subprocess.Popen, limit: float 
 
 # small but slow enough per epoch (100 steps) that the signal lands mid-training
 RUN = ["trainer.epochs=12", "data.limit=2000", "model.hidden=[64]", "trainer.batch_size=16",
-       "trainer.threads=1", "score.figures=false", "trainer.progress=false"]
+       "trainer.threads=1", "score.figures=false", "trainer.progress=false",
+       "trainer.checkpoint_seconds=0"]  # on disk after every epoch: the test waits for it
 
 
 @pytest.mark.slow
@@ -165,6 +167,37 @@ def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
     assert [r["status"] for r in records] == ["ok"] * 3
     assert [r["epochs_completed"] for r in records] == [12] * 3
     assert "resuming from" in resumed.stdout and "starting at epoch 1" in resumed.stdout
+
+
+class StopAfter(StopRequest):
+    """A SIGTERM that arrives when the training loop asks for the ``n``-th time."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.asked, self.n = 0, n
+
+    def __bool__(self) -> bool:
+        self.asked += 1
+        if self.asked >= self.n:
+            self.signum = signal.SIGTERM
+        return super().__bool__()
+
+
+def test_a_stop_between_disk_writes_still_keeps_the_last_whole_epoch(compose_cfg, tmp_path):
+    """Checkpoints go to disk at most every trainer.checkpoint_seconds; a stop writes the
+    in-memory copy of the last whole epoch, and resuming from it is exact."""
+    run = [*TINY, "trainer.epochs=5", "trainer.batch_size=50", "trainer.threads=1",
+           "score.figures=false"]  # 16 steps per epoch
+    stopped = train(compose_cfg(*run, "trainer.checkpoint_seconds=3600"), tmp_path / "run",
+                    StopAfter(16 * 3 + 5))  # in the 4th epoch
+    assert stopped["status"] == "interrupted" and stopped["interrupted"]["epochs_kept"] == 3
+    assert load_checkpoint(tmp_path / "run")["epoch"] == 3
+    resumed = train(compose_cfg(*run, "trainer.resume=true"), tmp_path / "run")
+    straight = train(compose_cfg(*run), tmp_path / "straight")
+    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
+    assert resumed["status"] == "ok" and a["epoch"] == b["epoch"] == 5
+    for name in b["model"]:
+        assert torch.equal(a["model"][name], b["model"][name]), name
 
 
 def test_resume_refuses_other_settings_and_fewer_epochs(compose_cfg, tmp_path):
