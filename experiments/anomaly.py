@@ -135,9 +135,9 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
                       train_seconds=train_seconds)
         if exc.status == "diverged":
             record["diverged"] = exc.diverged
-        else:
-            record["interrupted"] = {"signal": signal_name(stop), "epochs_kept": 0,
-                                     "checkpoint": None}
+        else:  # runs take seconds: no checkpoint, no resume
+            record["error"] = (f"interrupted by {signal_name(stop)} while training the "
+                               f"{exc.network}: run the command again")
         write_json(run_dir / "metrics.json", record)
         log.warning("%s: the %s %s; nothing scored -> %s", label, exc.network, exc.status,
                     run_dir)

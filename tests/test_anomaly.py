@@ -14,7 +14,7 @@ from experiments.anomaly import detect
 from reducers.anomaly import (Reference, detection_metrics, fuse, protocol_split, vae_score)
 from reducers.errors import DataError
 from reducers.vae import VAE
-from tests.conftest import CONF, run_cli
+from tests.conftest import CONF, StopAfter, run_cli
 
 SHORT = ["trainer.epochs=4", "detector.hidden=[128]", "trainer.progress=false"]
 TINY = ["trainer.epochs=2", "detector.hidden=[32]", "data.limit=1000", "trainer.progress=false"]
@@ -196,3 +196,11 @@ def test_a_sweep_ends_with_per_class_tables(tmp_path):
     assert (tmp_path / "again" / "comparison.md").read_text() == md
     wrong = run_cli(str(sweep), module="experiments.compare")  # the reducers' table builder
     assert wrong.returncode == 2 and "python -m experiments.anomaly_tables" in wrong.stderr
+
+
+def test_an_interrupted_run_says_so_and_scores_nothing(compose_anomaly, tmp_path):
+    record = detect(compose_anomaly(*TINY, "detector=chain"), tmp_path, StopAfter(5))
+    assert record["status"] == "interrupted" and record["network"] == "autoencoder"
+    assert "interrupted by SIGTERM while training the autoencoder" in record["error"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "interrupted"
+    assert not (tmp_path / "scores.npz").exists()

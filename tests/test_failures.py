@@ -15,8 +15,7 @@ import torch
 from experiments.train import train
 from reducers.checkpoint import _digest, build_model, load_checkpoint
 from reducers.errors import CheckpointError, ConfigError
-from reducers.interrupt import StopRequest
-from tests.conftest import ROOT, TINY, run_cli
+from tests.conftest import ROOT, TINY, StopAfter, run_cli
 from tests.data_files import SHARED_T10K
 
 HYDRA_OWN = {".hydra", "train.log", "multirun.yaml"}  # what Hydra writes before the task
@@ -167,20 +166,6 @@ def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
     assert [r["status"] for r in records] == ["ok"] * 3
     assert [r["epochs_completed"] for r in records] == [12] * 3
     assert "resuming from" in resumed.stdout and "starting at epoch 1" in resumed.stdout
-
-
-class StopAfter(StopRequest):
-    """A SIGTERM that arrives when the training loop asks for the ``n``-th time."""
-
-    def __init__(self, n: int):
-        super().__init__()
-        self.asked, self.n = 0, n
-
-    def __bool__(self) -> bool:
-        self.asked += 1
-        if self.asked >= self.n:
-            self.signum = signal.SIGTERM
-        return super().__bool__()
 
 
 def test_a_stop_between_disk_writes_still_keeps_the_last_whole_epoch(compose_cfg, tmp_path):
