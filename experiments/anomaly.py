@@ -168,8 +168,8 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
         np.savez_compressed(f, train=train_scores, test=test_scores,
                             test_labels=part.y_test, is_anomaly=part.is_anomaly, **extra)
     if a.figures:
-        write_figures(run_dir, detector, part, split.image_shape, train_scores, test_scores,
-                      metrics, a.threshold_quantile, f"{label}, {part.description}")
+        write_figures(run_dir, detector, part, split.image_shape, test_scores, metrics,
+                      a.threshold_quantile, f"{label}, {part.description}")
     record.update(status="ok", metrics=metrics,
                   sizes={"train": len(part.x_train), "test": len(part.y_test),
                          "test_anomalous": int(part.is_anomaly.sum()),
@@ -182,8 +182,9 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     return record
 
 
-def write_figures(run_dir: Path, detector: Detector, part, image_shape, train_scores,
-                  test_scores, metrics: dict, quantile: float, title: str) -> None:
+def write_figures(run_dir: Path, detector: Detector, part, image_shape, test_scores,
+                  metrics: dict, quantile: float, title: str) -> None:
+    """scores.png, roc.png, extremes.png and codes.png (the first network's test codes)."""
     is_anomaly = part.is_anomaly
     plots.save(anomaly_plots.score_histogram(test_scores, is_anomaly, metrics["threshold"],
                                              quantile, title), run_dir / "scores.png")
