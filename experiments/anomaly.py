@@ -18,22 +18,18 @@ from pathlib import Path
 import hydra
 import numpy as np
 import torch
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli import EXIT_BAD_INPUT, command_line
+from experiments.cli import command_line
 from experiments.schema import DetectorKind, register, validate
-from experiments.train import (CONF_DIR, EXIT_DIVERGED, STOP, auto_threads, build,
-                               record_failure, record_interrupted, signal_name, versions,
-                               write_history)
+from experiments.train import (CONF_DIR, EXIT_DIVERGED, STOP, auto_threads, build, run_job,
+                               signal_name, versions, write_history)
 from reducers import anomaly_plots, plots
 from reducers.ae import Autoencoder
 from reducers.anomaly import (AEDetector, ChainVariant, Detector, FusionChain, GaussianVAE,
                               LatentChain, Protocol, ResidualChain, VAEDetector,
                               detection_metrics, protocol_split, roc)
 from reducers.engine import fit
-from reducers.errors import ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
 from reducers.vae import VAE
@@ -202,26 +198,9 @@ def write_figures(run_dir: Path, detector: Detector, part, image_shape, test_sco
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="anomaly")
 def main(cfg: DictConfig) -> float | None:
-    hydra_cfg = HydraConfig.get()
-    single = hydra_cfg.mode != RunMode.MULTIRUN
-    run_dir = Path(hydra_cfg.runtime.output_dir)
-    if STOP:  # an earlier job of this sweep was interrupted: do not start this one
-        return record_interrupted(run_dir, "not started: the sweep was interrupted")
-    try:
-        with STOP.installed():
-            record = detect(cfg, run_dir, STOP)
-    except KeyboardInterrupt:  # a second signal: stopped at once
-        return record_interrupted(run_dir, "stopped at once by a second signal")
-    except ReducerError as exc:
-        if not single:
-            return record_failure(run_dir, exc)
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
-    except Exception as exc:  # a bug or a broken environment: keep the sweep going
-        if single:
-            raise
-        log.exception("run failed")
-        return record_failure(run_dir, exc)
+    record, _, single = run_job(detect, cfg)
+    if record is None:
+        return None
     if record["status"] == "diverged" and single:
         print(f"error: training of the {record.get('network', 'detector')} diverged; lower "
               "optim.lr or check the data", file=sys.stderr)

@@ -12,6 +12,7 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -325,29 +326,40 @@ def record_failure(run_dir: Path, exc: Exception) -> None:
                {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {}})
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
-def main(cfg: DictConfig) -> float | None:
+def run_job(work: Callable[[DictConfig, Path, StopRequest], dict],
+            cfg: DictConfig) -> tuple[dict | None, Path, bool]:
+    """One job of a Hydra app (``work`` is ``train`` or ``detect``) with the signals caught:
+    (its record, or None once a failure or an interruption is recorded in a sweep; the run
+    folder; whether it is a single run). A single run's own error is one line and exit 2."""
     hydra_cfg = HydraConfig.get()
     single = hydra_cfg.mode != RunMode.MULTIRUN
     run_dir = Path(hydra_cfg.runtime.output_dir)
     if STOP:  # an earlier job of this sweep was interrupted: do not start this one
-        return record_interrupted(run_dir, "not started: the sweep was interrupted")
+        return record_interrupted(run_dir, "not started: the sweep was interrupted"), run_dir, \
+            single
     try:
         with STOP.installed():
-            record = train(cfg, run_dir, STOP)
+            return work(cfg, run_dir, STOP), run_dir, single
     except KeyboardInterrupt:  # a second signal: stopped at once, wherever it was
         STOP.signum = STOP.signum or signal.SIGINT
-        return record_interrupted(run_dir, "stopped at once by a second signal")
+        return record_interrupted(run_dir, "stopped at once by a second signal"), run_dir, single
     except ReducerError as exc:
         if not single:
-            return record_failure(run_dir, exc)
+            return record_failure(run_dir, exc), run_dir, single
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except Exception as exc:  # a bug or a broken environment: keep the sweep going
         if single:
             raise
         log.exception("run failed")
-        return record_failure(run_dir, exc)
+        return record_failure(run_dir, exc), run_dir, single
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+def main(cfg: DictConfig) -> float | None:
+    record, run_dir, single = run_job(train, cfg)
+    if record is None:
+        return None
     if record["status"] == "interrupted":
         kept = record["interrupted"]
         where = (f"the checkpoint of epoch {kept['epochs_kept']} is {kept['checkpoint']}"

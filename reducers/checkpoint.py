@@ -9,7 +9,6 @@ refused instead of silently giving other numbers.
 import copy
 import hashlib
 import importlib
-import json
 from pathlib import Path
 
 import torch

@@ -183,6 +183,9 @@ def test_a_stop_between_disk_writes_still_keeps_the_last_whole_epoch(compose_cfg
     assert resumed["status"] == "ok" and a["epoch"] == b["epoch"] == 5
     for name in b["model"]:
         assert torch.equal(a["model"][name], b["model"][name]), name
+    timings = ("train_seconds", "samples_per_second")
+    assert {k: v for k, v in resumed["metrics"].items() if k not in timings} == \
+        {k: v for k, v in straight["metrics"].items() if k not in timings}
 
 
 def test_resume_refuses_other_settings_and_fewer_epochs(compose_cfg, tmp_path):
