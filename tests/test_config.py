@@ -113,3 +113,5 @@ def test_help_lists_the_groups_and_options():
     anomaly = run_cli("--help", module="experiments.anomaly").stdout
     assert "detector: ae (reconstruction error)" in anomaly and "kind: ae" in anomaly
     assert "threshold_quantile: 0.95" in anomaly and "model:" not in anomaly
+    embed = run_cli("--help", module="experiments.embed").stdout
+    assert "Usage:  python -m experiments.embed checkpoint=" in embed and "detector" not in embed
