@@ -69,6 +69,9 @@ def _read_record(path: Path) -> dict:
 def load_run(run_dir: Path) -> dict:
     """One table row: group choices, flattened settings, status and reason, metrics."""
     record = _read_record(run_dir / "metrics.json")
+    if record.get("task") == "anomaly":
+        raise ReducerError(f"{run_dir} is an anomaly-detection run: build its tables with "
+                           "python -m experiments.anomaly_tables")
     config = _read_yaml(run_dir / ".hydra" / "config.yaml") or record.get("config", {})
     choices = _read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {}).get(
         "runtime", {}).get("choices", {})
@@ -99,12 +102,7 @@ def _reason(record: dict) -> str:
 
 def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     """All runs under ``paths`` and the setting columns that vary between them."""
-    runs = find_runs(paths)
-    anomaly = [run for run in runs if _read_record(run / "metrics.json").get("task") == "anomaly"]
-    if anomaly:
-        raise ReducerError(f"{anomaly[0]} is an anomaly-detection run: build its tables with "
-                           "python -m experiments.anomaly_tables")
-    table = pd.DataFrame([load_run(run) for run in runs])
+    table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
     metrics = set(DIRECTION) | {"status", "reason", "run", "kl_weight_effective",
                                 "epochs_completed", "protocol"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]

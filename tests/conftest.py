@@ -24,12 +24,22 @@ def digits():
     return load_mnist5k(limit=1000)
 
 
-@pytest.fixture
-def compose_cfg():
+def composer(config_name: str):
+    """compose(*overrides) of one of the apps' root configs, as Hydra would."""
     def _compose(*overrides: str):
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose(config_name="config", overrides=list(overrides))
+            return compose(config_name=config_name, overrides=list(overrides))
     return _compose
+
+
+@pytest.fixture
+def compose_cfg():
+    return composer("config")
+
+
+@pytest.fixture
+def compose_anomaly():
+    return composer("anomaly")
 
 
 def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):

@@ -8,24 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
 from experiments.anomaly import detect
 from reducers.anomaly import (Reference, detection_metrics, fuse, protocol_split, vae_score)
 from reducers.errors import DataError
 from reducers.vae import VAE
-from tests.conftest import CONF, StopAfter, run_cli
+from tests.conftest import StopAfter, run_cli
 
 SHORT = ["trainer.epochs=4", "detector.hidden=[128]", "trainer.progress=false"]
 TINY = ["trainer.epochs=2", "detector.hidden=[32]", "data.limit=1000", "trainer.progress=false"]
-
-
-@pytest.fixture
-def compose_anomaly():
-    def _compose(*overrides: str):
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose(config_name="anomaly", overrides=list(overrides))
-    return _compose
 
 
 @pytest.mark.parametrize("detector", ["ae", "vae"])
