@@ -113,7 +113,8 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
         optimizer = build(cfg.optim)(model.parameters())
         result = fit(model, optimizer, x, epochs=settings.trainer.epochs,
                      batch_size=settings.trainer.batch_size, seed=cfg.seed,
-                     progress=settings.trainer.progress, should_stop=lambda: bool(stop))
+                     progress=settings.trainer.progress, should_stop=lambda: bool(stop),
+                     backward=settings.trainer.backward)
         histories[network] = result.history
         train_seconds += result.train_seconds
         if result.status != "ok":

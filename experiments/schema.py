@@ -12,6 +12,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from reducers.anomaly import ChainVariant, Fusion, Protocol, VAEScore
 from reducers.base import Activation, KLScaling, Recon
+from reducers.engine import Backward
 from reducers.errors import ConfigError
 from reducers.scoring import DIRECTION
 
@@ -158,6 +159,7 @@ class TrainerConfig:
     resume: bool = False  # continue from the run folder's checkpoint (or resume_from)
     resume_from: Optional[str] = None  # a checkpoint file or a run folder to continue from
     checkpoint_seconds: float = 30.0  # write the last whole epoch at most this often (0: always)
+    backward: Backward = Backward.manual  # hand-written for the AE and VAE, or autograd
 
     def __post_init__(self):
         require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,

@@ -119,6 +119,7 @@ class Outcome:
     diverged: dict | None = None
     metrics: dict = field(default_factory=dict)  # model-side: reconstruction, KL, active units
     protocol: str = "inductive"  # a key of reducers.baselines.PROTOCOLS
+    backward: str | None = None  # how the engine took gradients; None: not trained by it
 
 
 def _flatten(node: dict, prefix: str = "") -> dict:
@@ -214,12 +215,12 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
         result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
                      batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
                      progress=settings.trainer.progress, resume=loop, on_epoch_end=save,
-                     should_stop=lambda: bool(stop))
+                     should_stop=lambda: bool(stop), backward=settings.trainer.backward)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk
         save.flush()
     write_history(run_dir / "history.csv", result.history)
     outcome = Outcome(result.status, result.train_seconds, result.samples_per_second, None,
-                      result.history, result.diverged)
+                      result.history, result.diverged, backward=result.backward)
     if outcome.status == "ok" and not stop:
         if loop is not None and loop.epoch == len(result.history) and source != checkpoint:
             save(loop)  # resumed from a finished run elsewhere: keep the model here too
@@ -277,6 +278,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
         "kl_weight_effective": model.effective_kl_weight(settings.trainer.batch_size),
         "protocol": outcome.protocol, "protocol_note": PROTOCOLS[outcome.protocol],
         "epochs_completed": len(outcome.history), "diverged": outcome.diverged,
+        "backward": outcome.backward,
         "metrics": {"train_seconds": outcome.train_seconds,
                     "samples_per_second": outcome.samples_per_second},
         "sample_sizes": {}, "timings": {}, "threads": threads, "data": split.summary(),

@@ -1,7 +1,9 @@
 """One training loop for every reducer. It knows the contract (``model.loss(x)["total"]``) only.
 
 Tensors stay in memory; each epoch gathers one fresh permutation of the training set and then
-takes batches as slices (views, no per-item Dataset overhead).
+takes batches as slices (views, no per-item Dataset overhead). The autoencoder and the VAE train
+through their hand-written backward pass (``reducers.manual``: about 2x faster at batch 10 with
+plain SGD) unless ``backward="autograd"``; every other model through autograd.
 
 Resuming: after every completed epoch ``fit`` hands ``on_epoch_end`` a ``LoopState`` (history,
 the batch-order generator and the global RNG that sampling uses); given back as ``resume``, with
@@ -13,10 +15,20 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import torch
 
+from reducers.manual import manual_step
 from reducers.progress import Progress
+
+
+class Backward(str, Enum):
+    """How gradients are taken: by hand where ``reducers.manual`` knows the model (the AE and
+    the VAE; autograd for any other), or always by autograd."""
+
+    manual = "manual"
+    autograd = "autograd"
 
 
 @dataclass
@@ -41,6 +53,7 @@ class FitResult:
     train_seconds: float  # optimisation steps only, evaluation excluded
     samples_seen: int
     diverged: dict | None = None  # epoch, step and last finite loss when status == "diverged"
+    backward: str = "autograd"  # or how reducers.manual trained it
 
     @property
     def samples_per_second(self) -> float:
@@ -70,6 +83,7 @@ def _finite_parameters(model: torch.nn.Module) -> bool:
 def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, *,
         epochs: int, batch_size: int, seed: int = 0, x_test: torch.Tensor | None = None,
         progress: bool = True, resume: LoopState | None = None,
+        backward: Backward | str = Backward.manual,
         on_epoch_end: Callable[[LoopState], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> FitResult:
     """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
@@ -85,11 +99,13 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     history = list(resume.history)
     train_seconds, samples_seen = resume.train_seconds, resume.samples_seen
     last_loss = resume.last_loss
+    by_hand = manual_step(model, optimizer) if Backward(backward) is Backward.manual else None
+    backward = by_hand.kind if by_hand is not None else "autograd"
 
     def stop(epoch: int, step: int, loss: float) -> FitResult:
         where = {"epoch": epoch, "step": step, "loss": loss, "last_finite_loss": last_loss}
         bar.epoch_end(f"diverged at epoch {epoch}, step {step}: loss {loss}")
-        return FitResult("diverged", history, train_seconds, samples_seen, where)
+        return FitResult("diverged", history, train_seconds, samples_seen, where, backward)
 
     for epoch in range(resume.epoch + 1, epochs + 1):
         model.train()
@@ -99,18 +115,25 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         for step, start in enumerate(range(0, n, batch_size), 1):
             if should_stop():
                 bar.epoch_end(f"interrupted in epoch {epoch}; kept epoch {epoch - 1}")
-                return FitResult("interrupted", history, train_seconds, samples_seen)
+                return FitResult("interrupted", history, train_seconds, samples_seen,
+                                 backward=backward)
             xb = shuffled[start:start + batch_size]  # (B, D) view
-            terms = model.loss(xb)
+            terms = model.loss(xb) if by_hand is None else by_hand.loss(xb)
             loss = terms["total"].item()
             if not math.isfinite(loss):
                 train_seconds += time.perf_counter() - started
                 return stop(epoch, step, loss)
-            optimizer.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            optimizer.step()
-            batch_sums = torch.stack([t.detach() for t in terms.values()]) * len(xb)
-            sums = batch_sums if sums is None else sums + batch_sums
+            if by_hand is None:
+                optimizer.zero_grad(set_to_none=True)
+                terms["total"].backward()
+                optimizer.step()
+            else:
+                by_hand.step()
+            batch_terms = torch.stack([t.detach() for t in terms.values()])
+            if sums is None:
+                sums = batch_terms.mul_(len(xb))
+            else:
+                sums.add_(batch_terms, alpha=len(xb))
             samples_seen += len(xb)
             last_loss = loss
             bar.step(epoch, step, loss)
@@ -127,4 +150,4 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         if on_epoch_end is not None:
             on_epoch_end(LoopState(epoch, list(history), generator.get_state(),
                                    torch.get_rng_state(), train_seconds, samples_seen, last_loss))
-    return FitResult("ok", history, train_seconds, samples_seen)
+    return FitResult("ok", history, train_seconds, samples_seen, backward=backward)

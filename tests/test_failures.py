@@ -43,6 +43,7 @@ BAD_OVERRIDES = [
     ("trainer.epochs=1.5", "trainer.epochs=1.5"),
     ("trainer.batch_size=0", "trainer.batch_size=0 is invalid: must be >= 1"),
     ("trainer.threads=0", "trainer.threads=0 is invalid: must be >= 1 or null"),
+    ("trainer.backward=fast", "Invalid value 'fast', expected one of [manual, autograd]"),
     ("trainer.resume_from=x.pt", "trainer.resume_from='x.pt' is invalid: is only read with "
                                  "trainer.resume=true"),
     ("trainer.resume=true trainer.resume_from=missing.pt", "missing.pt: no such checkpoint"),

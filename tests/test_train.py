@@ -22,6 +22,7 @@ def test_train_writes_every_artifact(compose_cfg, tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["status"] == "ok" and saved["epochs_completed"] == 2
     assert saved["kl_weight_effective"] == 1.0 and saved["seed"] == 0
+    assert saved["backward"] == "manual backward, Adam.step()"
     for key in ("knn_acc", "silhouette", "davies_bouldin", "calinski_harabasz",
                 "trustworthiness", "kmeans_vmeasure", "recon_mse", "test_kl", "active_units",
                 "train_seconds", "samples_per_second"):
