@@ -1,6 +1,7 @@
 """Measure the engine against the machine and against the blog's own loop, in one process.
 
     python -m experiments.benchmark [--repeats 5] [--threads N] [--blog-epochs 2] [--quick]
+                                    [--compile]
 
 Prints a table and writes outputs/benchmarks/<timestamp>.json. Every figure is a median of
 repeats, and the comparisons are ratios measured side by side (the machines are shared).
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from experiments.benchmark_loops import blog_epoch_seconds, engine_epoch_seconds
+from experiments.benchmark_loops import (blog_epoch_seconds, compiled_epoch_seconds,
+                                         engine_epoch_seconds)
 from reducers import VAE, fit, load_idx, load_mnist5k, score_codes
 from reducers.errors import DataError
 
@@ -55,19 +57,45 @@ def train_flops_per_sample(model: torch.nn.Module) -> float:
 
 
 def engine_throughput(x: torch.Tensor, repeats: int, batch_size: int = 128) -> dict:
-    """The default config (VAE 784-512-256-2, BCE, Adam) through the engine."""
-    rates = []
+    """The default config (VAE 784-512-256-2, BCE, Adam) through the engine, with its
+    hand-written backward pass (the default) and with autograd, interleaved."""
+    rates = {"manual": [], "autograd": []}
     for repeat in range(repeats):
-        torch.manual_seed(repeat)
-        model = VAE(input_dim=x.shape[1], hidden=[512, 256])
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # the default
-        result = fit(model, optimizer, x, epochs=2,
-                     batch_size=batch_size, seed=repeat, progress=False)
-        rates.append(result.samples_per_second)
+        for backward, runs in rates.items():
+            torch.manual_seed(repeat)
+            model = VAE(input_dim=x.shape[1], hidden=[512, 256])
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # the default
+            result = fit(model, optimizer, x, epochs=2, batch_size=batch_size, seed=repeat,
+                         progress=False, backward=backward)
+            runs.append(result.samples_per_second)
     flops = train_flops_per_sample(model)
-    return {"batch_size": batch_size, "samples_per_second": statistics.median(rates),
-            "flops_per_sample": flops,
-            "flops_per_second": statistics.median(rates) * flops}
+    rate = statistics.median(rates["manual"])
+    return {"batch_size": batch_size, "samples_per_second": rate,
+            "autograd_samples_per_second": statistics.median(rates["autograd"]),
+            "flops_per_sample": flops, "flops_per_second": rate * flops,
+            "matmul_ceiling_flops": matmul_ceiling(model, batch_size, repeats)}
+
+
+def matmul_ceiling(model: torch.nn.Module, batch_size: int, repeats: int) -> float:
+    """FLOP/s of one training step's matrix multiplies alone (forward, weight gradient, input
+    gradient of every Linear at this batch size): what the step could reach if nothing else
+    took time."""
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    x = {m: torch.rand(batch_size, m.in_features) for m in linears}
+    grad = {m: torch.rand(batch_size, m.out_features) for m in linears}
+    weight_grad = {m: torch.empty_like(m.weight) for m in linears}
+
+    def multiplies():
+        for m in linears:
+            torch.addmm(m.bias, x[m], m.weight.t())
+            torch.mm(grad[m].t(), x[m], out=weight_grad[m])
+            if m.in_features != model.input_dim:  # the first layer needs no input gradient
+                torch.mm(grad[m], m.weight)
+
+    with torch.no_grad():
+        multiplies()  # warm-up
+        seconds = median_time(lambda: [multiplies() for _ in range(20)], repeats) / 20
+    return train_flops_per_sample(model) * batch_size / seconds
 
 
 def blog_data(limit: int = 10_000) -> tuple[torch.Tensor, str]:
@@ -139,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blog-epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats, no 70k scoring, no sweep timing")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time torch.compile of the engine's step at the blog "
+                             "configuration (compiling takes about 20 s)")
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else args.repeats
     torch.set_num_threads(args.threads)
@@ -150,17 +181,29 @@ def main(argv: list[str] | None = None) -> int:
     x_default = torch.from_numpy(load_mnist5k().x_train)
     engine = engine_throughput(x_default, repeats)
     engine["fraction_of_roofline"] = engine["flops_per_second"] / report["roofline_flops"]
+    engine["matmul_ceiling_fraction"] = engine["matmul_ceiling_flops"] / report["roofline_flops"]
     report["engine"] = engine
 
     x_blog, source = blog_data()
-    blog, ours = [], []
-    for r in range(repeats):  # interleaved: drift of a shared machine hits both alike
+    blog, ours, autograd = [], [], []
+    for r in range(repeats):  # interleaved: drift of a shared machine hits all alike
         blog.append(blog_epoch_seconds(x_blog, args.blog_epochs, seed=r))
         ours.append(engine_epoch_seconds(x_blog, args.blog_epochs, seed=r))
+        autograd.append(engine_epoch_seconds(x_blog, args.blog_epochs, seed=r,
+                                             backward="autograd"))
+    blog_seconds = statistics.median(blog)
     report["blog_config"] = {"data": source, "epochs": args.blog_epochs,
-                             "blog_loop_seconds_per_epoch": statistics.median(blog),
+                             "blog_loop_seconds_per_epoch": blog_seconds,
                              "engine_seconds_per_epoch": statistics.median(ours),
-                             "speedup": statistics.median(blog) / statistics.median(ours)}
+                             "speedup": blog_seconds / statistics.median(ours),
+                             "autograd_engine_seconds_per_epoch": statistics.median(autograd),
+                             "autograd_speedup": blog_seconds / statistics.median(autograd)}
+    if args.compile:
+        compile_seconds, epoch_seconds = compiled_epoch_seconds(x_blog, args.blog_epochs, 0)
+        gain = statistics.median(ours) - epoch_seconds  # per epoch, over the eager engine
+        report["blog_config"]["compiled"] = {
+            "compile_seconds": compile_seconds, "seconds_per_epoch": epoch_seconds,
+            "break_even_epochs": compile_seconds / gain if gain > 0 else None}
     report["scoring"] = [scoring_cost(n, repeats) for n in
                          ((10_000,) if args.quick else (10_000, 70_000))]
     report["peak_memory_gib"] = peak_memory_of_default_run(args.threads)
@@ -180,13 +223,24 @@ def print_table(r: dict) -> None:
         ("machine", r["machine"] + f", {r['threads']} threads, median of {r['repeats']}"),
         ("fp32 matmul roofline", f"{r['roofline_flops'] / 1e9:.1f} GFLOP/s"),
         ("engine, default config, batch 128", f"{e['samples_per_second']:,.0f} samples/s = "
-         f"{e['flops_per_second'] / 1e9:.1f} GFLOP/s = {e['fraction_of_roofline']:.2f} of roofline"),
+         f"{e['flops_per_second'] / 1e9:.1f} GFLOP/s = {e['fraction_of_roofline']:.2f} of "
+         f"roofline (autograd: {e['autograd_samples_per_second']:,.0f} samples/s)"),
+        ("  its matrix multiplies alone", f"{e['matmul_ceiling_flops'] / 1e9:.1f} GFLOP/s = "
+         f"{e['matmul_ceiling_fraction']:.2f} of roofline"),
         (f"blog config, {b['data']}", f"blog loop {b['blog_loop_seconds_per_epoch']:.2f} s/epoch, "
-         f"engine {b['engine_seconds_per_epoch']:.2f} s/epoch: {b['speedup']:.2f}x faster"),
-        *[(f"scoring {s['n']:,} test codes", f"{s['total']:.2f} s (" + ", ".join(
-            f"{k} {v:.2f}" for k, v in s["seconds"].items()) + ")") for s in r["scoring"]],
-        ("peak memory, default train run", f"{r['peak_memory_gib']:.2f} GiB"),
+         f"engine {b['engine_seconds_per_epoch']:.2f} s/epoch: {b['speedup']:.2f}x faster "
+         f"(autograd engine {b['autograd_engine_seconds_per_epoch']:.2f} s/epoch: "
+         f"{b['autograd_speedup']:.2f}x)"),
     ]
+    if "compiled" in b:
+        c = b["compiled"]
+        pays = "never pays off" if c["break_even_epochs"] is None else \
+            f"pays off after {c['break_even_epochs']:.0f} epochs"
+        rows.append(("  torch.compile of the engine's step", f"{c['compile_seconds']:.1f} s to "
+                     f"compile, then {c['seconds_per_epoch']:.2f} s/epoch: {pays}"))
+    rows += [(f"scoring {s['n']:,} test codes", f"{s['total']:.2f} s (" + ", ".join(
+        f"{k} {v:.2f}" for k, v in s["seconds"].items()) + ")") for s in r["scoring"]]
+    rows.append(("peak memory, default train run", f"{r['peak_memory_gib']:.2f} GiB"))
     if "sweep" in r:
         w = r["sweep"]
         rows.append(("8-run sweep, 2 parallel jobs", ", ".join(

@@ -1,6 +1,8 @@
 """The blog's training loop, re-implemented faithfully, and ours at the same configuration:
 VAE 784-400-[2,2]-2-400-784, SGD lr 0.01, batch 10, loss = mse_loss(mean) + batch-summed KL."""
 
+import os
+import tempfile
 import time
 
 import torch
@@ -53,10 +55,52 @@ def blog_epoch_seconds(x: torch.Tensor, epochs: int, seed: int) -> float:
     return (time.perf_counter() - started) / epochs
 
 
-def engine_epoch_seconds(x: torch.Tensor, epochs: int, seed: int) -> float:
+def blog_model(seed: int) -> tuple[VAE, torch.optim.Optimizer]:
+    """The blog's configuration as this project builds it (+experiment=seed_vae)."""
     torch.manual_seed(seed)
     model = VAE(input_dim=784, hidden=[400], recon="mse", kl_scaling="seed")
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, fused=True)  # our default
-    result = fit(model, optimizer, x, epochs=epochs,
-                 batch_size=10, seed=seed, progress=False)
+    return model, torch.optim.SGD(model.parameters(), lr=0.01, fused=True)  # as configured
+
+
+def engine_epoch_seconds(x: torch.Tensor, epochs: int, seed: int,
+                         backward: str = "manual") -> float:
+    model, optimizer = blog_model(seed)
+    result = fit(model, optimizer, x, epochs=epochs, batch_size=10, seed=seed, progress=False,
+                 backward=backward)
     return result.train_seconds / epochs
+
+
+def compiled_epoch_seconds(x: torch.Tensor, epochs: int, seed: int) -> tuple[float, float]:
+    """torch.compile of the engine's whole step (forward, hand-written backward, update) at
+    the blog configuration: (seconds to compile, seconds per epoch after it)."""
+    from reducers.manual import manual_step
+
+    model, optimizer = blog_model(seed)
+    step = manual_step(model, optimizer)
+
+    def train_step(xb: torch.Tensor) -> torch.Tensor:
+        total = step.loss(xb)["total"]
+        step.step()
+        return total
+
+    compiled = torch.compile(train_step)
+    previous = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # an empty cache: a user's first run
+        try:
+            started = time.perf_counter()
+            compiled(x[:10]).item()
+            compile_seconds = time.perf_counter() - started
+            generator = torch.Generator().manual_seed(seed)
+            started = time.perf_counter()
+            for _ in range(epochs):
+                shuffled = x[torch.randperm(len(x), generator=generator)]
+                for start in range(0, len(x), 10):
+                    compiled(shuffled[start:start + 10]).item()
+            epoch_seconds = (time.perf_counter() - started) / epochs
+        finally:
+            if previous is None:
+                os.environ.pop("TORCHINDUCTOR_CACHE_DIR")
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = previous
+    return compile_seconds, epoch_seconds
