@@ -31,6 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 T10K = ROOT.parent / "shared" / "data" / "mnist-t10k"
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def median_time(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -173,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeats = 2 if args.quick else args.repeats
     torch.set_num_threads(args.threads)
-    report = {"machine": f"{platform.processor() or platform.machine()}, "
-                         f"{os.cpu_count()} cores, torch {torch.__version__}",
+    report = {"machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}",
               "threads": args.threads, "repeats": repeats}
 
     report["roofline_flops"] = roofline(repeats)

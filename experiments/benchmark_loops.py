@@ -73,10 +73,8 @@ def engine_epoch_seconds(x: torch.Tensor, epochs: int, seed: int,
 def compiled_epoch_seconds(x: torch.Tensor, epochs: int, seed: int) -> tuple[float, float]:
     """torch.compile of the engine's whole step (forward, hand-written backward, update) at
     the blog configuration: (seconds to compile, seconds per epoch after it)."""
-    from reducers.manual import manual_step
-
     model, optimizer = blog_model(seed)
-    step = manual_step(model, optimizer)
+    step = model.manual_step(optimizer)
 
     def train_step(xb: torch.Tensor) -> torch.Tensor:
         total = step.loss(xb)["total"]

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import torch
 
+from reducers import manual
 from reducers.base import Reducer, mlp, reconstruction_sum
 
 
@@ -20,3 +21,8 @@ class Autoencoder(Reducer):
         logits = self.decoder(self.encoder(x))  # (B, D)
         recon = reconstruction_sum(logits, x, self.recon) / x.shape[0]
         return {"total": recon, "recon": recon}
+
+    def manual_step(self, optimizer: torch.optim.Optimizer) -> manual.ManualStep | None:
+        if self._own_loss(Autoencoder):
+            return None
+        return manual.build(manual.AEStep, self, optimizer, [self.encoder], [self.decoder])

@@ -7,6 +7,10 @@ A reducer is a ``torch.nn.Module`` over flattened images ``x`` of shape (B, D), 
     loss(x)   -> dict    "total" (what the optimiser minimises), "recon" and, for a VAE, "kl";
                          each a scalar tensor, a mean over the batch.
 
+Optionally ``manual_step(optimizer)`` returns an object whose ``loss(x)`` gives the same terms
+and whose ``step()`` then updates the parameters by a hand-written backward pass
+(``reducers.manual``); the engine uses it where offered and autograd on ``loss`` otherwise.
+
 Loss scaling ("standard"): the reconstruction term is summed over the D features and the KL
 term over the d latent dims, both averaged over the batch, and ``total = recon + beta * kl``.
 With BCE and beta = 1 this is the negative ELBO, so beta means what the beta-VAE papers mean.
@@ -116,6 +120,14 @@ class Reducer(nn.Module):
         if self.recon is Recon.bce:
             return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
         return F.mse_loss(torch.sigmoid(logits), x, reduction="none").sum(1)
+
+    def manual_step(self, optimizer: torch.optim.Optimizer):
+        """A faster training step (``reducers.manual.ManualStep``) or None: autograd."""
+        return None
+
+    def _own_loss(self, cls: type) -> bool:
+        """True when a subclass replaced ``cls``'s loss or the reconstruction term in it."""
+        return type(self).loss is not cls.loss or type(self).recon_sum is not Reducer.recon_sum
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

@@ -1,4 +1,5 @@
-"""Training steps without autograd for the autoencoder and the VAE.
+"""Training steps without autograd, which the autoencoder and the VAE offer the engine through
+``Reducer.manual_step(optimizer)``.
 
 At the blog's batch of 10 a step costs about a millisecond, and most of it is not arithmetic:
 autograd records a graph and walks it back, the optimiser's Python wrapper and ``zero_grad`` run,
@@ -13,9 +14,10 @@ hand (calling the same ATen backward kernels autograd calls) and then either
   Each layer's input gradient is taken before its weights change, as autograd would.
 
 The loss and its gradient are the model's own; only the rounding differs from autograd's
-(``tests/test_manual.py`` compares loss curves and weights). ``manual_step`` returns None for
-anything it does not know (another class, an overridden ``loss`` or ``recon_sum``, a layer that
-is not ``Linear`` or one of the activations below), which then trains through autograd.
+(``tests/test_manual.py`` compares gradients, loss curves and weights). ``build`` returns None
+for anything it does not know (a layer that is not ``Linear`` or one of the activations below,
+a frozen parameter, an optimiser that holds only some of them), and the models return None for
+a subclass with its own ``loss`` or ``recon_sum``: those train through autograd.
 """
 
 from collections.abc import Callable
@@ -25,9 +27,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from reducers.ae import Autoencoder
-from reducers.base import KLScaling, Recon, Reducer
-from reducers.vae import VAE
+from reducers.base import KLScaling, Recon
 
 aten = torch.ops.aten
 F = nn.functional
@@ -88,7 +88,7 @@ class ManualStep:
     ``loss(x)`` returns the same terms as ``model.loss(x)`` (without a graph) and keeps what
     the backward pass needs; ``step()`` then updates the parameters."""
 
-    def __init__(self, model: Reducer, optimizer: torch.optim.Optimizer,
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                  encoder: list[Layer], decoder: list[Layer]):
         self.model, self.optimizer = model, optimizer
         self.encoder, self.decoder = encoder, decoder
@@ -225,20 +225,14 @@ def _plain_sgd(optimizer: torch.optim.Optimizer) -> bool:
         for group in optimizer.param_groups)
 
 
-def manual_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> ManualStep | None:
-    """A ManualStep for ``model`` trained by ``optimizer``, or None where autograd must do it."""
-    cls = type(model)
-    if not isinstance(model, Reducer) or cls.recon_sum is not Reducer.recon_sum or \
-            not all(p.requires_grad for p in model.parameters()):
-        return None
-    decoder = _layers(model.decoder)
-    if isinstance(model, VAE) and cls.loss is VAE.loss:
-        encoder, step = _layers(model.body, model.head), VAEStep
-    elif isinstance(model, Autoencoder) and cls.loss is Autoencoder.loss:
-        encoder, step = _layers(model.encoder), AEStep
-    else:
-        return None
+def build(step: type[ManualStep], model: nn.Module, optimizer: torch.optim.Optimizer,
+          encoder: list[nn.Module], decoder: list[nn.Module]) -> ManualStep | None:
+    """``step`` for ``model``, whose encoder and decoder are these modules in order (Linear
+    layers and activations, or Sequentials of them), trained by ``optimizer``; None where
+    autograd must do it."""
+    encoder_layers, decoder_layers = _layers(*encoder), _layers(*decoder)
     trained = {p for group in optimizer.param_groups for p in group["params"]}
-    if encoder is None or decoder is None or trained != set(model.parameters()):
+    if encoder_layers is None or decoder_layers is None or trained != set(model.parameters()) \
+            or not all(p.requires_grad for p in model.parameters()):
         return None
-    return step(model, optimizer, encoder, decoder)
+    return step(model, optimizer, encoder_layers, decoder_layers)

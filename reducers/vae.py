@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
+from reducers import manual
 from reducers.base import KLScaling, Reducer, mlp
 
 
@@ -44,6 +45,12 @@ class VAE(Reducer):
         else:
             total = recon + self.beta * kl
         return {"total": total, "recon": recon, "kl": kl}
+
+    def manual_step(self, optimizer: torch.optim.Optimizer) -> manual.ManualStep | None:
+        if self._own_loss(VAE):
+            return None
+        return manual.build(manual.VAEStep, self, optimizer, [self.body, self.head],
+                            [self.decoder])
 
     def effective_kl_weight(self, batch_size: int) -> float:
         if self.kl_scaling is KLScaling.seed:

@@ -8,7 +8,6 @@ import torch
 
 from reducers import VAE, Autoencoder, fit
 from reducers.anomaly import GaussianVAE
-from reducers.manual import manual_step
 
 OPTIMIZERS = {
     "sgd": lambda params: torch.optim.SGD(params, lr=0.05),  # folded into the backward pass
@@ -23,7 +22,7 @@ def train_steps(model, optimizer_name, x, by_hand, steps=6, batch_size=32):
     parameters."""
     model = copy.deepcopy(model)
     optimizer = OPTIMIZERS[optimizer_name](model.parameters())
-    step = manual_step(model, optimizer) if by_hand else None
+    step = model.manual_step(optimizer) if by_hand else None
     assert (step is not None) == by_hand
     torch.manual_seed(1)  # the VAE's noise: the same draws either way
     terms = []
@@ -60,7 +59,7 @@ def test_gradients_match_autograd_on_real_digits(name, digits):
     twin = copy.deepcopy(model)
     torch.manual_seed(1)
     model.loss(x)["total"].backward()
-    step = manual_step(twin, torch.optim.SGD(twin.parameters(), lr=0.0, momentum=0.5))
+    step = twin.manual_step(torch.optim.SGD(twin.parameters(), lr=0.0, momentum=0.5))
     torch.manual_seed(1)
     step.loss(x)
     step.step()  # writes p.grad; lr 0 leaves the weights as they were
@@ -110,6 +109,18 @@ def test_blog_configuration_follows_the_blogs_own_loop(digits):
     assert curves[0][-1] < curves[0][0]
 
 
+class LinearMap(torch.nn.Module):
+    """The contract's ``loss`` and nothing else (no ``manual_step``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(784, 784)
+
+    def loss(self, x):
+        recon = (self.linear(x) - x).pow(2).sum(1).mean()
+        return {"total": recon, "recon": recon}
+
+
 class OwnLoss(VAE):
     def loss(self, x):
         terms = super().loss(x)
@@ -126,10 +137,11 @@ def test_models_it_does_not_know_train_through_autograd(digits):
         "subclass with its own loss": (OwnLoss(784, [32]), None),
         "frozen head": (frozen, [p for p in frozen.parameters() if p.requires_grad]),
         "optimiser holds part of the model": (partial, list(partial.decoder.parameters())),
+        "a module that is no Reducer": (LinearMap(), None),
     }
     for name, (model, params) in cases.items():
         optimizer = torch.optim.SGD(params or model.parameters(), lr=1e-3)
-        assert manual_step(model, optimizer) is None, name
+        assert getattr(model, "manual_step", lambda _: None)(optimizer) is None, name
         result = fit(model, optimizer, x, epochs=1, batch_size=64, progress=False)
         assert result.status == "ok" and result.backward == "autograd", name
     model = VAE(784, [32])
