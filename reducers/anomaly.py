@@ -34,7 +34,6 @@ from enum import Enum
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from reducers.ae import Autoencoder
 from reducers.errors import DataError
@@ -310,6 +309,8 @@ def detection_metrics(train_scores: np.ndarray, test_scores: np.ndarray,
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
     if is_anomaly.all() or not is_anomaly.any():
         raise DataError("the test split needs both normal and anomalous images")
+    from sklearn.metrics import average_precision_score, roc_auc_score  # a second: when used
+
     threshold = float(np.quantile(train_scores, quantile))
     flagged = test_scores > threshold
     return {
@@ -324,5 +325,7 @@ def detection_metrics(train_scores: np.ndarray, test_scores: np.ndarray,
 
 
 def roc(test_scores: np.ndarray, is_anomaly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(is_anomaly, test_scores)
     return fpr, tpr

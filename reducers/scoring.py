@@ -9,11 +9,6 @@ import time
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
-from sklearn.manifold import trustworthiness
-from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score,
-                             davies_bouldin_score, silhouette_score, v_measure_score)
-from sklearn.neighbors import KNeighborsClassifier
 
 from reducers.engine import evaluate
 
@@ -28,6 +23,14 @@ def score_codes(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.nda
                 y_test: np.ndarray, x_test: np.ndarray, *, knn_k: int = 5, trust_k: int = 5,
                 max_pairwise: int = 2000, seed: int = 0) -> tuple[dict, dict, dict]:
     """Return (metrics, sample sizes, seconds per metric) for codes of the test split."""
+    # scikit-learn is imported where it is used: it adds a second to every start, and a bad
+    # command line should fail at once
+    from sklearn.cluster import KMeans
+    from sklearn.manifold import trustworthiness
+    from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score,
+                                 davies_bouldin_score, silhouette_score, v_measure_score)
+    from sklearn.neighbors import KNeighborsClassifier
+
     rng = np.random.default_rng(seed)
     sub = np.sort(rng.permutation(len(y_test))[:max_pairwise])
     n_classes = len(np.unique(y_test))

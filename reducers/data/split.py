@@ -4,7 +4,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from reducers.errors import DataError
 
@@ -43,6 +42,8 @@ def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed
     if counts[counts > 0].min() < 2:
         raise DataError(f"{name}: every class needs >= 2 images for a stratified split; "
                         f"counts per class are {counts.tolist()} (raise data.limit)")
+    from sklearn.model_selection import train_test_split  # a second to import: only when used
+
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=test_fraction, stratify=y, random_state=seed)
     return Split(np.ascontiguousarray(x_tr, np.float32), y_tr.astype(np.int64),
@@ -61,6 +62,8 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
     if limit < len(np.unique(y)):
         raise DataError(f"limit={limit} is smaller than the number of classes "
                         f"({len(np.unique(y))}); raise data.limit")
+    from sklearn.model_selection import train_test_split
+
     x_sub, _, y_sub, _ = train_test_split(x, y, train_size=limit, stratify=y, random_state=seed)
     return x_sub, y_sub
 
