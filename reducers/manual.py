@@ -147,11 +147,9 @@ class ManualStep:
         total = diff.pow(2).sum()
         return total, aten.sigmoid_backward(diff.mul_(2 * scale), p)
 
-    @torch.no_grad()
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    @torch.no_grad()
     def step(self) -> None:
         raise NotImplementedError
 
@@ -191,19 +189,15 @@ class VAEStep(ManualStep):
         logits, dec = self._forward(self.decoder, z)
         var = logvar.exp()
         kl_sum = -0.5 * torch.sum(1 + logvar - mu.pow(2) - var)
-        if model.kl_scaling is KLScaling.seed:
+        if model.kl_scaling is KLScaling.seed:  # total = recon_sum / (B D) + beta kl_sum
             recon_weight, kl_weight = 1 / (batch * features), model.beta
-        else:
+        else:  # total = (recon_sum + beta kl_sum) / B
             recon_weight, kl_weight = 1 / batch, model.beta / batch
         recon_sum, grad_logits = self._recon(logits, x, recon_weight)
         self._saved = {"enc": enc, "dec": dec, "grad_logits": grad_logits, "mu": mu,
                        "var": var, "std": std, "eps": eps, "kl_weight": kl_weight}
-        recon, kl = recon_sum / batch, kl_sum / batch
-        if model.kl_scaling is KLScaling.seed:
-            total = recon_sum / (batch * features) + model.beta * kl_sum
-        else:
-            total = recon + model.beta * kl
-        return {"total": total, "recon": recon, "kl": kl}
+        return {"total": recon_sum * recon_weight + kl_sum * kl_weight,
+                "recon": recon_sum / batch, "kl": kl_sum / batch}
 
     @torch.no_grad()
     def step(self) -> None:
