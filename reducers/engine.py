@@ -53,7 +53,7 @@ class FitResult:
     train_seconds: float  # optimisation steps only, evaluation excluded
     samples_seen: int
     diverged: dict | None = None  # epoch, step and last finite loss when status == "diverged"
-    backward: str = "autograd"  # or how reducers.manual trained it
+    backward: str = "autograd"  # or the manual step's kind, e.g. "manual backward, Adam.step()"
 
     @property
     def samples_per_second(self) -> float:
@@ -101,12 +101,12 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     last_loss = resume.last_loss
     offered = getattr(model, "manual_step", None)
     by_hand = offered(optimizer) if offered and Backward(backward) is Backward.manual else None
-    backward = by_hand.kind if by_hand is not None else "autograd"
+    path = by_hand.kind if by_hand is not None else "autograd"  # recorded in the FitResult
 
     def stop(epoch: int, step: int, loss: float) -> FitResult:
         where = {"epoch": epoch, "step": step, "loss": loss, "last_finite_loss": last_loss}
         bar.epoch_end(f"diverged at epoch {epoch}, step {step}: loss {loss}")
-        return FitResult("diverged", history, train_seconds, samples_seen, where, backward)
+        return FitResult("diverged", history, train_seconds, samples_seen, where, path)
 
     for epoch in range(resume.epoch + 1, epochs + 1):
         model.train()
@@ -117,7 +117,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
             if should_stop():
                 bar.epoch_end(f"interrupted in epoch {epoch}; kept epoch {epoch - 1}")
                 return FitResult("interrupted", history, train_seconds, samples_seen,
-                                 backward=backward)
+                                 backward=path)
             xb = shuffled[start:start + batch_size]  # (B, D) view
             terms = model.loss(xb) if by_hand is None else by_hand.loss(xb)
             loss = terms["total"].item()
@@ -148,4 +148,4 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         if on_epoch_end is not None:
             on_epoch_end(LoopState(epoch, list(history), generator.get_state(),
                                    torch.get_rng_state(), train_seconds, samples_seen, last_loss))
-    return FitResult("ok", history, train_seconds, samples_seen, backward=backward)
+    return FitResult("ok", history, train_seconds, samples_seen, backward=path)
