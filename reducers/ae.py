@@ -5,12 +5,13 @@ from collections.abc import Sequence
 import torch
 
 from reducers import manual
-from reducers.base import Reducer, mlp, reconstruction_sum
+from reducers.base import Reducer
+from reducers.networks import mlp
 
 
 class Autoencoder(Reducer):
-    def __init__(self, input_dim: int, hidden: Sequence[int] = (400,), latent_dim: int = 2,
-                 activation: str = "relu", recon: str = "mse"):
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
+                 activation: str = "relu", recon: str = "bce"):
         super().__init__(input_dim, hidden, latent_dim, activation, recon)
         self.encoder = mlp([input_dim, *hidden, latent_dim], activation)
 
@@ -19,7 +20,7 @@ class Autoencoder(Reducer):
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         logits = self.decoder(self.encoder(x))  # (B, D)
-        recon = reconstruction_sum(logits, x, self.recon) / x.shape[0]
+        recon = self.reconstruction(logits, x) / x.shape[0]
         return {"total": recon, "recon": recon}
 
     def manual_step(self, optimizer: torch.optim.Optimizer) -> manual.ManualStep | None:

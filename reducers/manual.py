@@ -17,7 +17,7 @@ The loss and its gradient are the model's own; only the rounding differs from au
 (``tests/test_manual.py`` compares gradients, loss curves and weights). ``build`` returns None
 for anything it does not know (a layer that is not ``Linear`` or one of the activations below,
 a frozen parameter, an optimiser that holds only some of them), and the models return None for
-a subclass with its own ``loss`` or ``recon_sum``: those train through autograd.
+a subclass with its own ``loss`` or ``reconstruction``: those train through autograd.
 """
 
 from collections.abc import Callable
@@ -27,7 +27,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from reducers.base import KLScaling, Recon
+from reducers.losses import kl_divergence, reconstruction_and_gradient
 
 aten = torch.ops.aten
 F = nn.functional
@@ -136,17 +136,6 @@ class ManualStep:
         torch.mm(grad.t(), x, out=weight.grad)
         torch.sum(grad, 0, out=bias.grad)
 
-    def _recon(self, logits: torch.Tensor, x: torch.Tensor,
-               scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """The reconstruction sum and ``scale`` times its gradient with respect to the logits."""
-        if self.model.recon is Recon.bce:
-            total = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-            return total, (torch.sigmoid(logits) - x).mul_(scale)
-        p = torch.sigmoid(logits)
-        diff = p - x
-        total = diff.pow(2).sum()
-        return total, aten.sigmoid_backward(diff.mul_(2 * scale), p)
-
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
@@ -164,7 +153,8 @@ class AEStep(ManualStep):
         batch = x.shape[0]
         code, enc = self._forward(self.encoder, x)
         logits, dec = self._forward(self.decoder, code)
-        recon_sum, grad_logits = self._recon(logits, x, 1 / batch)
+        recon_sum, grad_logits = reconstruction_and_gradient(logits, x, self.model.recon,
+                                                             1 / batch)
         self._saved = {"enc": enc, "dec": dec, "grad_logits": grad_logits}
         recon = recon_sum / batch
         return {"total": recon, "recon": recon}
@@ -180,23 +170,21 @@ class AEStep(ManualStep):
 class VAEStep(ManualStep):
     @torch.no_grad()
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        model, (batch, features) = self.model, x.shape
+        batch = x.shape[0]
         stats, enc = self._forward(self.encoder, x)
         mu, logvar = stats.chunk(2, dim=1)  # (B, d) each
         std = torch.exp(0.5 * logvar)
         eps = torch.randn_like(mu)  # the same draw as VAE.loss
         z = mu + std * eps
         logits, dec = self._forward(self.decoder, z)
-        var = logvar.exp()
-        kl_sum = -0.5 * torch.sum(1 + logvar - mu.pow(2) - var)
-        if model.kl_scaling is KLScaling.seed:  # total = recon_sum / (B D) + beta kl_sum
-            recon_weight, kl_weight = 1 / (batch * features), model.beta
-        else:  # total = (recon_sum + beta kl_sum) / B
-            recon_weight, kl_weight = 1 / batch, model.beta / batch
-        recon_sum, grad_logits = self._recon(logits, x, recon_weight)
+        kl_sum = kl_divergence(mu, logvar)
+        weighting = self.model.weighting(batch)
+        recon_weight, kl_weight = weighting.gradient_weights
+        recon_sum, grad_logits = reconstruction_and_gradient(logits, x, self.model.recon,
+                                                             recon_weight)
         self._saved = {"enc": enc, "dec": dec, "grad_logits": grad_logits, "mu": mu,
-                       "var": var, "std": std, "eps": eps, "kl_weight": kl_weight}
-        return {"total": recon_sum * recon_weight + kl_sum * kl_weight,
+                       "var": logvar.exp(), "std": std, "eps": eps, "kl_weight": kl_weight}
+        return {"total": weighting.objective(recon_sum, kl_sum),
                 "recon": recon_sum / batch, "kl": kl_sum / batch}
 
     @torch.no_grad()
@@ -205,6 +193,7 @@ class VAEStep(ManualStep):
         grad_z = self._backward(self.decoder, s["dec"], s["grad_logits"], True)
         w = s["kl_weight"]
         # z = mu + std * eps with std = exp(logvar / 2); d kl_sum = mu dmu + (var - 1) / 2 dlogvar
+        # (the gradient of losses.kl_divergence), weighted as the objective weighs kl_sum
         grad_mu = torch.add(grad_z, s["mu"], alpha=w)
         grad_logvar = torch.addcmul((s["var"] - 1).mul_(0.5 * w), grad_z * s["eps"], s["std"],
                                     value=0.5)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from reducers import VAE, Autoencoder, fit
-from reducers.anomaly import GaussianVAE
+from reducers.anomaly.detectors import GaussianVAE
+from tests.helpers import plain_loop
 
 OPTIMIZERS = {
     "sgd": lambda params: torch.optim.SGD(params, lr=0.05),  # folded into the backward pass
@@ -43,7 +44,7 @@ def train_steps(model, optimizer_name, x, by_hand, steps=6, batch_size=32):
 MODELS = {
     "vae-bce-relu": lambda: VAE(784, [64], 2, "relu", "bce"),
     "vae-mse-seed-tanh": lambda: VAE(784, [64], 2, "tanh", "mse", beta=1e-3,
-                                     kl_scaling="seed"),
+                                     kl_scaling="blog"),
     "vae-bce-gelu-deep-beta4": lambda: VAE(784, [64, 32], 3, "gelu", "bce", beta=4.0),
     "vae-mse-silu-no-hidden": lambda: VAE(784, [], 2, "silu", "mse"),
     "ae-mse-elu": lambda: Autoencoder(784, [64, 32], 2, "elu", "mse"),
@@ -91,13 +92,11 @@ def test_blog_configuration_follows_the_blogs_own_loop(digits):
     """The blog's setting (784-400-2, mse_loss(mean) + batch-summed KL, plain SGD lr 0.01,
     batch 10) through the engine, whose SGD step is folded into the backward pass, against a
     textbook autograd loop with the same batches and noise: the same loss curve."""
-    from tests.test_benchmark import plain_loop
-
     x = torch.from_numpy(digits.x_train)
     curves = []
     for engine in (True, False):
         torch.manual_seed(0)
-        model = VAE(input_dim=784, hidden=[400], recon="mse", kl_scaling="seed")
+        model = VAE(input_dim=784, hidden=[400], recon="mse", kl_scaling="blog")
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
         if engine:
             result = fit(model, optimizer, x, epochs=3, batch_size=10, seed=3, progress=False)
@@ -133,7 +132,7 @@ def test_models_it_does_not_know_train_through_autograd(digits):
     frozen.head.requires_grad_(False)
     partial = VAE(784, [32])
     cases = {  # model, the parameters the optimiser holds
-        "gaussian vae (own recon_sum)": (GaussianVAE(784, [32]), None),
+        "gaussian vae (own reconstruction)": (GaussianVAE(784, [32]), None),
         "subclass with its own loss": (OwnLoss(784, [32]), None),
         "frozen head": (frozen, [p for p in frozen.parameters() if p.requires_grad]),
         "optimiser holds part of the model": (partial, list(partial.decoder.parameters())),
