@@ -1,0 +1,234 @@
+"""Anomaly detectors built from the reducers. Each is fitted on normal images only and gives
+every image a score, higher meaning more anomalous:
+
+- ``ae``: the autoencoder's reconstruction error (its own loss, summed over pixels).
+- ``vae``: the VAE's negative ELBO (beta 1, whatever beta it was trained with), averaged over
+  ``n_samples`` posterior samples; or the "reconstruction probability" of An & Cho (2015): the
+  expected negative log-likelihood of the image under the decoder, without the KL term. (An &
+  Cho's decoder also predicts a variance; ours is Bernoulli or fixed-variance Gaussian.)
+- ``chain``, ``variant=fusion``: an autoencoder and a VAE side by side; each score is put on the
+  scale of its own distribution on the normal training images (a z-score, or the fraction of
+  training scores below it) and the two are combined by their mean, their max or their ranks.
+- ``chain``, ``variant=latent``: a small VAE fitted on the autoencoder's standardised codes; the
+  score is its negative ELBO of an image's code: a density in the autoencoder's latent space.
+- ``chain``, ``variant=residual``: a VAE fitted on the autoencoder's residuals ``x - x_hat``
+  (scaled by their spread on the training images): what the autoencoder gets wrong, and whether
+  it is the usual kind of wrong.
+
+The functions ``ae``, ``vae`` and ``chain`` build them; they are the ``_target_``s of
+``conf/detector/``, with the YAML's defaults.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
+
+import numpy as np
+import torch
+
+from reducers.ae import Autoencoder
+from reducers.anomaly.scores import Fusion, Reference, VAEScore, batches, fuse, \
+    reconstruction_error, vae_score
+from reducers.losses import gaussian_reconstruction
+from reducers.vae import VAE
+
+# train(model, x, name): fits ``model`` on ``x`` with the shared engine (the caller's optimiser
+# and trainer settings); ``name`` says which of a detector's models it is, for the log.
+TrainFn = Callable[[torch.nn.Module, torch.Tensor, str], None]
+
+
+class ChainVariant(str, Enum):
+    fusion = "fusion"
+    latent = "latent"
+    residual = "residual"
+
+
+class GaussianVAE(VAE):
+    """A VAE for real-valued vectors (the chains' codes and residuals, not images, so its
+    ``decode`` is not confined to [0, 1]): linear output, unit-variance Gaussian likelihood."""
+
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (64,), latent_dim: int = 2,
+                 activation: str = "relu", beta: float = 1.0):
+        super().__init__(input_dim, hidden, latent_dim, activation, recon="mse", beta=beta)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def reconstruction(self, out: torch.Tensor, x: torch.Tensor,
+                       per_sample: bool = False) -> torch.Tensor:
+        return gaussian_reconstruction(out, x, per_sample)
+
+
+class Detector:
+    """Fit on normal images, then score any images (higher: more anomalous)."""
+
+    def fit(self, x: torch.Tensor, train: TrainFn) -> None:
+        raise NotImplementedError
+
+    def score(self, x: torch.Tensor) -> np.ndarray:
+        raise NotImplementedError
+
+    def codes(self, x: torch.Tensor) -> np.ndarray:
+        """The 2-D (or d-D) codes the first network gives ``x``, for the scatter plot."""
+        network = self.networks()[0][1]
+        with torch.inference_mode():
+            network.eval()
+            return torch.cat([network.encode(xb) for xb in batches(x)]).numpy()
+
+    def networks(self) -> list[tuple[str, torch.nn.Module]]:
+        raise NotImplementedError
+
+
+class AEDetector(Detector):
+    def __init__(self, ae: Autoencoder):
+        self.ae = ae
+
+    def fit(self, x, train):
+        train(self.ae, x, "autoencoder")
+
+    def score(self, x):
+        return reconstruction_error(self.ae, x)
+
+    def networks(self):
+        return [("autoencoder", self.ae)]
+
+
+class VAEDetector(Detector):
+    def __init__(self, vae: VAE, kind: VAEScore | str = "elbo", n_samples: int = 10,
+                 seed: int = 0):
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        self.vae, self.kind, self.n_samples, self.seed = vae, VAEScore(kind), n_samples, seed
+
+    def fit(self, x, train):
+        train(self.vae, x, "VAE")
+
+    def score(self, x):
+        return vae_score(self.vae, x, self.kind, self.n_samples, self.seed)
+
+    def networks(self):
+        return [("VAE", self.vae)]
+
+
+class FusionChain(Detector):
+    """Both detectors on the images; their scores standardised on the training scores."""
+
+    def __init__(self, ae: AEDetector, vae: VAEDetector, how: Fusion | str = "mean"):
+        self.parts, self.how = [ae, vae], Fusion(how)
+        self.references: list[Reference] = []
+
+    def fit(self, x, train):
+        for part in self.parts:
+            part.fit(x, train)
+        self.references = [Reference.of(part.score(x)) for part in self.parts]
+
+    def score(self, x):
+        return fuse([part.score(x) for part in self.parts], self.references, self.how)
+
+    def networks(self):
+        return [n for part in self.parts for n in part.networks()]
+
+
+class _SecondStage(Detector):
+    """An autoencoder, then a Gaussian VAE on something it computes (``features``)."""
+
+    def __init__(self, ae: Autoencoder, vae: GaussianVAE, n_samples: int = 10, seed: int = 0):
+        self.ae, self.vae, self.n_samples, self.seed = ae, vae, n_samples, seed
+        self.shift: torch.Tensor | float = 0.0
+        self.scale: torch.Tensor | float = 1.0
+
+    def raw_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def standardisation(self, f: torch.Tensor) -> tuple:
+        raise NotImplementedError
+
+    def fit(self, x, train):
+        train(self.ae, x, "autoencoder")
+        self.shift, self.scale = self.standardisation(self.raw_features(x))
+        train(self.vae, self.features(x), "VAE on the autoencoder's output")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.raw_features(x) - self.shift) / self.scale
+
+    def score(self, x):
+        return vae_score(self.vae, self.features(x), "elbo", self.n_samples, self.seed)
+
+    def networks(self):
+        return [("autoencoder", self.ae), ("second VAE", self.vae)]
+
+
+class LatentChain(_SecondStage):
+    """A VAE on the autoencoder's codes, each dimension standardised on the training codes."""
+
+    @torch.no_grad()  # not inference mode: the second VAE trains on these
+    def raw_features(self, x):
+        self.ae.eval()
+        return torch.cat([self.ae.encode(xb) for xb in batches(x)])
+
+    def standardisation(self, f):
+        return f.mean(0), f.std(0).clamp_min(1e-6)
+
+
+class ResidualChain(_SecondStage):
+    """A VAE on the autoencoder's residuals ``x - x_hat``, scaled by their overall spread."""
+
+    @torch.no_grad()  # not inference mode: the second VAE trains on these
+    def raw_features(self, x):
+        self.ae.eval()
+        return torch.cat([xb - self.ae.reconstruct(xb) for xb in batches(x)])
+
+    def standardisation(self, f):
+        return 0.0, float(f.std()) or 1.0
+
+
+def ae(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
+       activation: str = "relu", recon: str = "bce") -> AEDetector:
+    """``detector=ae``."""
+    return AEDetector(Autoencoder(input_dim, hidden, latent_dim, activation, recon))
+
+
+def vae(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
+        activation: str = "relu", recon: str = "bce", beta: float = 1.0, score: str = "elbo",
+        n_samples: int = 10, seed: int = 0) -> VAEDetector:
+    """``detector=vae``; ``seed`` draws the posterior samples of the score."""
+    return VAEDetector(VAE(input_dim, hidden, latent_dim, activation, recon, beta), score,
+                       n_samples, seed)
+
+
+def chain(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
+          activation: str = "relu", recon: str = "bce", beta: float = 1.0, score: str = "elbo",
+          n_samples: int = 10, variant: str = "fusion", fusion: str = "mean",
+          second_hidden: Sequence[int] = (64,), second_latent_dim: int = 2,
+          seed: int = 0) -> Detector:
+    """``detector=chain``: an autoencoder and a VAE, chained as ``variant`` says. ``beta`` and
+    ``score`` are the image VAE's (fusion); the second VAE always scores its negative ELBO."""
+    image = {"hidden": hidden, "latent_dim": latent_dim, "activation": activation,
+             "recon": recon}
+    variant = ChainVariant(variant)
+    # the image VAE is initialised first whatever the variant, as since the chains exist, so
+    # that a seed gives every network the initial weights of the runs recorded in the README
+    image_vae = vae(input_dim, **image, beta=beta, score=score, n_samples=n_samples, seed=seed)
+    if variant is ChainVariant.fusion:
+        return FusionChain(ae(input_dim, **image), image_vae, fusion)
+    first = Autoencoder(input_dim, **image)
+    second_input = latent_dim if variant is ChainVariant.latent else input_dim
+    second = GaussianVAE(second_input, second_hidden, second_latent_dim, activation)
+    stage = LatentChain if variant is ChainVariant.latent else ResidualChain
+    return stage(first, second, n_samples, seed)
+
+
+def label(settings: Mapping) -> str:
+    """A detector config's name in records and tables: 'ae', 'vae (recon_prob)', 'chain
+    (fusion, mean)', ... (``kind`` named the builder in runs before 2026-11-27)."""
+    def get(key: str, default: str) -> str:
+        value = settings.get(key, default)
+        return str(getattr(value, "value", value))  # an Enum of a composed config, or text
+
+    kind = get("_target_", "").rsplit(".", 1)[-1] or get("kind", "?")
+    if kind == "vae" and get("score", "elbo") != "elbo":
+        return f"vae ({get('score', 'elbo')})"
+    if kind == "chain":
+        variant = get("variant", "fusion")
+        return f"chain (fusion, {get('fusion', 'mean')})" if variant == "fusion" \
+            else f"chain ({variant})"
+    return kind

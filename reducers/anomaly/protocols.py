@@ -1,0 +1,61 @@
+"""Which images a detector trains on and which test images are anomalies.
+
+``one_class`` trains on one class of the train split and tests on the whole test split (every
+other class is an anomaly); ``leave_one_out`` trains on every class but one, and that class is
+the anomaly. ``hold_out`` keeps some normal training images away from training, so that a
+threshold can be fixed on images the detector never saw.
+"""
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+import numpy as np
+
+from reducers.errors import DataError
+
+
+class Protocol(str, Enum):
+    one_class = "one_class"
+    leave_one_out = "leave_one_out"
+
+
+@dataclass
+class AnomalySplit:
+    x_train: np.ndarray  # normal training images only
+    y_train: np.ndarray
+    x_test: np.ndarray  # the whole test split
+    y_test: np.ndarray
+    is_anomaly: np.ndarray  # bool per test image
+    description: str
+
+
+def protocol_split(split, protocol: Protocol | str, cls: int) -> AnomalySplit:
+    """The training images and test labels of a protocol (``cls``: the normal class of
+    one_class, the anomalous class of leave_one_out)."""
+    protocol = Protocol(protocol)
+    classes = sorted(set(np.unique(split.y_train)) & set(np.unique(split.y_test)))
+    if cls not in classes:
+        key = "normal_class" if protocol is Protocol.one_class else "anomaly_class"
+        raise DataError(f"anomaly.{key}={cls} is invalid: {split.name} has the classes "
+                        f"{', '.join(map(str, classes))} in both splits")
+    if protocol is Protocol.one_class:
+        keep, is_anomaly = split.y_train == cls, split.y_test != cls
+        description = f"one_class: normal {cls}, anomalies the other classes"
+    else:
+        keep, is_anomaly = split.y_train != cls, split.y_test == cls
+        description = f"leave_one_out: anomaly {cls}, normal the other classes"
+    return AnomalySplit(split.x_train[keep], split.y_train[keep], split.x_test, split.y_test,
+                        is_anomaly, description)
+
+
+def hold_out(part: AnomalySplit, fraction: float,
+             seed: int) -> tuple[AnomalySplit, np.ndarray | None]:
+    """``part`` without a random ``fraction`` of its normal training images, and those images
+    (None when ``fraction`` is 0)."""
+    if fraction <= 0:
+        return part, None
+    order = np.random.default_rng(seed).permutation(len(part.x_train))
+    n_held = max(1, round(fraction * len(order)))
+    kept = np.sort(order[n_held:])
+    held = part.x_train[np.sort(order[:n_held])]
+    return replace(part, x_train=part.x_train[kept], y_train=part.y_train[kept]), held

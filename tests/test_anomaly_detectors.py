@@ -1,0 +1,45 @@
+"""The detectors (reducers/anomaly/detectors.py), built as conf/detector/ builds them and fitted
+with the engine on real digits, without Hydra."""
+
+import numpy as np
+import pytest
+import torch
+
+from reducers import fit
+from reducers.anomaly.detectors import ae, chain, label, vae
+from reducers.anomaly.metrics import detection_metrics
+from reducers.anomaly.protocols import protocol_split
+
+
+def _train(model, x, name):
+    fit(model, torch.optim.Adam(model.parameters(), lr=1e-3), x, epochs=4, batch_size=32,
+        progress=False)
+
+
+@pytest.mark.parametrize("build, settings", [
+    (ae, {}), (vae, {}), (vae, {"score": "recon_prob"}), (chain, {"fusion": "rank"}),
+    (chain, {"variant": "latent"}), (chain, {"variant": "residual"})])
+def test_a_detector_trained_on_ones_scores_other_digits_higher(digits, build, settings):
+    part = protocol_split(digits, "one_class", 1)
+    torch.manual_seed(0)
+    detector = build(784, hidden=[64], **settings)
+    detector.fit(torch.from_numpy(part.x_train), _train)
+    scores = detector.score(torch.from_numpy(part.x_test))
+    assert scores.shape == (len(part.x_test),) and np.isfinite(scores).all()
+    auroc = detection_metrics(detector.score(torch.from_numpy(part.x_train)), scores,
+                              part.is_anomaly)["auroc"]
+    assert auroc > (0.55 if settings.get("variant") == "latent" else 0.85), auroc
+    codes = detector.codes(torch.from_numpy(part.x_test))
+    assert codes.shape == (len(part.x_test), 2)
+
+
+def test_labels_name_what_the_configs_build():
+    targets = {"ae": "reducers.anomaly.detectors.ae", "vae": "reducers.anomaly.detectors.vae",
+               "chain": "reducers.anomaly.detectors.chain"}
+    assert label({"_target_": targets["ae"]}) == "ae"
+    assert label({"_target_": targets["vae"], "score": "elbo"}) == "vae"
+    assert label({"_target_": targets["vae"], "score": "recon_prob"}) == "vae (recon_prob)"
+    assert label({"_target_": targets["chain"], "variant": "fusion", "fusion": "max"}) == \
+        "chain (fusion, max)"
+    assert label({"_target_": targets["chain"], "variant": "residual"}) == "chain (residual)"
+    assert label({"kind": "chain", "variant": "latent"}) == "chain (latent)"  # older runs
