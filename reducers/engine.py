@@ -1,7 +1,9 @@
 """One training loop for every reducer. It knows the contract (``model.loss(x)["total"]``) only.
 
 Tensors stay in memory; each epoch gathers one fresh permutation of the training set and then
-takes batches as slices (views, no per-item Dataset overhead). A model that offers
+takes batches as slices (views, no per-item Dataset overhead). Each epoch, a divergence and an
+interruption are logged (``logging``, logger ``reducers.engine``): a run's log file tells its
+story, while the live progress bar stays on the terminal. A model that offers
 ``manual_step(optimizer)`` (the autoencoder and the VAE: a hand-written backward pass, see
 ``reducers.manual``; 1.6x faster at batch 10 with plain SGD) trains through it unless
 ``backward="autograd"``; every other model through autograd on its ``loss``.
@@ -12,6 +14,7 @@ the model and optimiser restored by the caller, the loop continues bit for bit a
 never stopped (same thread count assumed).
 """
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -22,6 +25,7 @@ import torch
 
 from reducers.progress import Progress
 
+log = logging.getLogger(__name__)
 
 class Backward(str, Enum):
     """How gradients are taken: by the model's hand-written backward pass where it offers one
@@ -63,7 +67,7 @@ class FitResult:
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
     """Mean "recon" and "kl" over ``x`` in the standard scaling ("total" is batch-size dependent
-    under the seed scaling, so it is left out)."""
+    under the blog scaling, so it is left out)."""
     was_training = model.training
     model.eval()
     sums: dict[str, float] = {}
@@ -105,7 +109,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
 
     def stop(epoch: int, step: int, loss: float) -> FitResult:
         where = {"epoch": epoch, "step": step, "loss": loss, "last_finite_loss": last_loss}
-        bar.epoch_end(f"diverged at epoch {epoch}, step {step}: loss {loss}")
+        bar.say(log, logging.WARNING, "diverged at epoch %d, step %d: loss %s", epoch, step,
+                loss)
         return FitResult("diverged", history, train_seconds, samples_seen, where, path)
 
     for epoch in range(resume.epoch + 1, epochs + 1):
@@ -115,7 +120,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         sums = None
         for step, start in enumerate(range(0, n, batch_size), 1):
             if should_stop():
-                bar.epoch_end(f"interrupted in epoch {epoch}; kept epoch {epoch - 1}")
+                bar.say(log, logging.WARNING, "interrupted in epoch %d; kept epoch %d", epoch,
+                        epoch - 1)
                 return FitResult("interrupted", history, train_seconds, samples_seen,
                                  backward=path)
             xb = shuffled[start:start + batch_size]  # (B, D) view
@@ -143,7 +149,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
             row.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
         row["seconds"] = time.perf_counter() - started
         history.append(row)
-        bar.epoch_end(f"epoch {epoch}/{epochs} " + " ".join(
+        bar.say(log, logging.INFO, "epoch %d/%d %s", epoch, epochs, " ".join(
             f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds")))
         if on_epoch_end is not None:
             on_epoch_end(LoopState(epoch, list(history), generator.get_state(),

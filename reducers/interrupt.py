@@ -5,13 +5,14 @@ records the run as interrupted (the checkpoint of the last whole epoch is alread
 second signal stops at once with ``KeyboardInterrupt``.
 """
 
+import logging
 import signal
-import sys
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+log = logging.getLogger(__name__)
 
 
 class StopRequest:
@@ -30,8 +31,8 @@ class StopRequest:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        sys.stderr.write(f"\n{signal.Signals(signum).name} received: stopping after this step "
-                         "and keeping the last whole epoch (send it again to stop at once)\n")
+        log.warning("%s received: stopping after this step and keeping the last whole epoch "
+                    "(send it again to stop at once)", signal.Signals(signum).name)
 
     @contextmanager
     def installed(self) -> Iterator["StopRequest"]:

@@ -1,5 +1,8 @@
-"""A dependency-free progress line: redrawn in place on a terminal, one line per epoch in logs."""
+"""A dependency-free live progress bar, redrawn in place on a terminal (stderr) and drawn nowhere
+else; what a run says about its progress goes through ``logging`` (``say``), which clears the
+bar first so that the two never share a line."""
 
+import logging
 import sys
 import time
 
@@ -8,7 +11,7 @@ class Progress:
     def __init__(self, epochs: int, steps: int, enabled: bool = True, stream=sys.stderr):
         self.epochs, self.steps, self.stream = epochs, steps, stream
         self.live = enabled and stream.isatty()
-        self.enabled = enabled
+        self.drawn = False
         self._last_draw = 0.0
         self._start = time.perf_counter()
 
@@ -16,7 +19,7 @@ class Progress:
         now = time.perf_counter()
         if not self.live or now - self._last_draw < 0.1:
             return
-        self._last_draw = now
+        self._last_draw, self.drawn = now, True
         done = (epoch - 1 + step / self.steps) / self.epochs
         bar = "#" * int(24 * done) + "." * (24 - int(24 * done))
         eta = (now - self._start) * (1 - done) / max(done, 1e-9)
@@ -24,7 +27,10 @@ class Progress:
                           f"  eta {eta:5.0f}s ")
         self.stream.flush()
 
-    def epoch_end(self, text: str) -> None:
-        if self.enabled:
-            self.stream.write(("\r\033[K" if self.live else "") + text + "\n")
+    def say(self, log: logging.Logger, level: int, message: str, *args) -> None:
+        """``log.log(level, message, *args)`` on a line of its own."""
+        if self.drawn:
+            self.stream.write("\r\033[K")
             self.stream.flush()
+            self.drawn = False
+        log.log(level, message, *args)

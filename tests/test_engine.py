@@ -1,10 +1,14 @@
+"""The training loop (reducers/engine.py) on real digits: it learns, repeats itself for a seed,
+stops at the first non-finite loss, computes what a textbook loop computes, and logs each epoch."""
+
+import logging
+
 import numpy as np
 import pytest
 import torch
 
 from reducers import VAE, Autoencoder, fit
-from reducers.checkpoint import load_checkpoint, save_checkpoint
-from reducers.errors import CheckpointError
+from tests.helpers import plain_loop
 
 
 def _fit(model, x, lr=1e-3, epochs=3, seed=0, optim=torch.optim.Adam, x_test=None):
@@ -36,13 +40,16 @@ def test_same_seed_same_history(digits):
     assert histories[0] == histories[1]
 
 
-def test_nan_input_ends_the_run_as_diverged_at_once(digits):
+def test_nan_input_ends_the_run_as_diverged_at_once(digits, caplog):
     x = torch.from_numpy(digits.x_train.copy())
     x[0, 0] = float("nan")
-    result = _fit(VAE(input_dim=784, hidden=[32]), x, epochs=3)
+    with caplog.at_level(logging.INFO, logger="reducers.engine"):
+        result = _fit(VAE(input_dim=784, hidden=[32]), x, epochs=3)
     assert result.status == "diverged"
     assert result.history == []
     assert result.diverged["epoch"] == 1 and result.diverged["step"] >= 1
+    assert caplog.records[-1].levelname == "WARNING"
+    assert caplog.records[-1].getMessage().startswith("diverged at epoch 1, step ")
 
 
 def test_absurd_learning_rate_diverges_without_nan_rows(digits):
@@ -55,33 +62,41 @@ def test_absurd_learning_rate_diverges_without_nan_rows(digits):
     assert all(np.isfinite(v) for row in result.history for v in row.values())
 
 
-def test_checkpoint_round_trip_and_refusals(tmp_path, digits):
-    model = VAE(input_dim=784, hidden=[16])
-    optimizer = torch.optim.Adam(model.parameters())
-    path = tmp_path / "checkpoint.pt"
-    save_checkpoint(path, model, optimizer, epoch=3, model_spec={"target": "reducers.vae.VAE"})
-    state = load_checkpoint(path)  # weights_only=True inside
-    assert state["epoch"] == 3
-    restored = VAE(input_dim=784, hidden=[16])
-    restored.load_state_dict(state["model"])
-    x = torch.from_numpy(digits.x_test[:8])
-    assert torch.equal(restored.encode(x), model.encode(x))
-    assert not list(tmp_path.glob(".*tmp*")), "the temp file of the atomic write was left"
-
-    (tmp_path / "truncated.pt").write_bytes(path.read_bytes()[:1000])
-    (tmp_path / "foreign.pt").write_bytes(b"not a checkpoint")
-    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
-    for name in ("truncated.pt", "foreign.pt", "other.pt", "missing.pt"):
-        with pytest.raises(CheckpointError, match=name):
-            load_checkpoint(tmp_path / name)
+def test_each_epoch_is_one_log_line(digits, caplog):
+    x = torch.from_numpy(digits.x_train[:200])
+    model = Autoencoder(784, [32])
+    with caplog.at_level(logging.INFO, logger="reducers.engine"):
+        fit(model, torch.optim.Adam(model.parameters()), x, epochs=3, batch_size=50,
+            progress=True)  # the live bar: on a terminal only, never in the log
+    lines = [r.getMessage() for r in caplog.records if r.name == "reducers.engine"]
+    assert [line.split(" train_")[0] for line in lines] == ["epoch 1/3", "epoch 2/3",
+                                                            "epoch 3/3"]
+    assert all("train_recon=" in line for line in lines)
 
 
-def test_seed_scaling_is_standard_scaling_with_beta_times_bd_and_lr_over_d(digits):
+def test_engine_with_fused_adam_follows_the_plain_loop(digits):
+    x = torch.from_numpy(digits.x_train)
+    curves = []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        model = VAE(input_dim=784, hidden=[128])
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+        if fused:  # the engine, as every run uses it
+            history = fit(model, optimizer, x, epochs=3, batch_size=64, seed=7,
+                          progress=False).history
+            curves.append([row["train_total"] for row in history])
+        else:
+            curves.append(plain_loop(model, optimizer, x, epochs=3, batch_size=64, seed=7))
+    assert curves[0] == pytest.approx(curves[1], rel=1e-4)
+    assert curves[0][-1] < curves[0][0]
+
+
+def test_blog_scaling_is_standard_scaling_with_beta_times_bd_and_lr_over_d(digits):
     """The blog's loss is the standard one divided by D with beta x B x D: under SGD its run
     is the standard run with that beta and the learning rate divided by D, step for step."""
     x = torch.from_numpy(digits.x_train[:400])
     weights = []
-    for kl_scaling, beta, lr in (("seed", 0.001, 0.01), ("standard", 0.001 * 10 * 784, 0.01 / 784)):
+    for kl_scaling, beta, lr in (("blog", 0.001, 0.01), ("standard", 0.001 * 10 * 784, 0.01 / 784)):
         torch.manual_seed(0)
         model = VAE(input_dim=784, hidden=[64], recon="mse", beta=beta, kl_scaling=kl_scaling)
         fit(model, torch.optim.SGD(model.parameters(), lr=lr), x, epochs=2, batch_size=10,
