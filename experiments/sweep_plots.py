@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from experiments.results import HEADLINE
 from reducers.plots import CLASS_COLOURS, draw_codes, plt, save
 
-METRICS = ["knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure"]
 X = "model.beta"
 
 
@@ -37,19 +37,19 @@ def _beta_axis(ax, betas: np.ndarray) -> None:
 
 
 def metrics_vs_beta(ok: pd.DataFrame, varied: list[str]):
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.6))
+    fig, axes = plt.subplots(1, len(HEADLINE), figsize=(4.2 * len(HEADLINE), 3.6))
     betas = np.sort(ok[X].dropna().unique().astype(float))
     for i, (label, group) in enumerate(_series(ok, _line_keys(varied))):
         colour = plt.get_cmap("tab10")(i % 10)
         with_beta = group[group[X].notna()]
-        for ax, metric in zip(axes, METRICS):
+        for ax, metric in zip(axes, HEADLINE):
             if with_beta.empty:  # no KL term (the AE): a reference line across the axis
                 ax.axhline(group[metric].mean(), ls="--", color=colour, label=label)
                 continue
             stats = with_beta.groupby(X)[metric].agg(["mean", "std"])
             ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o",
                         ms=4, capsize=3, color=colour, label=label)
-    for ax, metric in zip(axes, METRICS):
+    for ax, metric in zip(axes, HEADLINE):
         _beta_axis(ax, betas)
         ax.set_title(metric)
         ax.grid(alpha=0.3)
@@ -61,7 +61,8 @@ def metrics_vs_beta(ok: pd.DataFrame, varied: list[str]):
     return fig
 
 
-def _grid_cells(group: pd.DataFrame, betas: list | None, max_cols: int) -> list[tuple[str, pd.DataFrame]]:
+def _grid_cells(group: pd.DataFrame, betas: list | None,
+                max_cols: int) -> list[tuple[str, pd.DataFrame]]:
     """One row's panels: each model without beta (a reference) first, then each beta."""
     if betas is None:
         return [(Path(run).name, group[group.run == run]) for run in group.run[:max_cols]]

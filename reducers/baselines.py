@@ -5,8 +5,8 @@ networks through one small facade::
 
 PCA and UMAP are fitted on the training images only and map the test images (``transform``).
 t-SNE cannot embed unseen points, so it embeds both splits together, without labels; kNN is
-then still fitted on the train part with train labels only. ``protocol`` says which was done,
-and every run records it.
+then still fitted on the train part with train labels only. ``embedding_protocol`` says which
+was done, and every run records it.
 """
 
 import warnings
@@ -15,7 +15,7 @@ import numpy as np
 
 from reducers.errors import ConfigError, ReducerError
 
-PROTOCOLS = {  # how the test codes were obtained; every run records one
+EMBEDDING_PROTOCOLS = {  # how the test codes were obtained; every run records one
     "inductive": "fitted on the train split only; the test split mapped by the fitted model",
     "transductive": "the method cannot embed unseen points: train and test embedded jointly "
                     "(no labels used); kNN fitted on the train part with train labels only",
@@ -32,7 +32,7 @@ class Baseline:
         self.input_dim, self.latent_dim, self.seed = input_dim, latent_dim, seed
 
     @property
-    def protocol(self) -> str:
+    def embedding_protocol(self) -> str:
         return "inductive" if self.inductive else "transductive"
 
     def estimator(self):

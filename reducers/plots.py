@@ -102,7 +102,8 @@ def manifold(model, codes: np.ndarray, image_shape, n: int = 16) -> Figure:
     z2 = np.linspace(hi[1], lo[1], n)  # top row = high z2, as on a scatter plot
     grid = np.stack(np.meshgrid(z1, z2), axis=-1).reshape(-1, 2).astype(np.float32)
     images = model.decode(torch.from_numpy(grid)).numpy()
-    fig = image_grid(images, image_shape, n, "decoded latent manifold (1st-99th percentile of test codes)")
+    fig = image_grid(images, image_shape, n,
+                     "decoded latent manifold (1st-99th percentile of test codes)")
     ax = fig.axes[0]
     ax.set_xticks([0, ax.get_xlim()[1]], [f"z1={lo[0]:.2g}", f"{hi[0]:.2g}"])
     ax.set_yticks([0, ax.get_ylim()[0]], [f"z2={hi[1]:.2g}", f"{lo[1]:.2g}"])

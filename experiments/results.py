@@ -1,0 +1,139 @@
+"""Reading what runs left behind: finding run folders, reading their records and configs, the
+headline metrics, and what the table builders (``experiments.compare`` for reducers,
+``experiments.anomaly_tables`` for detectors) share: the end-of-sweep callback and the command
+line. Tables are built from the files alone.
+
+A table builder is a module with ``PROG``, ``DESCRIPTION``, ``write_tables(paths, out,
+**options)`` returning the table (a DataFrame with a ``status`` column) and ``show(out)``
+returning what the command line prints.
+"""
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from reducers.errors import ReducerError
+
+log = logging.getLogger(__name__)
+# what a run's last log line and the sweep figures show of a reducer's metrics
+HEADLINE = ("knn_acc", "silhouette", "trustworthiness", "kmeans_vmeasure")
+
+
+def find_runs(paths: list[str | Path]) -> list[Path]:
+    """The run folders (holding ``.hydra/`` or ``metrics.json``) under ``paths``, in natural
+    order (2 before 10)."""
+    runs = set()
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise ReducerError(f"{path}: no such folder (give sweep folders or run folders)")
+        markers = [*path.rglob("metrics.json"), *path.rglob(".hydra")]
+        runs.update(m.parent for m in markers if m.name == "metrics.json" or m.is_dir())
+    if not runs:
+        raise ReducerError(f"no run folders (with .hydra/ or metrics.json) under {paths}")
+    return sorted(runs, key=lambda p: [int(s) if s.isdigit() else s for s in p.parts])
+
+
+def read_yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def read_record(run_dir: Path) -> dict:
+    """A run's metrics.json; a missing or unreadable one means the run did not finish."""
+    path = run_dir / "metrics.json"
+    if not path.exists():
+        return {"status": "failed", "error": "no metrics.json: the run crashed or was killed"}
+    try:
+        record = json.loads(path.read_text())
+        record["status"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return {"status": "failed", "error": f"unreadable metrics.json ({exc})"}
+    return record
+
+
+def read_config(run_dir: Path, record: dict) -> tuple[dict, dict]:
+    """(the run's resolved config, Hydra's group choices); a run made without Hydra has only
+    the config its record keeps."""
+    config = read_yaml(run_dir / ".hydra" / "config.yaml") or record.get("config", {})
+    choices = read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {}).get(
+        "runtime", {}).get("choices", {})
+    return config, {k: v for k, v in choices.items() if not k.startswith("hydra/")}
+
+
+def flatten(node: dict, prefix: str = "") -> dict:
+    """Nested settings as {"model.beta": 1.0, ...}."""
+    flat = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def reason(record: dict) -> str:
+    """Why a run did not finish, in a few words ('' for one that did)."""
+    if record["status"] == "diverged":
+        d = record["diverged"]
+        return (f"diverged at epoch {d['epoch']}, step {d['step']} "
+                f"(last finite loss {d['last_finite_loss']:.4g})")
+    if record["status"] == "interrupted" and "interrupted" in record:
+        i = record["interrupted"]
+        return (f"interrupted by {i['signal']} after epoch {i['epochs_kept']}; "
+                "continue with trainer.resume=true")
+    return record.get("error", "")
+
+
+class TablesCallback(Callback):
+    """At the end of a multirun, the tables of ``builder`` (a module name) in the sweep folder,
+    with its ``options``. Runs once, in the submitting process, after every job has returned."""
+
+    def __init__(self, builder: str, **options):
+        self.builder, self.options = builder, options
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            table = importlib.import_module(self.builder).write_tables([sweep_dir], sweep_dir,
+                                                                       **self.options)
+        except ReducerError as exc:
+            log.error("no tables written: %s", exc)
+            return
+        except Exception:  # a bug must not cost the sweep: its runs are all on disk
+            log.exception("no tables written; once fixed, rebuild them with python -m %s %s",
+                          self.builder, sweep_dir)
+            return
+        log.info("tables of %d runs (%s) -> %s", len(table),
+                 ", ".join(f"{n} {s}" for s, n in table.status.value_counts().items()),
+                 sweep_dir / "comparison.md")
+
+
+def table_command(builder, argv: list[str] | None,
+                  options: dict[str, dict] | None = None) -> int:
+    """The command line of a table builder: PATH [PATH ...] [--out DIR] and its ``options``
+    (argparse keyword arguments by flag); prints the tables or one error line (exit 2)."""
+    parser = argparse.ArgumentParser(prog=builder.PROG, description=builder.DESCRIPTION)
+    parser.add_argument("paths", nargs="+", help="sweep folders, run folders or trees of them")
+    parser.add_argument("--out", help="output folder (default: PATH when one is given)")
+    for flag, kwargs in (options or {}).items():
+        parser.add_argument(flag, **kwargs)
+    args = parser.parse_args(argv)
+    if args.out is None and len(args.paths) > 1:
+        parser.error("--out is required when several PATHs are merged")
+    out = Path(args.out or args.paths[0])
+    try:
+        builder.write_tables(args.paths, out, **{k: v for k, v in vars(args).items()
+                                                  if k not in ("paths", "out")})
+    except ReducerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(builder.show(out))
+    return 0

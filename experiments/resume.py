@@ -1,0 +1,94 @@
+"""Continuing a run: which checkpoint ``trainer.resume=true`` continues from and whether this
+config may continue it, the checkpoints a training run keeps, and the command that resumes an
+interrupted run."""
+
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from experiments.results import flatten
+from experiments.runtime import Job, resolved
+from reducers.checkpoint import load_checkpoint, snapshot, write_checkpoint
+from reducers.engine import LoopState
+from reducers.errors import ConfigError
+
+log = logging.getLogger(__name__)
+# settings a resumed run may change; any other difference from the checkpoint's config is refused
+FREE_ON_RESUME = ("trainer.epochs", "trainer.resume", "trainer.progress", "trainer.threads",
+                  "trainer.checkpoint_seconds", "score.", "paths.", "compare.",
+                  "optimized_metric", "optimized_direction")
+
+
+def resume_point(cfg: DictConfig, trainer, run_dir: Path) -> tuple[dict, Path] | None:
+    """The checkpoint ``trainer.resume=true`` continues from, checked against this config."""
+    if not trainer.resume:
+        return None
+    source = Path(trainer.resume_from or run_dir)
+    source = source / "checkpoint.pt" if source.is_dir() else source
+    if trainer.resume_from is None and not source.exists():  # e.g. a sweep job never started
+        log.warning("trainer.resume=true but %s has no checkpoint: starting at epoch 1", run_dir)
+        return None
+    state = load_checkpoint(source)
+    before, now = flatten(state["config"]), flatten(resolved(cfg))
+    changed = sorted(k for k in before.keys() | now.keys()
+                     if before.get(k) != now.get(k) and not k.startswith(FREE_ON_RESUME))
+    if changed:
+        shown = ", ".join(f"{k}={before.get(k)!r} there, {now.get(k)!r} here" for k in changed)
+        raise ConfigError(f"cannot resume from {source}: it was trained with other settings "
+                          f"({shown}); use the same ones (free to change: trainer.epochs, "
+                          "trainer.threads, score.*)")
+    if trainer.epochs < state["epoch"]:
+        raise ConfigError(f"trainer.epochs={trainer.epochs} is invalid: {source} has already "
+                          f"completed {state['epoch']} epochs; use trainer.epochs >= "
+                          f"{state['epoch']}")
+    return state, source
+
+
+class EpochCheckpoints:
+    """``fit``'s ``on_epoch_end``: the state after every whole epoch is copied in memory (4 ms
+    for the default model) and written to disk (atomically, 27 ms) at most every ``interval``
+    seconds; ``flush`` writes the last copy, so a run that ends, stops or fails leaves the
+    checkpoint of its last whole epoch, and a killed one loses at most ``interval`` seconds."""
+
+    def __init__(self, path: Path, model, optimizer, interval: float, *, model_spec: dict,
+                 config: dict, threads: int):
+        self.path, self.model, self.optimizer, self.interval = path, model, optimizer, interval
+        self.fixed = {"model_spec": model_spec, "config": config}
+        self.threads = threads
+        self.pending: tuple | None = None
+        self.written_at = time.monotonic()
+
+    def __call__(self, state: LoopState) -> None:
+        self.pending = (*snapshot(self.model, self.optimizer), state)
+        if time.monotonic() - self.written_at >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending is None:
+            return
+        model_state, optimizer_state, state = self.pending
+        write_checkpoint(self.path, model_state, optimizer_state, epoch=state.epoch,
+                         loop={**state.to_dict(), "threads": self.threads}, **self.fixed)
+        self.pending, self.written_at = None, time.monotonic()
+
+
+def resume_command(run_dir: Path, multirun: bool) -> str:
+    """The user's own command line again, continuing where it stopped."""
+    args = [a for a in sys.argv[1:] if not a.startswith(
+        ("trainer.resume=", "trainer.resume_from=", "hydra.run.dir=", "hydra.sweep.dir="))]
+    folder = f"hydra.sweep.dir={run_dir.parent}" if multirun else f"hydra.run.dir={run_dir}"
+    return shlex.join(["python", "-m", "experiments.train", *args, "trainer.resume=true",
+                       folder])
+
+
+def log_how_to_resume(job: Job) -> None:
+    """An interrupted training run's last words: what was kept and the command that goes on."""
+    kept = job.record["interrupted"]
+    where = (f"the checkpoint of epoch {kept['epochs_kept']} is {kept['checkpoint']}"
+             if kept["checkpoint"] else "no epoch was completed")
+    log.warning("interrupted by %s: %s; resume with\n  %s", kept["signal"], where,
+                resume_command(job.run_dir, multirun=not job.single))

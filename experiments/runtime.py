@@ -1,0 +1,174 @@
+"""The job runtime the apps (train, anomaly, embed) run on: one job of a Hydra app with its
+signals caught and its failures recorded, the thread policy and the seed, building config nodes,
+and the parts of the records every run writes.
+
+``run_job`` runs an app's work function; ``finish`` turns its record into what the command line
+and the sweeper see (an exit code for a single run, ``optimized_metric`` for the sweeper).
+"""
+
+import csv
+import logging
+import os
+import platform
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.cli import EXIT_BAD_INPUT, error_line
+from reducers.errors import ReducerError
+from reducers.interrupt import StopRequest
+from reducers.io import atomic_open, write_json
+
+log = logging.getLogger(__name__)
+EXIT_DIVERGED = 3
+STOP = StopRequest()  # one per process: once a sweep is interrupted, its later jobs do not start
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def auto_threads() -> int:
+    """Torch threads when trainer.threads is null: the cores this process may use, shared
+    among the jobs the launcher runs at once, so that jobs x threads <= cores."""
+    cores = available_cores()
+    if not HydraConfig.initialized():
+        return cores
+    launcher = HydraConfig.get().launcher
+    if launcher.get("cpus_per_task"):  # submitit: what each task was given
+        return int(launcher.cpus_per_task)
+    if "ray" in launcher:  # Ray schedules one task per CPU it reserves (default 1)
+        return int(launcher.ray.remote.get("num_cpus") or 1)
+    n_jobs = launcher.get("n_jobs")  # joblib, with its convention: -1 = all cores
+    if n_jobs:
+        jobs = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
+        return max(1, cores // max(1, jobs))
+    return cores
+
+
+def start(seed: int, threads: int | None) -> int:
+    """Set torch's threads (``threads``, or ``auto_threads()`` when None) and seed; return the
+    threads."""
+    threads = threads or auto_threads()
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return threads
+
+
+def build(node: DictConfig, **kwargs):
+    """``hydra.utils.instantiate``, re-raising the project's own errors unwrapped."""
+    try:
+        return instantiate(node, **kwargs, _convert_="all")
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, ReducerError):
+            raise exc.__cause__ from None
+        raise
+
+
+def versions() -> dict[str, str]:
+    import hydra as hydra_pkg
+    import omegaconf
+    import sklearn
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "hydra-core": hydra_pkg.__version__, "omegaconf": omegaconf.__version__,
+            "platform": platform.platform()}
+
+
+def resolved(cfg: DictConfig) -> dict:
+    """The config as plain data, as every record and checkpoint keeps it."""
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+
+def record_header(cfg: DictConfig, threads: int, split) -> dict:
+    """What every run's ``metrics.json`` says about how it ran."""
+    return {"seed": cfg.seed, "threads": threads, "data": split.summary(),
+            "versions": versions(), "config": resolved(cfg)}
+
+
+def write_history(path: Path, history: list[dict]) -> None:
+    with atomic_open(path, "w") as f:
+        if history:
+            writer = csv.DictWriter(f, fieldnames=list(history[0]))
+            writer.writeheader()
+            writer.writerows(history)
+
+
+def signal_name(stop: StopRequest) -> str | None:
+    return signal.Signals(stop.signum).name if stop else None
+
+
+@dataclass
+class Job:
+    """One job of a Hydra app: its record (None once a failure or an interruption is recorded
+    in a sweep), its folder, and whether it is a single run rather than a job of a sweep."""
+    record: dict | None
+    run_dir: Path
+    single: bool
+
+
+def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConfig) -> Job:
+    """``work(cfg, run_dir, stop)`` with the signals caught. In a sweep, a failure or an
+    interruption leaves a ``metrics.json`` saying so and the sweep goes on; a single run's own
+    error is one line and exit 2."""
+    hydra_cfg = HydraConfig.get()
+    single = hydra_cfg.mode != RunMode.MULTIRUN
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+
+    def recorded(status: str, error: str) -> Job:
+        write_json(run_dir / "metrics.json", {"status": status, "error": error,
+                                              "epochs_completed": 0, "metrics": {}})
+        return Job(None, run_dir, single)
+
+    if STOP:  # an earlier job of this sweep was interrupted: do not start this one
+        return recorded("interrupted", "not started: the sweep was interrupted")
+    try:
+        with STOP.installed():
+            return Job(work(cfg, run_dir, STOP), run_dir, single)
+    except KeyboardInterrupt:  # a second signal: stopped at once, wherever it was
+        STOP.signum = STOP.signum or signal.SIGINT
+        return recorded("interrupted", "stopped at once by a second signal")
+    except ReducerError as exc:
+        if not single:
+            return recorded("failed", f"{type(exc).__name__}: {exc}")
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # a bug or a broken environment: keep the sweep going
+        if single:
+            raise
+        log.exception("run failed")
+        return recorded("failed", f"{type(exc).__name__}: {exc}")
+
+
+def diverged_line(record: dict) -> str:
+    d = record["diverged"]
+    if "note" in d:  # found after training, e.g. non-finite anomaly scores
+        return f"error: {d['note']}; lower optim.lr or check the data"
+    what = f"training of the {record['network']}" if "network" in record else "training"
+    return (f"error: {what} diverged at epoch {d['epoch']}, step {d['step']} (loss {d['loss']}, "
+            f"last finite loss {d['last_finite_loss']:.4g}); lower optim.lr or check the data")
+
+
+def finish(job: Job, cfg: DictConfig,
+           on_interrupt: Callable[[Job], None] | None = None) -> float | None:
+    """What a Hydra app returns: ``optimized_metric`` of a finished run for the sweeper (None
+    otherwise). An interrupted run calls ``on_interrupt``; a single run that diverged exits 3."""
+    record = job.record
+    if record is None:
+        return None
+    if record["status"] == "interrupted" and on_interrupt is not None:
+        on_interrupt(job)
+    if record["status"] == "diverged" and job.single:
+        print(diverged_line(record), file=sys.stderr)
+        sys.exit(EXIT_DIVERGED)
+    return record["metrics"].get(cfg.optimized_metric) if record["status"] == "ok" else None

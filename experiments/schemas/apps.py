@@ -1,0 +1,90 @@
+"""The root schemas of the three apps: ``train``, ``anomaly`` and ``embed``."""
+
+from dataclasses import dataclass
+from enum import Enum
+
+from omegaconf import MISSING
+
+from experiments.schemas.checks import metric_and_direction, require
+from experiments.schemas.models import AEDetectorConfig, ReducerConfig
+from experiments.schemas.parts import (DataConfig, OptimConfig, PathsConfig, ScoreConfig,
+                                       TrainerConfig)
+from reducers.anomaly.metrics import DIRECTION as DETECTION_DIRECTION
+from reducers.anomaly.protocols import Protocol
+from reducers.scoring import DIRECTION
+
+
+class Direction(str, Enum):
+    maximize = "maximize"
+    minimize = "minimize"
+
+
+@dataclass
+class CompareConfig:
+    sort_by: str = MISSING  # the metric comparison.md is sorted by (checked by TrainConfig)
+
+
+@dataclass
+class TrainConfig:
+    """``python -m experiments.train``: train (or fit) one reducer, score it on held-out data."""
+    model: ReducerConfig = MISSING
+    data: DataConfig = MISSING
+    optim: OptimConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    score: ScoreConfig = MISSING
+    paths: PathsConfig = MISSING
+    compare: CompareConfig = MISSING
+    seed: int = MISSING
+    optimized_metric: str = MISSING  # what each run returns to the sweeper
+    optimized_direction: Direction = MISSING
+
+    def __post_init__(self):
+        metric_and_direction(self.optimized_metric, self.optimized_direction, DIRECTION)
+        require(self.compare.sort_by in DIRECTION, "compare.sort_by", self.compare.sort_by,
+                f"one of {', '.join(DIRECTION)}")  # after optimized_metric: its default
+
+
+@dataclass
+class EmbedConfig:
+    """``python -m experiments.embed``: a trained model's codes for a dataset."""
+    checkpoint: str = MISSING  # a checkpoint.pt, or the run folder holding one
+    data: DataConfig = MISSING
+    score: ScoreConfig = MISSING
+    paths: PathsConfig = MISSING
+    seed: int = MISSING
+
+
+@dataclass
+class AnomalySettings:
+    protocol: Protocol = MISSING
+    normal_class: int = MISSING  # one_class: the class trained on
+    anomaly_class: int = MISSING  # leave_one_out: the class left out
+    threshold_quantile: float = MISSING  # of the normal training scores
+    held_out_fraction: float = MISSING  # > 0: also a threshold on normal images kept apart
+    figures: bool = MISSING
+
+    def __post_init__(self):
+        require(0 < self.threshold_quantile < 1, "anomaly.threshold_quantile",
+                self.threshold_quantile, "must be in (0, 1)")
+        require(0 <= self.held_out_fraction <= 0.5, "anomaly.held_out_fraction",
+                self.held_out_fraction, "must be in [0, 0.5] (0: no held-out threshold)")
+
+
+@dataclass
+class AnomalyConfig:
+    """``python -m experiments.anomaly``: train a detector on normal images, score the test."""
+    detector: AEDetectorConfig = MISSING
+    data: DataConfig = MISSING
+    optim: OptimConfig = MISSING
+    trainer: TrainerConfig = MISSING
+    anomaly: AnomalySettings = MISSING
+    paths: PathsConfig = MISSING
+    seed: int = MISSING
+    optimized_metric: str = MISSING
+    optimized_direction: Direction = MISSING
+
+    def __post_init__(self):
+        metric_and_direction(self.optimized_metric, self.optimized_direction,
+                             DETECTION_DIRECTION)
+        require(not self.trainer.resume, "trainer.resume", self.trainer.resume,
+                "experiments.anomaly does not resume (its runs are short): rerun instead")

@@ -1,0 +1,123 @@
+"""Schemas of the model options (``model=``) and the anomaly detectors (``detector=``)."""
+
+from dataclasses import dataclass
+from typing import List
+
+from omegaconf import MISSING
+
+from experiments.schemas.checks import finite_at_least, layer_sizes, require
+from reducers.anomaly.detectors import ChainVariant
+from reducers.anomaly.scores import Fusion, VAEScore
+from reducers.losses import KLScaling, Recon
+from reducers.networks import Activation
+
+
+@dataclass
+class ReducerConfig:
+    """What every model option has: the class it builds and the code size."""
+    _target_: str = MISSING
+    latent_dim: int = MISSING
+
+    def __post_init__(self):
+        require(self.latent_dim >= 1, "model.latent_dim", self.latent_dim, "must be >= 1")
+
+
+@dataclass
+class NetworkConfig(ReducerConfig):
+    """A network trained by the engine (optim and trainer apply)."""
+    hidden: List[int] = MISSING
+    activation: Activation = MISSING
+    recon: Recon = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        layer_sizes(self.hidden, "model.hidden")
+
+
+@dataclass
+class AEConfig(NetworkConfig):
+    pass
+
+
+@dataclass
+class VAEConfig(NetworkConfig):
+    beta: float = MISSING
+    kl_scaling: KLScaling = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        finite_at_least(self.beta, "model.beta")
+
+
+@dataclass
+class BaselineConfig(ReducerConfig):
+    """A reference method fitted in one call (optim and trainer do not apply)."""
+    seed: int = MISSING  # the run's seed
+
+
+@dataclass
+class PCAConfig(BaselineConfig):
+    pass
+
+
+@dataclass
+class TSNEConfig(BaselineConfig):
+    perplexity: float = MISSING
+    max_iter: int = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.perplexity > 0, "model.perplexity", self.perplexity, "must be > 0")
+        require(self.max_iter >= 250, "model.max_iter", self.max_iter, "must be >= 250")
+
+
+@dataclass
+class UMAPConfig(BaselineConfig):
+    n_neighbors: int = MISSING
+    min_dist: float = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.n_neighbors >= 2, "model.n_neighbors", self.n_neighbors, "must be >= 2")
+        require(self.min_dist >= 0, "model.min_dist", self.min_dist, "must be >= 0")
+
+
+@dataclass
+class AEDetectorConfig:
+    """The image networks of every detector (``python -m experiments.anomaly``)."""
+    _target_: str = MISSING
+    hidden: List[int] = MISSING
+    latent_dim: int = MISSING
+    activation: Activation = MISSING
+    recon: Recon = MISSING
+
+    def __post_init__(self):
+        require(self.latent_dim >= 1, "detector.latent_dim", self.latent_dim, "must be >= 1")
+        layer_sizes(self.hidden, "detector.hidden")
+
+
+@dataclass
+class VAEDetectorConfig(AEDetectorConfig):
+    beta: float = MISSING
+    score: VAEScore = MISSING
+    n_samples: int = MISSING  # posterior samples per image for the score
+    seed: int = MISSING  # of those samples: the run's seed
+
+    def __post_init__(self):
+        super().__post_init__()
+        finite_at_least(self.beta, "detector.beta")
+        require(self.n_samples >= 1, "detector.n_samples", self.n_samples, "must be >= 1")
+
+
+@dataclass
+class ChainDetectorConfig(VAEDetectorConfig):
+    variant: ChainVariant = MISSING
+    fusion: Fusion = MISSING
+    second_hidden: List[int] = MISSING
+    second_latent_dim: int = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        layer_sizes(self.second_hidden, "detector.second_hidden", "[64]")
+        require(self.second_latent_dim >= 1, "detector.second_latent_dim",
+                self.second_latent_dim, "must be >= 1")

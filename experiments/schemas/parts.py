@@ -1,0 +1,104 @@
+"""Schemas of the parts every app shares: data, optimiser, trainer, scoring, paths."""
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from omegaconf import MISSING
+
+from experiments.schemas.checks import require
+from reducers.engine import Backward
+
+
+@dataclass
+class DataConfig:
+    _target_: str = MISSING
+    test_fraction: float = MISSING
+    seed: int = MISSING  # the split's seed
+    limit: Optional[int] = MISSING  # use N images (before the split); null: all
+
+    def __post_init__(self):
+        require(0 < self.test_fraction < 1, "data.test_fraction", self.test_fraction,
+                "must be in (0, 1)")
+        require(self.limit is None or self.limit >= 2, "data.limit", self.limit,
+                "must be >= 2 or null (null: all images)")
+
+
+@dataclass
+class FileDataConfig(DataConfig):
+    path: str = MISSING  # a file (tsv) or a folder of IDX files (idx)
+
+
+@dataclass
+class DownloadDataConfig(DataConfig):
+    data_dir: str = MISSING  # IDX files in <data_dir>/<name>/, or the download cache
+
+
+@dataclass
+class OptimConfig:
+    _target_: str = MISSING
+    _partial_: bool = MISSING  # true: built later with the model's parameters
+    lr: float = MISSING
+    weight_decay: float = MISSING
+    fused: bool = MISSING
+
+    def __post_init__(self):
+        require(math.isfinite(self.lr) and self.lr > 0, "optim.lr", self.lr, "must be > 0")
+        require(self.weight_decay >= 0, "optim.weight_decay", self.weight_decay, "must be >= 0")
+
+
+@dataclass
+class AdamConfig(OptimConfig):
+    pass
+
+
+@dataclass
+class SGDConfig(OptimConfig):
+    momentum: float = MISSING
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(0 <= self.momentum < 1, "optim.momentum", self.momentum, "must be in [0, 1)")
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = MISSING
+    batch_size: int = MISSING
+    threads: Optional[int] = MISSING  # torch threads; null: cores shared among parallel jobs
+    progress: bool = MISSING  # the live progress bar on a terminal
+    resume: bool = MISSING  # continue from the run folder's checkpoint (or resume_from)
+    resume_from: Optional[str] = MISSING  # a checkpoint file or a run folder to continue from
+    checkpoint_seconds: float = MISSING  # write the last whole epoch at most this often
+    backward: Backward = MISSING  # hand-written for the AE and VAE, or autograd
+
+    def __post_init__(self):
+        require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
+                "trainer.checkpoint_seconds", self.checkpoint_seconds,
+                "must be >= 0 (0: after every epoch)")
+        require(self.resume or self.resume_from is None, "trainer.resume_from",
+                self.resume_from, "is only read with trainer.resume=true; add that")
+        require(self.epochs >= 1, "trainer.epochs", self.epochs, "must be >= 1")
+        require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
+        require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
+                "must be >= 1 or null (the cores, shared among parallel jobs)")
+
+
+@dataclass
+class ScoreConfig:
+    knn_k: int = MISSING
+    trust_k: int = MISSING
+    max_pairwise: int = MISSING  # subsample size for the quadratic metrics
+    figures: bool = MISSING
+
+    def __post_init__(self):
+        for key in ("knn_k", "trust_k"):
+            require(getattr(self, key) >= 1, f"score.{key}", getattr(self, key), "must be >= 1")
+        require(self.max_pairwise >= 10, "score.max_pairwise", self.max_pairwise,
+                "must be >= 10")
+
+
+@dataclass
+class PathsConfig:
+    output_root: str = MISSING
+    data_dir: str = MISSING
