@@ -1,23 +1,26 @@
-"""The comparison builder on real run folders (tiny trainings on real digits)."""
+"""The comparison builder (experiments/compare.py) on real run folders (tiny trainings on real
+digits), and its command line."""
 
-import json
 import shutil
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 
-from experiments.compare import collect, write_comparison
+from experiments.compare import collect, main, write_tables
 from experiments.train import train
 from reducers.errors import ReducerError
-from tests.conftest import CONF, run_cli
+from tests.helpers import composer
 
-FAST = ["trainer.epochs=1", "data.limit=300", "model.hidden=[16]", "trainer.progress=false"]
+FAST = ["trainer.epochs=1", "data.limit=300", "model.hidden=[16]", "trainer.progress=false",
+        "score.figures=false"]
 
 
 def _train(run_dir, *overrides):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return train(compose(config_name="config", overrides=[*FAST, *overrides]), run_dir)
+    return train(composer("train")(*FAST, *overrides), run_dir)
+
+
+def _write(paths, out, **options):
+    return write_tables(paths, out, **options), (out / "comparison.md").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def test_one_row_per_run_with_status_and_varied_settings(sweep):
 
 
 def test_outputs_sorting_best_marks_and_unfinished_runs(sweep, tmp_path):
-    table, md = write_comparison([sweep], tmp_path, sort_by="knn_acc")
+    table, md = _write([sweep], tmp_path, sort_by="knn_acc")
     for name in ("comparison.csv", "comparison.md", "embeddings.png", "metrics_vs_beta.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     csv = pd.read_csv(tmp_path / "comparison.csv")
@@ -66,15 +69,15 @@ def test_outputs_sorting_best_marks_and_unfinished_runs(sweep, tmp_path):
 
 
 def test_lower_is_better_metrics_sort_ascending(sweep, tmp_path):
-    table, _ = write_comparison([sweep], tmp_path, sort_by="davies_bouldin")
+    table, _ = _write([sweep], tmp_path, sort_by="davies_bouldin")
     ok = table[table.status == "ok"].davies_bouldin
     assert list(ok) == sorted(ok)
     with pytest.raises(ReducerError, match="not a metric"):
-        write_comparison([sweep], tmp_path, sort_by="accuracy")
+        _write([sweep], tmp_path, sort_by="accuracy")
 
 
 def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
-    table, md = write_comparison([sweep], tmp_path)
+    table, md = _write([sweep], tmp_path)
     summary = md.split("## Mean ± std over seeds")[1].split("##")[0]
     runs = table[(table.status == "ok") & (table["model.recon"] == "bce")
                  & (table["model.beta"] == 2.0)]
@@ -90,14 +93,12 @@ def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
     assert ae["model.beta"] == "—" and ae["seeds"] == "2"
 
 
-def test_compare_cli_merges_sweeps(sweep, tmp_path):
+def test_compare_cli_merges_sweeps(sweep, tmp_path, capsys):
     other = tmp_path / "other"
     shutil.copytree(sweep / "0", other / "0")
     out = tmp_path / "merged"
-    proc = run_cli(str(sweep), str(other), "--out", str(out), "--sort-by", "silhouette",
-                   module="experiments.compare")
-    assert proc.returncode == 0, proc.stderr
-    assert "# Comparison of 13 runs" in proc.stdout
+    assert main([str(sweep), str(other), "--out", str(out), "--sort-by", "silhouette"]) == 0
+    assert "# Comparison of 13 runs" in capsys.readouterr().out
     assert len(pd.read_csv(out / "comparison.csv")) == 13
     assert "Sorted by `silhouette`" in (out / "comparison.md").read_text()
 
@@ -105,70 +106,11 @@ def test_compare_cli_merges_sweeps(sweep, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["/no/such/folder"], "no such folder"),
     (["{tmp}"], "no run folders"),
-    (["{tmp}", "{tmp}"], "--out is required"),
 ])
-def test_compare_cli_errors_are_one_line(tmp_path, args, message):
-    proc = run_cli(*[a.format(tmp=tmp_path) for a in args], module="experiments.compare")
-    assert proc.returncode == 2 and message in proc.stderr
-    assert "Traceback" not in proc.stderr
-
-
-@pytest.mark.slow
-def test_multirun_from_the_shell_ends_in_tables(tmp_path):
-    proc = run_cli("-m", "model=vae", "model.recon=mse,bce", "model.beta=0.5,2", *FAST,
-                   f"paths.output_root={tmp_path}")
-    assert proc.returncode == 0, proc.stderr
-    sweeps = list((tmp_path / "multirun").glob("*/*"))
-    assert len(sweeps) == 1
-    csv = pd.read_csv(sweeps[0] / "comparison.csv")
-    assert len(csv) == 4 and set(csv.status) == {"ok"}
-    assert set(csv["model.recon"]) == {"mse", "bce"} and set(csv["model.beta"]) == {0.5, 2.0}
-    for name in ("comparison.md", "embeddings.png", "metrics_vs_beta.png"):
-        assert (sweeps[0] / name).exists()
-
-
-@pytest.mark.slow
-def test_a_diverging_or_failing_run_does_not_stop_the_sweep(tmp_path):
-    proc = run_cli("-m", "optim=sgd", "optim.lr=0.01,1e12", "model.recon=mse", *FAST,
-                   "data.limit=300,5", f"hydra.sweep.dir={tmp_path}")
-    assert proc.returncode == 0, proc.stderr
-    csv = pd.read_csv(tmp_path / "comparison.csv")
-    assert len(csv) == 4
-    assert csv.status.value_counts().to_dict() == {"failed": 2, "ok": 1, "diverged": 1}
-    failed = csv[csv.status == "failed"]
-    assert failed.reason.str.contains("smaller than the number of classes").all()
-    assert csv[csv.status == "diverged"]["optim.lr"].tolist() == [1e12]
-    record = json.loads((tmp_path / "1" / "metrics.json").read_text())  # lr 0.01, limit 5
-    assert record["status"] == "failed" and record["error"].startswith("DataError")
-
-
-@pytest.mark.slow
-def test_stored_beta_loss_sweep_adds_the_autoencoder_reference(tmp_path):
-    proc = run_cli("+sweep=beta_loss", "model.beta=0,1", *FAST, f"hydra.sweep.dir={tmp_path}")
-    assert proc.returncode == 0, proc.stderr
-    csv = pd.read_csv(tmp_path / "comparison.csv")
-    assert len(csv) == 6  # vae x {mse, bce} x beta {0, 1}, plus ae x {mse, bce}
-    ae = csv[csv.model == "ae"]
-    assert len(ae) == 2 and ae["model.beta"].isna().all()
-    assert set(csv[csv.model == "vae"]["model.beta"]) == {0.0, 1.0}
-
-
-@pytest.mark.slow
-def test_two_sweeps_started_together_never_share_a_folder(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-    args = [sys.executable, "-m", "experiments.train", "-m", "model.beta=1,2", *FAST,
-            f"paths.output_root={tmp_path}"]
-    procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for _ in range(2)]
-    assert [p.wait(timeout=300) for p in procs] == [0, 0]
-    sweeps = list((tmp_path / "multirun").glob("*/*"))
-    assert len(sweeps) == 2
-    assert all(len(pd.read_csv(s / "comparison.csv")) == 2 for s in sweeps)
-    for sweep in sweeps:  # beta alone: one unlabelled series, figures all the same
-        assert (sweep / "metrics_vs_beta.png").exists() and (sweep / "embeddings.png").exists()
+def test_compare_cli_errors_are_one_line(tmp_path, capsys, args, message):
+    assert main([a.format(tmp=tmp_path) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
 
 
 def test_an_unreadable_metrics_file_is_a_failed_row_not_a_crash(sweep, tmp_path):

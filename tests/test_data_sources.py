@@ -13,7 +13,7 @@ from reducers.data import load_digits, load_idx, load_mnist, load_tsv
 from reducers.data.idx import parse_idx
 from reducers.data.tsv import parse_tsv
 from reducers.errors import DataError
-from tests.data_files import SHARED_T10K, idx_bytes, tsv_text, write_idx_folder
+from tests.helpers import SHARED_T10K, idx_bytes, run_cli, tsv_text, write_idx_folder
 
 
 @pytest.fixture(scope="module")
@@ -185,16 +185,16 @@ def test_fuzz_tsv_parser_only_ever_raises_data_errors(data):
 
 
 @pytest.mark.parametrize("option", ["mnist5k", "digits", "idx", "tsv", "mnist", "fashion_mnist"])
-def test_every_data_option_builds_through_the_config(compose_cfg, tmp_path, idx_folder, real,
+def test_every_data_option_builds_through_the_config(compose_train, tmp_path, idx_folder, real,
                                                      monkeypatch, option):
-    from experiments.train import build
+    from experiments.runtime import build
 
     monkeypatch.setattr("sklearn.datasets.fetch_openml", _no_network)
     (tmp_path / "blog.tsv").write_text(tsv_text(real[0].reshape(800, -1), real[1]))
     for name in ("mnist", "fashion_mnist"):
         shutil.copytree(idx_folder, tmp_path / "data" / name)
     extra = {"idx": [f"data.path={idx_folder}"], "tsv": [f"data.path={tmp_path / 'blog.tsv'}"]}
-    cfg = compose_cfg(f"data={option}", f"paths.data_dir={tmp_path / 'data'}",
+    cfg = compose_train(f"data={option}", f"paths.data_dir={tmp_path / 'data'}",
                       *extra.get(option, []))
     split = build(cfg.data)
     assert split.x_train.dtype == np.float32 and split.x_train.max() <= 1
@@ -202,8 +202,6 @@ def test_every_data_option_builds_through_the_config(compose_cfg, tmp_path, idx_
 
 
 def test_command_line_bad_data_file_is_one_line_and_nothing_written(tmp_path):
-    from tests.conftest import run_cli
-
     (tmp_path / "bad.tsv").write_text(f"{ROW}\t1\n{ROW}\tseven\n")
     proc = run_cli("data=tsv", f"data.path={tmp_path / 'bad.tsv'}",
                    f"hydra.run.dir={tmp_path / 'run'}")

@@ -5,10 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 SWEEP = ["-m", "model.beta=0.5,2", "trainer.epochs=1", "data.limit=400", "model.hidden=[32]",
-         "trainer.progress=false"]
+         "trainer.progress=false", "score.figures=false"]
 METRICS = ["knn_acc", "silhouette", "trustworthiness", "recon_mse"]
 
 
@@ -42,7 +42,7 @@ def test_submitit_local_sweep_ends_with_the_comparison(tmp_path):
 @pytest.mark.slow
 def test_a_job_lost_on_a_worker_is_failed_and_the_sweep_finishes(tmp_path):
     proc = run_cli("-m", "trainer.epochs=1,5000", "data.limit=400", "trainer.progress=false",
-                   "hydra/launcher=joblib", "hydra.launcher.timeout=25",
+                   "score.figures=false", "hydra/launcher=joblib", "hydra.launcher.timeout=15",
                    f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     assert "crashed" in proc.stdout + proc.stderr

@@ -49,5 +49,20 @@ def test_model_metrics_of_a_vae(digits):
     out = score_model(model, torch.from_numpy(digits.x_test))
     assert 0 < out["recon_mse"] < 1
     assert out["test_kl"] >= 0 and out["test_recon"] > 0
-    assert out["active_units"] in (0, 1, 2)
     assert not model.training  # scoring leaves the model in eval mode, gradients off
+
+
+@pytest.mark.parametrize("varying, active", [((), 0), ((0,), 1), ((0, 2), 2)])
+def test_active_units_count_the_dimensions_whose_mean_varies_with_the_input(digits, varying,
+                                                                              active):
+    """Burda et al.'s count: a unit is active when Var_x E[z_i | x] > 0.01. The head is set so
+    that exactly the ``varying`` dimensions of the posterior mean follow the input."""
+    model = VAE(input_dim=784, hidden=[], latent_dim=3)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+        for i in varying:
+            model.head.weight[i] = torch.linspace(-1, 1, 784)  # mean varies across digits
+        model.head.weight[1] = 1e-4  # varies, but far below the threshold
+    out = score_model(model, torch.from_numpy(digits.x_test))
+    assert out["active_units"] == active

@@ -1,0 +1,100 @@
+"""What the tests share: composing the apps' configs as Hydra would, running an entry point as a
+user would, a signal that arrives on cue, and writers of small real data files."""
+
+import gzip
+import os
+import signal
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra import compose, initialize_config_dir
+
+from experiments.cli import CONF_DIR, prepare_hydra
+from reducers.interrupt import StopRequest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_T10K = ROOT.parent / "shared" / "data" / "mnist-t10k"
+# a tiny training run: 1,000 digits, a small network, two epochs
+TINY = ["trainer.epochs=2", "data.limit=1000", "model.hidden=[64]", "trainer.progress=false"]
+
+
+def composer(config_name: str, **kwargs):
+    """compose(*overrides) of one of the apps' root configs (train, anomaly, embed)."""
+    prepare_hydra()
+
+    def _compose(*overrides: str):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose(config_name=config_name, overrides=list(overrides), **kwargs)
+    return _compose
+
+
+def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):
+    """Run an entry point as a user would; returns the CompletedProcess."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class StopAfter(StopRequest):
+    """A SIGTERM that arrives when the training loop asks for the ``n``-th time."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.asked, self.n = 0, n
+
+    def __bool__(self) -> bool:
+        self.asked += 1
+        if self.asked >= self.n:
+            self.signum = signal.SIGTERM
+        return super().__bool__()
+
+
+def without_timings(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k not in ("train_seconds", "samples_per_second")}
+
+
+def plain_loop(model, optimizer, x, epochs, batch_size, seed):
+    """The textbook loop: the engine's permutations, autograd, one step per batch; the mean
+    loss of each epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    curve = []
+    for _ in range(epochs):
+        perm, total = torch.randperm(len(x), generator=generator), 0.0
+        for start in range(0, len(x), batch_size):
+            xb = x[perm[start:start + batch_size]]
+            loss = model.loss(xb)["total"]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(xb)
+        curve.append(total / len(x))
+    return curve
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array in IDX: 00 00 08 rank, big-endian sizes, the bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_folder(folder: Path, images: dict, labels: dict, gz: bool = True) -> Path:
+    """images/labels: {"train": array, "t10k": array}; images (N, h, w) uint8."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in images:
+        for kind, array, rank in (("images", images[split], 3), ("labels", labels[split], 1)):
+            data = idx_bytes(array)
+            name = f"{split}-{kind}-idx{rank}-ubyte" + (".gz" if gz else "")
+            (folder / name).write_bytes(gzip.compress(data) if gz else data)
+    return folder
+
+
+def tsv_text(pixels: np.ndarray, labels: np.ndarray) -> str:
+    """The blog's format, with a comment and a blank line as a hand-made file would have."""
+    lines = ["# pixels 0-255 then the label", ""]
+    lines += ["\t".join(map(str, row)) + f"\t{label}" for row, label in zip(pixels, labels)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""The anomaly app (experiments/anomaly.py) on real digits: what a run records, the two
+protocols, the held-out threshold, the chains end to end, and an interrupted run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments.anomaly import detect
+from tests.helpers import StopAfter
+
+TINY = ["trainer.epochs=2", "detector.hidden=[32]", "data.limit=1000", "trainer.progress=false"]
+
+
+def test_a_run_records_its_rates_as_its_scores_give_them(compose_anomaly, tmp_path):
+    record = detect(compose_anomaly(*TINY, "anomaly.normal_class=3",
+                                    "anomaly.threshold_quantile=0.9", "anomaly.figures=false"),
+                    tmp_path)
+    assert record["status"] == "ok" and record["detector"] == "ae"
+    assert record["architecture"] == "[32]->2" and record["anomaly_protocol"] == "one_class"
+    assert record["sizes"] == {"train": 80, "test": 200, "test_anomalous": 180, "held_out": 0}
+    s = np.load(tmp_path / "scores.npz")
+    m = record["metrics"]
+    threshold = np.quantile(s["train"], 0.9)
+    flagged = s["test"] > threshold
+    assert m["threshold"] == pytest.approx(threshold)
+    assert m["fpr"] == pytest.approx(flagged[~s["is_anomaly"]].mean())
+    assert m["fnr"] == pytest.approx(1 - flagged[s["is_anomaly"]].mean())
+    assert abs(m["train_flagged"] - 0.1) < 0.02
+    assert (s["test_labels"] != 3).tolist() == s["is_anomaly"].tolist()
+    assert json.loads((tmp_path / "metrics.json").read_text())["metrics"] == m
+
+
+def test_a_held_out_threshold_uses_normal_images_kept_from_training(compose_anomaly, tmp_path):
+    record = detect(compose_anomaly(*TINY, "anomaly.normal_class=5",
+                                    "anomaly.held_out_fraction=0.25", "anomaly.figures=false"),
+                    tmp_path)
+    assert record["sizes"]["train"] == 60 and record["sizes"]["held_out"] == 20  # of 80 fives
+    s = np.load(tmp_path / "scores.npz")
+    assert len(s["train"]) == 60 and len(s["held_out"]) == 20
+    m = record["metrics"]
+    flagged = s["test"] > np.quantile(s["held_out"], 0.95)
+    assert m["held_out_threshold"] == pytest.approx(np.quantile(s["held_out"], 0.95))
+    assert m["held_out_fpr"] == pytest.approx(flagged[~s["is_anomaly"]].mean())
+    assert m["held_out_fnr"] == pytest.approx(1 - flagged[s["is_anomaly"]].mean())
+
+
+def test_leave_one_out_runs_end_to_end(compose_anomaly, tmp_path):
+    record = detect(compose_anomaly(*TINY, "anomaly.protocol=leave_one_out",
+                                    "anomaly.anomaly_class=7", "anomaly.figures=false"),
+                    tmp_path)
+    assert record["status"] == "ok" and record["class"] == 7
+    assert record["sizes"]["test_anomalous"] == 20  # 7s among 200 test digits
+    assert 0 <= record["metrics"]["auroc"] <= 1
+
+
+@pytest.mark.parametrize("variant", ["fusion detector.fusion=rank", "residual"])
+def test_chains_run_end_to_end_with_every_file(compose_anomaly, tmp_path, variant):
+    overrides = [f"detector.variant={variant.split()[0]}", *variant.split()[1:]]
+    record = detect(compose_anomaly(*TINY, "detector=chain", *overrides), tmp_path)
+    assert record["status"] == "ok", record
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"metrics.json", "scores.npz", "scores.png", "roc.png", "extremes.png",
+            "codes.png", "history_autoencoder.csv", "history_vae.csv"} <= written
+    if "rank" in variant:  # the mean of two percentiles of the training scores
+        s = np.load(tmp_path / "scores.npz")["test"]
+        assert s.min() >= 0 and s.max() <= 1 and record["detector"] == "chain (fusion, rank)"
+
+
+def test_an_interrupted_run_says_so_and_scores_nothing(compose_anomaly, tmp_path):
+    record = detect(compose_anomaly(*TINY, "detector=chain"), tmp_path, StopAfter(5))
+    assert record["status"] == "interrupted" and record["network"] == "autoencoder"
+    assert "interrupted by SIGTERM while training the autoencoder" in record["error"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "interrupted"
+    assert not (tmp_path / "scores.npz").exists()

@@ -1,0 +1,33 @@
+"""The tables of an anomaly-detection sweep (experiments/anomaly_tables.py): a real sweep from
+the command line ends with them, and the command line rebuilds them."""
+
+import pandas as pd
+
+from experiments.anomaly_tables import main
+from experiments.compare import main as compare_main
+from tests.helpers import run_cli
+from tests.test_anomaly_app import TINY
+
+
+def test_a_sweep_ends_with_per_class_tables(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", *TINY, "detector=ae,vae", "anomaly.normal_class=0,1",
+                   "anomaly.figures=false", f"hydra.sweep.dir={sweep}",
+                   module="experiments.anomaly")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(sweep / "comparison.csv")
+    assert sorted(zip(table.detector, table["class"])) == [("ae", 0), ("ae", 1), ("vae", 0),
+                                                          ("vae", 1)]
+    assert (table.status == "ok").all()
+    md = (sweep / "comparison.md").read_text()
+    assert "## AUROC per class" in md and "| one_class | 0 |" in md and "**mean**" in md
+    ae_mean = table[table.detector == "ae"].auroc.mean()
+    assert f"{ae_mean:.3f}" in md.split("## Average precision")[0]
+    assert (sweep / "auroc_per_class.png").exists()
+    assert "epoch 2/2" in (sweep / "0" / "anomaly.log").read_text()
+
+    assert main([str(sweep), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "comparison.md").read_text() == md
+    assert capsys.readouterr().out.strip() == md.strip()
+    assert compare_main([str(sweep)]) == 2  # the reducers' table builder refuses them
+    assert "python -m experiments.anomaly_tables" in capsys.readouterr().err

@@ -1,0 +1,82 @@
+"""The command line (experiments/cli.py): one line and exit code 2 for bad input, the same line
+the in-process check gives (tests/test_schemas.py checks the many cases there), hints for the
+spellings of earlier versions, and the help pages."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from experiments.cli import group_options, renamed_hint
+from tests.helpers import run_cli
+from tests.test_schemas import message
+
+HYDRA_OWN = {".hydra", "train.log", "anomaly.log", "embed.log", "multirun.yaml"}
+# (module, arguments): a composition error, a range error, a data error found while loading,
+# a protocol error of the anomaly app, a checkpoint error of embed, a bad value in a sweep
+BAD = [("experiments.train", "model=transformer"),
+       ("experiments.train", "model.beta=-1"),
+       ("experiments.train", "data=idx data.path=no/such/folder"),
+       ("experiments.anomaly", "anomaly.normal_class=11"),
+       ("experiments.embed", "checkpoint=no/such/run"),
+       ("experiments.train", "-m model.beta=abc,1"),
+       ("experiments.train", "+experiment=seed_vae")]
+HELP = [("experiments.train", "--help")]  # the other pages: tests/test_schemas.py, in-process
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every command above, two at a time (each is a fresh Python: ~3 s)."""
+    base = tmp_path_factory.mktemp("cli")
+
+    def attempt(case):
+        index, (module, args) = case
+        folder = base / str(index)
+        return folder, run_cli(*args.split(), f"hydra.run.dir={folder}",
+                               f"hydra.sweep.dir={folder}", module=module)
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(attempt, enumerate(BAD + HELP)))
+
+
+@pytest.mark.parametrize("index", range(len(BAD)), ids=[f"{m} {a}" for m, a in BAD])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, index, tmp_path):
+    folder, proc = runs[index]
+    module, args = BAD[index]
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
+    assert "Traceback" not in proc.stderr + proc.stdout
+    written = {p.name for p in folder.iterdir()} if folder.exists() else set()
+    assert written <= HYDRA_OWN, f"the refused run wrote {written - HYDRA_OWN}"
+    if "-m" not in args and "+" not in args:  # what the in-process check says, word for word
+        app = module.rsplit(".", 1)[1]
+        assert proc.stderr.strip() == message(app, *args.split(), tmp_path=tmp_path)
+
+
+def test_the_help_page_as_hydra_renders_it(runs):
+    proc = runs[len(BAD)][1]
+    assert proc.returncode == 0
+    for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
+                 "data: digits, fashion_mnist, idx, mnist, mnist5k, tsv",
+                 "experiment: blog_vae, blog_vae_fixed", "sweep: beta_loss, blog, reducers",
+                 "_target_: reducers.vae.VAE"):
+        assert line in proc.stdout
+    assert "detector" not in proc.stdout and "schema" not in proc.stdout
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["+experiment=seed_vae"], "write experiment=blog_vae"),
+    (["+experiment=blog_vae"], "write experiment=blog_vae"),
+    (["experiment=seed_vae_fixed"], "write experiment=blog_vae_fixed"),
+    (["+sweep=beta_loss"], "write sweep=beta_loss"),
+    (["+sweep=anomaly"], "write sweep=anomaly/one_class"),
+    (["sweep=anomaly_loo"], "write sweep=anomaly/leave_one_out"),
+    (["trainer.epochs=3", "model.kl_scaling=seed"], "write model.kl_scaling=blog"),
+])
+def test_earlier_spellings_get_a_one_line_fix(argv, hint):
+    assert hint in renamed_hint(argv)
+
+
+def test_current_spellings_pass_and_options_are_listed_from_the_folders():
+    assert renamed_hint(["experiment=blog_vae", "sweep=beta_loss", "model.kl_scaling=blog",
+                         "+model.extra=1", "seed=3"]) is None
+    assert group_options("optim") == "adam, sgd"
+    assert group_options("sweep/anomaly") == "anomaly/leave_one_out, anomaly/one_class"

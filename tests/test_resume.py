@@ -1,0 +1,138 @@
+"""Stopping and going on (experiments/resume.py): real signals through the command line, the
+last whole epoch kept, and resumed runs that end bit for bit where uninterrupted ones end."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from experiments.resume import resume_command
+from experiments.train import train
+from reducers.checkpoint import load_checkpoint
+from reducers.errors import CheckpointError, ConfigError
+from tests.helpers import ROOT, TINY, StopAfter, run_cli, without_timings
+
+# small but slow enough per epoch (100 steps) that the signal lands mid-training
+RUN = ["trainer.epochs=8", "data.limit=2000", "model.hidden=[64]", "trainer.batch_size=16",
+       "trainer.threads=1", "score.figures=false", "trainer.progress=false",
+       "trainer.checkpoint_seconds=0"]  # on disk after every epoch: the test waits for it
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "experiments.train", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_epoch(path: Path, epoch: int, proc: subprocess.Popen, limit: float = 120) -> None:
+    """Until the checkpoint at ``path`` has ``epoch`` epochs (the run is then mid-training)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the run ended before the signal:\n{proc.stdout.read()}"
+        try:
+            if path.exists() and load_checkpoint(path)["epoch"] >= epoch:
+                return
+        except CheckpointError:  # a reader never sees half a file; this is the rename race
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint of epoch {epoch} in {limit} s")
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return all(torch.equal(a["model"][name], b["model"][name]) for name in b["model"])
+
+
+def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compose_train):
+    run = tmp_path / "run"
+    proc = start(*RUN, f"hydra.run.dir={run}")
+    wait_for_epoch(run / "checkpoint.pt", 2, proc)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    record = json.loads((run / "metrics.json").read_text())
+    kept = record["interrupted"]["epochs_kept"]
+    assert record["status"] == "interrupted" and record["interrupted"]["signal"] == "SIGTERM"
+    assert 2 <= kept < 8 and record["epochs_completed"] == kept
+    assert load_checkpoint(run / "checkpoint.pt")["epoch"] == kept
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + kept
+    assert "trainer.resume=true" in output and "Traceback" not in output
+    log = (run / "train.log").read_text()  # the log file tells what happened
+    assert "SIGTERM received" in log and "resume with" in log
+    assert not list(run.glob(".*tmp*")), "a temp file of an atomic write was left"
+
+    resumed = run_cli(*RUN, "trainer.resume=true", f"hydra.run.dir={run}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {run / 'checkpoint.pt'} after epoch {kept}" in resumed.stdout
+
+    straight = train(compose_train(*RUN), tmp_path / "straight")  # the same, uninterrupted
+    a, b = load_checkpoint(run), load_checkpoint(tmp_path / "straight")
+    assert a["epoch"] == b["epoch"] == 8 and same_weights(a, b)
+    after = json.loads((run / "metrics.json").read_text())
+    assert after["status"] == "ok"
+    assert without_timings(after["metrics"]) == without_timings(straight["metrics"])
+
+
+def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = start("-m", *RUN, "seed=1,2,3", f"hydra.sweep.dir={sweep}")
+    wait_for_epoch(sweep / "0" / "checkpoint.pt", 1, proc)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 128 + signal.SIGINT, output
+    statuses = [json.loads((sweep / str(i) / "metrics.json").read_text())["status"]
+                for i in range(3)]
+    assert statuses == ["interrupted"] * 3  # the first stopped, the others never started
+    assert "interrupted" in (sweep / "comparison.md").read_text()
+
+    resumed = run_cli("-m", *RUN, "seed=1,2,3", "trainer.resume=true",
+                      f"hydra.sweep.dir={sweep}")
+    assert resumed.returncode == 0, resumed.stderr
+    records = [json.loads((sweep / str(i) / "metrics.json").read_text()) for i in range(3)]
+    assert [r["status"] for r in records] == ["ok"] * 3
+    assert [r["epochs_completed"] for r in records] == [8] * 3
+    assert "resuming from" in resumed.stdout and "starting at epoch 1" in resumed.stdout
+
+
+def test_a_stop_between_disk_writes_still_keeps_the_last_whole_epoch(compose_train, tmp_path):
+    """Checkpoints go to disk at most every trainer.checkpoint_seconds; a stop writes the
+    in-memory copy of the last whole epoch, and resuming from it is exact."""
+    run = [*TINY, "trainer.epochs=5", "trainer.batch_size=50", "trainer.threads=1",
+           "score.figures=false"]  # 16 steps per epoch
+    stopped = train(compose_train(*run, "trainer.checkpoint_seconds=3600"), tmp_path / "run",
+                    StopAfter(16 * 3 + 5))  # in the 4th epoch
+    assert stopped["status"] == "interrupted" and stopped["interrupted"]["epochs_kept"] == 3
+    assert load_checkpoint(tmp_path / "run")["epoch"] == 3
+    resumed = train(compose_train(*run, "trainer.resume=true"), tmp_path / "run")
+    straight = train(compose_train(*run), tmp_path / "straight")
+    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
+    assert resumed["status"] == "ok" and a["epoch"] == b["epoch"] == 5 and same_weights(a, b)
+    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+
+
+def test_resume_refuses_other_settings_and_fewer_epochs(compose_train, tmp_path):
+    done = train(compose_train(*TINY, "score.figures=false"), tmp_path / "done")
+    again = train(compose_train(*TINY, "score.figures=false", "trainer.resume=true"),
+                  tmp_path / "done")  # a finished run of a resumed sweep: no steps, same scores
+    assert again["epochs_completed"] == done["epochs_completed"]
+    assert without_timings(again["metrics"]) == without_timings(done["metrics"])
+    resume = ["trainer.resume=true", f"trainer.resume_from={tmp_path / 'done'}"]
+    with pytest.raises(ConfigError, match=r"model.beta=1.0 there, 2.0 here"):
+        train(compose_train(*TINY, *resume, "model.beta=2"), tmp_path / "other")
+    with pytest.raises(ConfigError, match=r"trainer.epochs=1 is invalid: .* completed 2 epochs"):
+        train(compose_train(*TINY, *resume, "trainer.epochs=1"), tmp_path / "other")
+    longer = train(compose_train(*TINY, *resume, "trainer.epochs=3", "score.figures=false",
+                                 "optimized_metric=silhouette"), tmp_path / "longer")
+    assert longer["status"] == "ok" and longer["epochs_completed"] == 3  # allowed changes
+
+
+def test_the_resume_command_is_the_users_own_command_continued(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "argv", ["train.py", "model.beta=2", "hydra.run.dir=old",
+                                      "trainer.resume=false"])
+    assert resume_command(tmp_path / "run", multirun=False) == \
+        f"python -m experiments.train model.beta=2 trainer.resume=true hydra.run.dir={tmp_path}/run"
+    assert resume_command(tmp_path / "sweep" / "3", multirun=True).endswith(
+        f"trainer.resume=true hydra.sweep.dir={tmp_path}/sweep")

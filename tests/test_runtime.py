@@ -1,0 +1,107 @@
+"""The job runtime (experiments/runtime.py), in-process with Hydra's config installed as a
+launcher would: the thread policy, what a job records when it fails or is interrupted, and what
+an app returns to the sweeper or the shell."""
+
+import json
+import signal
+
+import pytest
+from hydra.core.hydra_config import HydraConfig
+
+from experiments import runtime
+from experiments.runtime import Job, auto_threads, finish, run_job
+from reducers.errors import DataError
+from tests.helpers import composer
+
+
+@pytest.fixture
+def hydra_job(tmp_path, monkeypatch):
+    """install(*overrides): Hydra's config of a job of the train app, as its launcher sets it;
+    the job's folder is tmp_path / "job"."""
+    monkeypatch.setattr(runtime, "available_cores", lambda: 8)
+    monkeypatch.setattr(runtime, "STOP", runtime.StopRequest())
+
+    def install(*overrides: str):
+        cfg = composer("train", return_hydra_config=True)(*overrides)
+        cfg.hydra.runtime.output_dir = str(tmp_path / "job")
+        HydraConfig.instance().set_config(cfg)
+        return composer("train")(*[o for o in overrides if "hydra" not in o])  # the job's
+    yield install
+    HydraConfig.instance().cfg = None
+
+
+@pytest.mark.parametrize("overrides, threads", [
+    ([], 8),                                              # one run at a time: every core
+    (["hydra/launcher=joblib"], 1),                       # n_jobs -1: one job per core
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], 4),
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=16"], 1),
+    (["hydra/launcher=local"], 1),                        # submitit: its cpus_per_task
+    (["hydra/launcher=slurm"], 2),
+])
+def test_jobs_times_threads_never_exceed_the_cores(hydra_job, overrides, threads):
+    hydra_job(*overrides)
+    assert auto_threads() == threads
+
+
+def test_ray_tasks_get_the_cpus_they_reserve(hydra_job):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    hydra_job("hydra/launcher=ray")
+    assert auto_threads() == 1
+    hydra_job("hydra/launcher=ray", "+hydra.launcher.ray.remote.num_cpus=3")
+    assert auto_threads() == 3
+
+
+def test_a_failing_job_of_a_sweep_is_recorded_and_the_sweep_goes_on(hydra_job, tmp_path):
+    cfg = hydra_job("hydra.mode=MULTIRUN")
+
+    def fails(cfg, run_dir, stop):
+        run_dir.mkdir(parents=True)
+        raise DataError("data.path=x: no such file")
+    job = run_job(fails, cfg)
+    assert job.record is None and not job.single
+    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    assert record == {"status": "failed", "error": "DataError: data.path=x: no such file",
+                      "epochs_completed": 0, "metrics": {}}
+
+    def interrupted_twice(cfg, run_dir, stop):
+        raise KeyboardInterrupt
+    assert run_job(interrupted_twice, cfg).record is None
+    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and "second signal" in record["error"]
+    assert runtime.STOP.signum == signal.SIGINT
+    never = run_job(lambda *a: pytest.fail("a job started after the sweep was interrupted"),
+                    cfg)
+    assert never.record is None and "not started" in json.loads(
+        (tmp_path / "job" / "metrics.json").read_text())["error"]
+
+
+def test_a_single_runs_bad_input_is_one_line_and_exit_2(hydra_job, capsys):
+    cfg = hydra_job()
+
+    def fails(cfg, run_dir, stop):
+        raise DataError("blog.tsv, line 2, field 17: 'seven' is not a number")
+    with pytest.raises(SystemExit) as exit_:
+        run_job(fails, cfg)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "error: blog.tsv, line 2, field 17: 'seven' is not a " \
+                                      "number\n"
+
+
+def test_what_the_app_returns_to_the_sweeper_and_the_shell(hydra_job, tmp_path, capsys):
+    cfg = hydra_job("optimized_metric=silhouette")
+    ok = {"status": "ok", "metrics": {"knn_acc": 0.7, "silhouette": 0.05}}
+    assert finish(Job(ok, tmp_path, True), cfg) == 0.05
+    assert finish(Job(None, tmp_path, False), cfg) is None
+    seen = []
+    interrupted = {"status": "interrupted", "metrics": {}}
+    assert finish(Job(interrupted, tmp_path, True), cfg, on_interrupt=seen.append) is None
+    assert seen[0].record is interrupted
+    diverged = {"status": "diverged", "metrics": {}, "network": "autoencoder", "diverged": {
+        "epoch": 2, "step": 7, "loss": float("inf"), "last_finite_loss": 12.5}}
+    assert finish(Job(diverged, tmp_path, False), cfg) is None  # in a sweep: a row, go on
+    with pytest.raises(SystemExit) as exit_:
+        finish(Job(diverged, tmp_path, True), cfg)
+    assert exit_.value.code == 3
+    assert capsys.readouterr().err == (
+        "error: training of the autoencoder diverged at epoch 2, step 7 (loss inf, last finite "
+        "loss 12.5); lower optim.lr or check the data\n")

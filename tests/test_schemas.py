@@ -1,0 +1,228 @@
+"""Every config option of every app composes, validates and builds; the YAML is the one source
+of defaults; bad settings fail before any work with the one line the command line prints
+(checked here in-process through ``experiments.cli.error_line``; tests/test_cli.py runs a few
+through the real command line)."""
+
+import dataclasses
+import importlib
+import inspect
+
+import pytest
+import torch
+from omegaconf import MISSING, OmegaConf
+
+from experiments.anomaly import detect
+from experiments.embed import embed
+from experiments.cli import CONF_DIR, error_line
+from experiments.runtime import build
+from experiments.schemas import SCHEMAS, validate
+from experiments.train import train
+from reducers.baselines import Baseline
+from tests.helpers import StopAfter, composer
+
+APPS = {"train": ["model", "data", "optim", "trainer", "score", "paths", "experiment"],
+        "anomaly": ["detector", "data", "optim", "trainer", "paths"],
+        "embed": ["data", "score", "paths"]}
+REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"]}
+OPTIONS = [(app, group, path.stem) for app, groups in APPS.items() for group in groups
+           for path in sorted((CONF_DIR / group).glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("app, group, option", OPTIONS,
+                         ids=[f"{a}:{g}={o}" for a, g, o in OPTIONS])
+def test_every_option_composes_validates_and_builds(app, group, option):
+    extra = ["checkpoint=some/run"] if app == "embed" else []
+    cfg = composer(app)(f"{group}={option}", *REQUIRED.get(f"{group}={option}", []), *extra)
+    validate(cfg)
+    if app == "train" and group in ("model", "optim", "experiment"):
+        model = build(cfg.model, input_dim=784)
+        if isinstance(model, Baseline):  # no optimiser: fitted in one call
+            assert model.latent_dim == cfg.model.latent_dim and model.seed == cfg.seed
+            return
+        assert isinstance(build(cfg.optim)(model.parameters()), torch.optim.Optimizer)
+        assert model.encode(torch.zeros(3, 784)).shape == (3, cfg.model.latent_dim)
+    if app == "anomaly" and group == "detector":
+        detector = build(cfg.detector, input_dim=784)
+        assert detector.codes(torch.zeros(3, 784)).shape == (3, cfg.detector.latent_dim)
+
+
+def test_the_schemas_state_no_values_only_types_and_ranges():
+    """Every value is in the YAML a user reads: no schema field has a default of its own."""
+    for name, schema in SCHEMAS.items():
+        for f in dataclasses.fields(schema):
+            assert f.default is MISSING and f.default_factory is dataclasses.MISSING, \
+                f"schema_{name}.{f.name} has a default; state it in the YAML instead"
+
+
+BUILT_BY_US = [(app, group, option) for app, group, option in OPTIONS
+               if group in ("model", "data", "detector")]
+
+
+@pytest.mark.parametrize("app, group, option", BUILT_BY_US,
+                         ids=[f"{g}={o}" for _, g, o in BUILT_BY_US])
+def test_no_constructor_default_contradicts_the_yaml(app, group, option):
+    extra = ["checkpoint=x"] if app == "embed" else []
+    node = OmegaConf.to_container(composer(app)(f"{group}={option}", *extra)[group],
+                                  resolve=False)
+    module, _, name = node["_target_"].rpartition(".")
+    signature = inspect.signature(getattr(importlib.import_module(module), name))
+    resolved = OmegaConf.to_container(composer(app)(f"{group}={option}", *extra,
+                                                    *REQUIRED.get(f"{group}={option}", []))[
+        group], resolve=True, enum_to_str=True)
+    for key, value in resolved.items():
+        if key.startswith("_"):
+            continue
+        assert key in signature.parameters, f"{node['_target_']} takes no {key}"
+        default = signature.parameters[key].default
+        if default is not inspect.Parameter.empty:
+            default = list(default) if isinstance(default, tuple) else default
+            assert default == value, f"{node['_target_']}({key}={default!r}), YAML {value!r}"
+
+
+def test_defaults_and_presets(compose_train):
+    cfg = compose_train()
+    assert cfg.model._target_ == "reducers.vae.VAE" and list(cfg.model.hidden) == [512, 256]
+    assert (cfg.model.recon, cfg.model.beta, cfg.model.kl_scaling) == ("bce", 1.0, "standard")
+    assert (cfg.optimized_metric, cfg.optimized_direction, cfg.compare.sort_by) == \
+        ("knn_acc", "maximize", "knn_acc")
+    blog, fixed = compose_train("experiment=blog_vae"), compose_train("experiment=blog_vae_fixed")
+    assert list(blog.model.hidden) == [400] and blog.model.latent_dim == 2
+    assert (blog.model.recon, blog.model.kl_scaling, blog.model.beta) == ("mse", "blog", 1.0)
+    assert blog.optim._target_ == "torch.optim.SGD" and blog.optim.lr == 0.01
+    assert (blog.trainer.batch_size, blog.trainer.epochs) == (10, 40)
+    assert fixed.model.kl_scaling == "standard"
+    fixed.model.kl_scaling = blog.model.kl_scaling
+    assert fixed == blog  # the fixed twin differs in the scaling alone
+    anomaly = composer("anomaly")()
+    assert (anomaly.trainer.epochs, anomaly.trainer.batch_size) == (100, 32)
+    assert anomaly.trainer.backward == cfg.trainer.backward  # the rest is trainer=default's
+
+
+def test_stored_sweeps_need_no_plus_and_belong_to_their_app():
+    full = composer("train", return_hydra_config=True)("sweep=beta_loss")
+    assert full.hydra.mode.name == "MULTIRUN" and full.model._target_ == "reducers.vae.VAE"
+    assert full.hydra.sweeper.params["model.beta"] == "0,0.1,0.25,0.5,1,2,4,8"
+    blog = composer("train", return_hydra_config=True)("sweep=blog")
+    assert blog.model.kl_scaling == "blog" and blog.hydra.runtime.choices.experiment == "blog_vae"
+    one_class = composer("anomaly", return_hydra_config=True)("sweep=anomaly/one_class")
+    assert one_class.anomaly.protocol == "one_class" and one_class.hydra.mode.name == "MULTIRUN"
+    assert message("train", "sweep=anomaly/one_class") == (
+        "error: In 'sweep/anomaly/one_class': ConfigKeyError raised while composing config: "
+        "Key 'anomaly' not in 'TrainConfig'; the app's --help lists the sweeps and presets it "
+        "takes")
+    assert message("anomaly", "sweep=beta_loss").startswith(
+        "error: In 'sweep/beta_loss': Could not override 'model'")
+
+
+def test_help_pages_list_each_apps_own_groups_and_their_options():
+    for app, groups in APPS.items():
+        extra = ["checkpoint=x"] if app == "embed" else []
+        text = composer(app, return_hydra_config=True)(*extra).hydra.help.template
+        section = text.split("== Groups")[1].split("== Config")[0].splitlines()[1:]
+        listed = [line.split(": ")[0] for line in section if line[:1].isalpha() and ": " in line]
+        own = groups + (["sweep", "hydra/launcher"] if app != "embed" else [])
+        assert sorted(listed) == sorted(own), app
+    train_help = composer("train", return_hydra_config=True)().hydra.help.template
+    assert "model: ae, pca, tsne, umap, vae" in train_help
+    assert "sweep: beta_loss, blog, reducers" in train_help and "detector" not in train_help
+    anomaly_help = composer("anomaly", return_hydra_config=True)().hydra.help.template
+    assert "sweep: anomaly/leave_one_out, anomaly/one_class" in anomaly_help
+    assert "detector: ae, chain, vae" in anomaly_help and "model:" not in anomaly_help
+
+
+def message(app: str, *overrides: str, tmp_path=None) -> str:
+    """What the command line would print for these overrides: the one error line (composition,
+    validation, or the data, checkpoint and protocol checks before training), else 'no error'.
+    The run folder must stay empty."""
+    work = {"train": train, "anomaly": detect, "embed": embed}[app]
+    try:
+        cfg = composer(app)(*overrides)
+        validate(cfg)
+        if tmp_path is not None:
+            work(cfg, tmp_path / "run", StopAfter(1))  # a run that passes stops at once
+    except Exception as exc:  # noqa: BLE001 (the one line is what is tested)
+        if tmp_path is not None and (tmp_path / "run").exists():
+            assert not any((tmp_path / "run").iterdir()), "a refused run wrote files"
+        return error_line(exc)
+    return "no error"
+
+
+BAD = [  # (app, overrides, what the one line must contain: the key and the allowed values)
+    ("train", "model.beta=-1", "model.beta=-1.0 is invalid: must be a finite number >= 0"),
+    ("train", "model.beta=nan", "model.beta=nan is invalid: must be a finite number >= 0"),
+    ("train", "model.beta=inf", "model.beta=inf is invalid: must be a finite number >= 0"),
+    ("train", "model.beta=abc", "model.beta=abc (Value 'abc' of type 'str' could not be "
+                                "converted"),
+    ("train", "model.betta=1", "Key 'betta' not in 'VAEConfig'"),
+    ("train", "model=ae model.beta=1", "Key 'beta' not in 'AEConfig'"),
+    ("train", "model=transformer", "available: ae, pca, tsne, umap, vae"),
+    ("train", "model.recon=l1", "expected one of [mse, bce]"),
+    ("train", "model.kl_scaling=seed", "expected one of [standard, blog]"),
+    ("train", "model.activation=swish", "model.activation"),
+    ("train", "model.latent_dim=0", "model.latent_dim=0 is invalid: must be >= 1"),
+    ("train", "model.hidden=[512,0]", "model.hidden=[512, 0] is invalid: a list of layer sizes"),
+    ("train", "model.hidden=abc", "model.hidden"),
+    ("train", "model=tsne model.perplexity=0", "model.perplexity=0.0 is invalid: must be > 0"),
+    ("train", "model=tsne model.max_iter=10", "model.max_iter=10 is invalid: must be >= 250"),
+    ("train", "model=umap model.n_neighbors=1", "model.n_neighbors=1 is invalid: must be >= 2"),
+    ("train", "optim.lr=0", "optim.lr=0.0 is invalid: must be > 0"),
+    ("train", "optim.lr=-0.1", "optim.lr=-0.1 is invalid: must be > 0"),
+    ("train", "optim.weight_decay=-1", "optim.weight_decay=-1.0 is invalid: must be >= 0"),
+    ("train", "optim=sgd optim.momentum=1.5", "optim.momentum=1.5 is invalid: must be in [0, 1)"),
+    ("train", "optim=rmsprop", "available: adam, sgd"),
+    ("train", "trainer.epochs=0", "trainer.epochs=0 is invalid: must be >= 1"),
+    ("train", "trainer.epochs=1.5", "trainer.epochs=1.5"),
+    ("train", "trainer.batch_size=0", "trainer.batch_size=0 is invalid: must be >= 1"),
+    ("train", "trainer.threads=0", "trainer.threads=0 is invalid: must be >= 1 or null"),
+    ("train", "trainer.backward=fast", "Invalid value 'fast', expected one of [manual, autograd]"),
+    ("train", "trainer.checkpoint_seconds=-1", "trainer.checkpoint_seconds=-1.0 is invalid"),
+    ("train", "trainer.resume_from=x.pt", "trainer.resume_from='x.pt' is invalid: is only read "
+                                          "with trainer.resume=true"),
+    ("train", "trainer.resume=true trainer.resume_from=missing.pt", "missing.pt: no such "
+                                                                    "checkpoint"),
+    ("train", "data.test_fraction=1", "data.test_fraction=1.0 is invalid: must be in (0, 1)"),
+    ("train", "data.test_fraction=0", "data.test_fraction=0.0 is invalid: must be in (0, 1)"),
+    ("train", "data.limit=1", "data.limit=1 is invalid: must be >= 2 or null"),
+    ("train", "data.limit=5", "limit=5 is smaller than the number of classes"),
+    ("train", "data=idx", "data.path is required: add data.path=... to the command line"),
+    ("train", "data=idx data.path=no/such/folder", "no/such/folder: no such folder"),
+    ("train", "data=tsv data.path=no/such.tsv", "no/such.tsv: no such file"),
+    ("train", "data=cifar", "available: digits, fashion_mnist, idx, mnist, mnist5k, tsv"),
+    ("train", "score.knn_k=0", "score.knn_k=0 is invalid: must be >= 1"),
+    ("train", "score.trust_k=0", "score.trust_k=0 is invalid: must be >= 1"),
+    ("train", "score.max_pairwise=5", "score.max_pairwise=5 is invalid: must be >= 10"),
+    ("train", "compare.sort_by=speed", "compare.sort_by='speed' is invalid: one of knn_acc"),
+    ("train", "optimized_metric=speed", "optimized_metric='speed' is invalid: one of knn_acc"),
+    ("train", "optimized_metric=davies_bouldin", "optimized_direction='maximize' is invalid: "
+                                                 "davies_bouldin is better when lower; set "
+                                                 "optimized_direction=minimize"),
+    ("train", "optimized_direction=up", "expected one of [maximize, minimize]"),
+    ("train", "seed=abc", "seed=abc"),
+    ("train", "experiment=nope", "available: blog_vae, blog_vae_fixed"),
+    ("train", "sweep=nope", "Could not find 'sweep/nope'; available: beta_loss, blog, reducers"),
+    ("anomaly", "anomaly.normal_class=11", "anomaly.normal_class=11 is invalid"),
+    ("anomaly", "anomaly.protocol=leave_one_out anomaly.anomaly_class=-1",
+     "anomaly.anomaly_class=-1 is invalid"),
+    ("anomaly", "detector=vae detector.n_samples=0", "detector.n_samples=0 is invalid"),
+    ("anomaly", "detector=vae detector.beta=-2", "detector.beta=-2.0 is invalid"),
+    ("anomaly", "detector.hidden=[0]", "detector.hidden=[0] is invalid"),
+    ("anomaly", "detector=chain detector.second_latent_dim=0",
+     "detector.second_latent_dim=0 is invalid: must be >= 1"),
+    ("anomaly", "anomaly.threshold_quantile=1", "must be in (0, 1)"),
+    ("anomaly", "anomaly.held_out_fraction=0.9", "must be in [0, 0.5]"),
+    ("anomaly", "detector.variant=latent", "Key 'variant' not in 'AEDetectorConfig'"),
+    ("anomaly", "detector=chain detector.fusion=median", "expected one of [mean, max"),
+    ("anomaly", "anomaly.protocol=all", "anomaly.protocol=all"),
+    ("anomaly", "trainer.resume=true", "does not resume"),
+    ("anomaly", "optimized_metric=knn_acc", "optimized_metric='knn_acc' is invalid: one of auroc"),
+    ("anomaly", "optimized_metric=fpr", "fpr is better when lower"),
+    ("embed", "data=digits", "checkpoint is required: add checkpoint=... to the command line"),
+]
+
+
+@pytest.mark.parametrize("app, overrides, expected", BAD,
+                         ids=[f"{a}:{o}" for a, o, _ in BAD])
+def test_bad_settings_fail_before_any_work_with_one_line(app, overrides, expected, tmp_path):
+    line = message(app, *overrides.split(), tmp_path=tmp_path)
+    assert line.startswith("error: ") and "\n" not in line, line
+    assert expected in line, line
