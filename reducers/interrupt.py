@@ -2,7 +2,8 @@
 
 The first signal sets a flag: the loop drops the unfinished epoch and returns, and the caller
 records the run as interrupted (the checkpoint of the last whole epoch is already on disk). A
-second signal stops at once with ``KeyboardInterrupt``.
+second signal while the job still runs stops it at once with ``KeyboardInterrupt``; once the
+job has returned, later signals are ignored until the process exits.
 """
 
 import logging
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 class StopRequest:
     def __init__(self) -> None:
         self.signum: int | None = None  # the first signal received
+        self.working = False  # inside ``installed()``: the job has not returned yet
 
     def __bool__(self) -> bool:
         return self.signum is not None
@@ -28,21 +30,28 @@ class StopRequest:
         return 128 + (self.signum or 0)
 
     def _handle(self, signum: int, frame) -> None:
-        if self.signum is not None:
+        if self.signum is None:
+            self.signum = signum
+            log.warning("%s received: stopping after this step and keeping the last whole epoch "
+                        "(send it again to stop at once)", signal.Signals(signum).name)
+        elif self.working:  # a second signal while the job runs: stop at once
             raise KeyboardInterrupt
-        self.signum = signum
-        log.warning("%s received: stopping after this step and keeping the last whole epoch "
-                    "(send it again to stop at once)", signal.Signals(signum).name)
+        # else: the job is over and recorded; the program is writing tables and exiting
 
     @contextmanager
     def installed(self) -> Iterator["StopRequest"]:
-        """Catch the signals while the block runs (main thread only; elsewhere a no-op)."""
+        """Catch the signals while the block runs (main thread only; elsewhere a no-op). After
+        a signal the handler stays for the rest of the process, so that further signals while
+        it records the run, writes a sweep's tables and exits are ignored, not tracebacks."""
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
         previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        self.working = True
         try:
             yield self
         finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+            self.working = False
+            if self.signum is None:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
