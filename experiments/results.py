@@ -130,8 +130,8 @@ def table_command(builder, argv: list[str] | None,
         parser.error("--out is required when several PATHs are merged")
     out = Path(args.out or args.paths[0])
     try:
-        builder.write_tables(args.paths, out, **{k: v for k, v in vars(args).items()
-                                                  if k not in ("paths", "out")})
+        options = {k: v for k, v in vars(args).items() if k not in ("paths", "out")}
+        builder.write_tables(args.paths, out, **options)
     except ReducerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

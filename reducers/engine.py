@@ -27,6 +27,7 @@ from reducers.progress import Progress
 
 log = logging.getLogger(__name__)
 
+
 class Backward(str, Enum):
     """How gradients are taken: by the model's hand-written backward pass where it offers one
     (the AE and the VAE; autograd for any other), or always by autograd."""

@@ -16,8 +16,8 @@ def test_a_sweep_ends_with_per_class_tables(tmp_path, capsys):
                    module="experiments.anomaly")
     assert proc.returncode == 0, proc.stderr
     table = pd.read_csv(sweep / "comparison.csv")
-    assert sorted(zip(table.detector, table["class"])) == [("ae", 0), ("ae", 1), ("vae", 0),
-                                                          ("vae", 1)]
+    assert sorted(zip(table.detector, table["class"])) == \
+        [("ae", 0), ("ae", 1), ("vae", 0), ("vae", 1)]
     assert (table.status == "ok").all()
     md = (sweep / "comparison.md").read_text()
     assert "## AUROC per class" in md and "| one_class | 0 |" in md and "**mean**" in md

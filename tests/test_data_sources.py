@@ -195,7 +195,7 @@ def test_every_data_option_builds_through_the_config(compose_train, tmp_path, id
         shutil.copytree(idx_folder, tmp_path / "data" / name)
     extra = {"idx": [f"data.path={idx_folder}"], "tsv": [f"data.path={tmp_path / 'blog.tsv'}"]}
     cfg = compose_train(f"data={option}", f"paths.data_dir={tmp_path / 'data'}",
-                      *extra.get(option, []))
+                        *extra.get(option, []))
     split = build(cfg.data)
     assert split.x_train.dtype == np.float32 and split.x_train.max() <= 1
     assert split.n_classes == 10 and len(split.y_test) > 0

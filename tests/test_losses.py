@@ -67,8 +67,8 @@ def test_blog_scaling_is_the_blog_formula(digits):
 @pytest.mark.parametrize("kl_scaling, batch, features, beta", [
     ("standard", 128, 784, 1.0), ("standard", 10, 784, 0.1), ("blog", 10, 784, 1.0),
     ("blog", 7, 64, 2.5)])
-def test_weighting_gradients_and_effective_weight_agree_with_its_objective(kl_scaling, batch,
-                                                                            features, beta):
+def test_weighting_gradients_and_effective_weight_agree_with_its_objective(
+        kl_scaling, batch, features, beta):
     w = Weighting.of(kl_scaling, beta, batch, features)
     recon_sum = torch.tensor(123.0, dtype=torch.float64, requires_grad=True)
     kl_sum = torch.tensor(4.5, dtype=torch.float64, requires_grad=True)

@@ -53,8 +53,8 @@ def test_model_metrics_of_a_vae(digits):
 
 
 @pytest.mark.parametrize("varying, active", [((), 0), ((0,), 1), ((0, 2), 2)])
-def test_active_units_count_the_dimensions_whose_mean_varies_with_the_input(digits, varying,
-                                                                              active):
+def test_active_units_count_the_dimensions_whose_mean_varies_with_the_input(
+        digits, varying, active):
     """Burda et al.'s count: a unit is active when Var_x E[z_i | x] > 0.01. The head is set so
     that exactly the ``varying`` dimensions of the posterior mean follow the input."""
     model = VAE(input_dim=784, hidden=[], latent_dim=3)
