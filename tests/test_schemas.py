@@ -62,21 +62,17 @@ BUILT_BY_US = [(app, group, option) for app, group, option in OPTIONS
                          ids=[f"{g}={o}" for _, g, o in BUILT_BY_US])
 def test_no_constructor_default_contradicts_the_yaml(app, group, option):
     extra = ["checkpoint=x"] if app == "embed" else []
-    node = OmegaConf.to_container(composer(app)(f"{group}={option}", *extra)[group],
-                                  resolve=False)
-    module, _, name = node["_target_"].rpartition(".")
+    cfg = composer(app)(f"{group}={option}", *extra, *REQUIRED.get(f"{group}={option}", []))
+    node = OmegaConf.to_container(cfg[group], resolve=True, enum_to_str=True)
+    target = node.pop("_target_")
+    module, _, name = target.rpartition(".")
     signature = inspect.signature(getattr(importlib.import_module(module), name))
-    resolved = OmegaConf.to_container(composer(app)(f"{group}={option}", *extra,
-                                                    *REQUIRED.get(f"{group}={option}", []))[
-        group], resolve=True, enum_to_str=True)
-    for key, value in resolved.items():
-        if key.startswith("_"):
-            continue
-        assert key in signature.parameters, f"{node['_target_']} takes no {key}"
+    for key, value in node.items():
+        assert key in signature.parameters, f"{target} takes no {key}"
         default = signature.parameters[key].default
         if default is not inspect.Parameter.empty:
             default = list(default) if isinstance(default, tuple) else default
-            assert default == value, f"{node['_target_']}({key}={default!r}), YAML {value!r}"
+            assert default == value, f"{target}({key}={default!r}), YAML {value!r}"
 
 
 def test_defaults_and_presets(compose_train):
