@@ -20,8 +20,8 @@ import torch
 from omegaconf import DictConfig
 
 from experiments.cli import CONF_DIR, command_line
-from experiments.runtime import (STOP, build, finish, record_header, run_job, signal_name,
-                                 start, write_history)
+from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, run_job,
+                                 signal_name, start, write_history)
 from experiments.schemas import validate
 from reducers import plots
 from reducers.anomaly import plots as anomaly_plots
@@ -29,6 +29,7 @@ from reducers.anomaly.detectors import Detector, label
 from reducers.anomaly.metrics import detection_metrics, roc
 from reducers.anomaly.protocols import Protocol, hold_out, protocol_split
 from reducers.engine import fit
+from reducers.errors import ConfigError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
 
@@ -52,11 +53,16 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     started = time.perf_counter()
     threads = start(cfg.seed, settings.trainer.threads)
     split = build(cfg.data)
+    if not split.labelled:
+        raise ConfigError(f"{split.name} has no labels, but anomaly detection takes its normal "
+                          "and anomalous rows by class: name the label column with data.label "
+                          "(or the labels with data.y_key / data.labels_path)")
     cls = a.normal_class if a.protocol is Protocol.one_class else a.anomaly_class
     # held_out: normal images the detector never sees, for a fair threshold
     part, held_out = hold_out(protocol_split(split, a.protocol, cls), a.held_out_fraction,
                               cfg.seed)
     detector = build(cfg.detector, input_dim=split.input_dim)
+    check_fits_model(split, detector)
     name = label(cfg.detector)  # e.g. "chain (fusion, mean)"
     architecture = f"{list(cfg.detector.hidden)}->{cfg.detector.latent_dim}"
     log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
@@ -147,8 +153,9 @@ def write_figures(run_dir: Path, detector: Detector, part, image_shape, test_sco
     plots.save(anomaly_plots.roc_figure(fpr, tpr, metrics["auroc"],
                                         (metrics["fpr"], 1 - metrics["fnr"]), title),
                run_dir / "roc.png")
-    plots.save(anomaly_plots.extremes(part.x_test, test_scores, part.y_test, image_shape,
-                                      title=title), run_dir / "extremes.png")
+    if image_shape is not None:  # images: the most and least anomalous ones
+        plots.save(anomaly_plots.extremes(part.x_test, test_scores, part.y_test, image_shape,
+                                          title=title), run_dir / "extremes.png")
     codes = detector.codes(torch.from_numpy(part.x_test))
     if codes.shape[1] >= 2:
         kinds = np.where(is_anomaly, "anomalous", "normal")

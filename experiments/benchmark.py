@@ -23,7 +23,7 @@ from experiments.benchmark_loops import (blog_epoch_seconds, compiled_epoch_seco
                                          engine_epoch_seconds)
 from experiments.benchmark_parts import (ROOT, blog_data, cpu_name, engine_throughput,
                                          peak_memory_of_run, roofline, scoring_cost,
-                                         sweep_speedup)
+                                         sweep_speedup, table_load)
 from reducers import load_mnist5k
 
 TINY_RUN = ["trainer.epochs=1", "data.limit=300", "model.hidden=[32]", "score.figures=false"]
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             "break_even_epochs": compile_seconds / gain if gain > 0 else None}
     sizes = (1_000,) if args.tiny else (10_000,) if args.quick else (10_000, 70_000)
     report["scoring"] = [scoring_cost(n, repeats) for n in sizes]
+    report["table_load"] = table_load(args.out, 2_000 if args.tiny else 200_000, 50, repeats)
     report["peak_memory_gib"] = peak_memory_of_run(args.threads, args.out,
                                                    TINY_RUN if args.tiny else [])
     if not (args.quick or args.tiny):
@@ -114,6 +115,10 @@ def print_table(r: dict) -> None:
                      f"compile, then {c['seconds_per_epoch']:.2f} s/epoch: {pays}"))
     rows += [(f"scoring {s['n']:,} test codes", f"{s['total']:.2f} s (" + ", ".join(
         f"{k} {v:.2f}" for k, v in s["seconds"].items()) + ")") for s in r["scoring"]]
+    t = r["table_load"]
+    rows.append((f"loading a {t['rows']:,} x {t['columns']} CSV (data=table)",
+                 f"{t['seconds']:.2f} s for {t['megabytes']:.0f} MB, peak memory "
+                 f"{t['peak_memory_gib']:.2f} GiB"))
     rows.append(("peak memory, default train run", f"{r['peak_memory_gib']:.2f} GiB"))
     if "sweep" in r:
         w = r["sweep"]

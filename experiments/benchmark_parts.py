@@ -1,6 +1,7 @@
 """The benchmark's measurements (``python -m experiments.benchmark`` runs them): the machine's
 matrix-multiply roofline, the engine's throughput and its step's own ceiling, scoring cost, peak
-memory of a run, and a sweep's speed-up through the joblib launcher."""
+memory of a run, loading a large feature table, and a sweep's speed-up through the joblib
+launcher."""
 
 import platform
 import resource
@@ -12,9 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from reducers import VAE, fit, load_idx, load_mnist5k, score_codes
+from reducers.data import load_table
 from reducers.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +123,27 @@ def scoring_cost(n: int, repeats: int) -> dict:
             for _ in range(repeats)]
     per_metric = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     return {"n": n, "seconds": per_metric, "total": sum(per_metric.values())}
+
+
+def table_load(out: Path, rows: int, columns: int, repeats: int) -> dict:
+    """Seconds to load a (rows, columns) float CSV with a label column through ``data=table``
+    (median), and the peak memory of a process that only loads it."""
+    path = out / f"table-{rows}x{columns}.csv"
+    if not path.exists():  # written once: ~10 s for 200,000 rows
+        rng = np.random.default_rng(0)
+        frame = pd.DataFrame(rng.normal(size=(rows, columns)),
+                             columns=[f"f{i}" for i in range(columns)])
+        frame["label"] = rng.integers(0, 10, rows)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False, float_format="%.6g")
+    seconds = median_time(lambda: load_table(str(path), label="label"), repeats)
+    child = subprocess.run(
+        [sys.executable, "-c", "import resource, sys\nfrom reducers.data import load_table\n"
+         "load_table(sys.argv[1], label='label')\n"
+         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)", str(path)],
+        cwd=ROOT, check=True, capture_output=True, text=True)
+    return {"rows": rows, "columns": columns, "megabytes": path.stat().st_size / 2 ** 20,
+            "seconds": seconds, "peak_memory_gib": int(child.stdout) / 2 ** 20}
 
 
 def peak_memory_of_run(threads: int, out: Path, overrides: list[str]) -> float:

@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 
 from experiments.markdown import TABLE_METRICS, markdown, seed_summary
-from experiments.results import find_runs, flatten, read_config, read_record, reason, \
+from experiments.results import HEADLINE, find_runs, flatten, read_config, read_record, reason, \
     table_command
 from reducers.baselines import EMBEDDING_PROTOCOLS
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
-from reducers.scoring import DIRECTION
+from reducers.scoring import DIRECTION, LABEL_FREE
+
+LABEL_METRICS = [m for m in DIRECTION if m not in LABEL_FREE]
 
 PROG = "python -m experiments.compare"
 DESCRIPTION = ("Build comparison.csv, comparison.md and figures from sweep folders or trees of "
@@ -45,7 +47,8 @@ def load_run(run_dir: Path) -> dict:
                embedding_protocol=record.get("embedding_protocol",
                                              record.get("protocol", "inductive")),
                kl_weight_effective=record.get("kl_weight_effective"),
-               epochs_completed=record.get("epochs_completed"), reason=reason(record))
+               epochs_completed=record.get("epochs_completed"), reason=reason(record),
+               labelled=record.get("data", {}).get("labelled", True))
     row["run"] = str(run_dir)
     return row
 
@@ -54,12 +57,20 @@ def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     """All runs under ``paths`` and the setting columns that vary between them."""
     table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
     metrics = set(DIRECTION) | {"status", "reason", "run", "kl_weight_effective",
-                                "epochs_completed", "embedding_protocol"}
+                                "epochs_completed", "embedding_protocol", "labelled"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]
     varied = [c for c in settings if table[c].nunique() > 1]  # keys a model lacks: implied
     for metric in DIRECTION:  # runs that never scored still get every metric column
         table[metric] = table[metric] if metric in table else np.nan
     return table, varied
+
+
+def label_free(table: pd.DataFrame, sort_by: str) -> str:
+    """``sort_by``, or trustworthiness when no run has ``sort_by`` because none had labels."""
+    if sort_by in DIRECTION and sort_by not in LABEL_FREE and table[sort_by].isna().all() \
+            and not table.labelled.astype(bool).any():
+        return "trustworthiness"
+    return sort_by
 
 
 def sort_table(table: pd.DataFrame, sort_by: str) -> pd.DataFrame:
@@ -83,6 +94,7 @@ def write_tables(paths: list[str | Path], out: str | Path,
 
     out = Path(out)
     table, varied = collect(paths)
+    asked, sort_by = sort_by, label_free(table, sort_by)
     table = sort_table(table, sort_by)
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     metrics = [m for m in DIRECTION if table[m].notna().any()]
@@ -95,13 +107,21 @@ def write_tables(paths: list[str | Path], out: str | Path,
     ok, bad = table[table.status == "ok"], table[table.status != "ok"]
     counts = table.status.value_counts().to_dict()
     protocols = sorted(set(ok.embedding_protocol))
-    shown = [*varied, *[m for m in TABLE_METRICS if m in metrics], "kl_weight_effective",
+    shown = [*varied, *[m for m in TABLE_METRICS if m in metrics or m in HEADLINE],
+             "kl_weight_effective",
              *(["embedding_protocol"] if len(protocols) > 1 else []), "folder"]
     text = [f"# Comparison of {len(table)} runs",
             ", ".join(f"{n} {status}" for status, n in counts.items()) + ". Sorted by "
-            f"`{sort_by}` ({'higher' if DIRECTION[sort_by] >= 0 else 'lower'} is better); the "
+            f"`{sort_by}` ({'higher' if DIRECTION[sort_by] >= 0 else 'lower'} is better"
+            f"{f'; no run has labels for {asked}' if asked != sort_by else ''}); the "
             "best value of each column in bold. All metrics on the held-out test split.", "",
             markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
+    unlabelled = ok[~ok.labelled.astype(bool)] if len(ok) else ok
+    if len(unlabelled):
+        which = "every run's" if len(unlabelled) == len(ok) else f"{len(unlabelled)} runs'"
+        text += [f"—: {which} data had no labels, so the label metrics "
+                 f"({', '.join(m for m in LABEL_METRICS if m in TABLE_METRICS)}) were not "
+                 "computed; trustworthiness and continuity need no labels.", ""]
     if len(protocols) > 1:
         text += [f"Embedding protocol `{p}`: {EMBEDDING_PROTOCOLS.get(p, p)}."
                  for p in protocols] + [""]

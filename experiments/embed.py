@@ -11,31 +11,53 @@ import time
 from pathlib import Path
 
 import hydra
-import numpy as np
 import torch
 from omegaconf import DictConfig
 
 from experiments.cli import CONF_DIR, command_line
-from experiments.runtime import build, record_header, run_job, start
+from experiments.runtime import build, record_header, run_job, start, write_codes
 from experiments.schemas import validate
 from reducers import plots
 from reducers.checkpoint import build_model, load_checkpoint
 from reducers.errors import DataError
 from reducers.interrupt import StopRequest
-from reducers.io import atomic_open, write_json
+from reducers.io import write_json
 from reducers.scoring import encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
 
 
 def check_fits(split, spec: dict, source: Path) -> None:
-    """The data's images must have the size the model was trained on."""
-    expected = spec["input_dim"]
+    """The data must have the size (and, for tables, the columns) the model was trained on."""
+    expected, features = spec["input_dim"], spec.get("features")
+    if features is not None and split.feature_names is not None \
+            and list(split.feature_names) != features:
+        missing = [f for f in features if f not in split.feature_names]
+        extra = [f for f in split.feature_names if f not in features]
+        raise DataError(f"{split.name}'s feature columns differ from those the model in {source} "
+                        f"was trained on (missing {missing or 'none'}, extra {extra or 'none'}"
+                        f"{', same names in another order' if not missing + extra else ''}); "
+                        "select them with data.features=[...]")
     if split.input_dim != expected:
-        shape = "x".join(map(str, split.image_shape))
-        raise DataError(f"{split.name} has {split.input_dim} pixels per image ({shape}) but the "
-                        f"model in {source} was trained on {expected}; embed data of that "
-                        "size (e.g. data=idx or data=mnist5k for a 28x28 MNIST model)")
+        what = "features" if split.image_shape is None else \
+            f"pixels per image ({'x'.join(map(str, split.image_shape))})"
+        raise DataError(f"{split.name} has {split.input_dim} {what} but the model in {source} "
+                        f"was trained on {expected}; embed data of that size (e.g. data=idx or "
+                        "data=mnist5k for a 28x28 MNIST model)")
+
+
+def load_data(cfg: DictConfig, spec: dict, source: Path):
+    """``cfg.data``; a table is scaled as the model's training rows were, never refitted."""
+    scaling = spec.get("scaling")
+    if scaling is None:
+        return build(cfg.data)
+    if not cfg.data._target_.endswith("load_table"):
+        raise DataError(f"the model in {source} was trained on a feature table: embed rows with "
+                        "the same columns, data=table data.path=FILE")
+    if cfg.data.scale != scaling["kind"]:
+        log.info("data.scale=%s is not used: the rows are scaled as the model's training rows "
+                 "were (%s, fitted on its training split)", cfg.data.scale, scaling["kind"])
+    return build(cfg.data, scaling=scaling)
 
 
 def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None) -> dict:
@@ -46,7 +68,7 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     threads = start(cfg.seed, None)
     source = Path(settings.checkpoint)
     state = load_checkpoint(source)  # refuses missing, truncated, foreign or edited files
-    split = build(cfg.data)
+    split = load_data(cfg, state["model_spec"], source)
     check_fits(split, state["model_spec"], source)
     model = build_model(state, source)
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
@@ -57,24 +79,25 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
         max_pairwise=settings.score.max_pairwise, seed=cfg.seed)
     metrics.update(score_model(model, x_test, codes=test_codes))
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_open(out_dir / "codes.npz") as f:
-        np.savez_compressed(f, train=train_codes, train_labels=split.y_train, test=test_codes,
-                            test_labels=split.y_test)
+    write_codes(out_dir / "codes.npz", split, train_codes, test_codes)
     trained_on = state["config"].get("data", {}).get("_target_", "?").rsplit(".", 1)[-1]
     label = f"{state['model_spec']['target'].rsplit('.', 1)[-1]} (trained by {trained_on}, " \
             f"epoch {state['epoch']})"
     if settings.score.figures:
+        score = f", knn_acc={metrics['knn_acc']:.3f}" if "knn_acc" in metrics else ""
         plots.save(plots.scatter(test_codes, split.y_test,
-                                 f"{label}\n{split.name} test codes, knn_acc="
-                                 f"{metrics['knn_acc']:.3f}"), out_dir / "scatter.png")
+                                 f"{label}\n{split.name} test codes{score}",
+                                 split.class_names), out_dir / "scatter.png")
     record = {"status": "ok", "checkpoint": str(source), "checkpoint_epoch": state["epoch"],
               "model_spec": state["model_spec"], "trained_with": state["config"],
               "metrics": metrics, "sample_sizes": sizes,
               "timings": {**seconds, "total_seconds": time.perf_counter() - started},
               **record_header(cfg, threads, split)}
     write_json(out_dir / "metrics.json", record)
-    log.info("%s on %s: knn_acc=%.3f recon_mse=%.4f -> %s", label, split.name,
-             metrics["knn_acc"], metrics["recon_mse"], out_dir)
+    shown = "".join(f" {k}={metrics[k]:.3f}" for k in ("knn_acc", "trustworthiness")
+                    if k in metrics)
+    log.info("%s on %s:%s recon_mse=%.4f -> %s", label, split.name, shown,
+             metrics["recon_mse"], out_dir)
     return record
 
 

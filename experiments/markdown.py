@@ -7,7 +7,8 @@ import pandas as pd
 from experiments.results import HEADLINE
 from reducers.scoring import DIRECTION
 
-TABLE_METRICS = (*HEADLINE, "davies_bouldin", "recon_mse", "active_units")  # comparison.md's
+TABLE_METRICS = (*HEADLINE[:3], "continuity", *HEADLINE[3:], "davies_bouldin", "recon_mse",
+                 "active_units")  # comparison.md's columns, when any run has them
 INTEGERS = {"active_units", "epochs_completed", "seeds"}
 
 

@@ -25,7 +25,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, error_line
-from reducers.errors import ReducerError
+from reducers.baselines import Baseline
+from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
 
@@ -94,6 +95,36 @@ def record_header(cfg: DictConfig, threads: int, split) -> dict:
     """What every run's ``metrics.json`` says about how it ran."""
     return {"seed": cfg.seed, "threads": threads, "data": split.summary(),
             "versions": versions(), "config": resolved(cfg)}
+
+
+def check_fits_model(split, model) -> None:
+    """A network's sigmoid decoder reconstructs values in [0, 1]: refuse features outside it
+    (tables scaled with ``standard`` or ``none``) before any training."""
+    if isinstance(model, Baseline):
+        return
+    low, high = float(split.x_train.min()), float(split.x_train.max())
+    if low < 0 or high > 1:
+        scale = (split.scaling or {}).get("kind", "none")
+        recon = getattr(model, "recon", None)
+        loss = "BCE reconstruction needs targets" if recon is not None and recon.value == "bce" \
+            else \
+            "its sigmoid decoder reconstructs only values"
+        raise ConfigError(f"{split.name}'s training features span {low:.3g} to {high:.3g} "
+                          f"(data.scale={scale}), but {loss} in [0, 1]: use data.scale=minmax "
+                          "(or a baseline such as model=pca, which takes any scale)")
+
+
+def write_codes(path: Path, split, train_codes: np.ndarray, test_codes: np.ndarray,
+                **extra) -> None:
+    """``codes.npz``: the codes of both splits, their labels when there are labels, and the
+    class names when they are not the label numbers themselves."""
+    arrays = {"train": train_codes, "test": test_codes, **extra}
+    if split.labelled:
+        arrays.update(train_labels=split.y_train, test_labels=split.y_test)
+    if split.class_names is not None:
+        arrays["class_names"] = np.array(split.class_names)
+    with atomic_open(path) as f:
+        np.savez_compressed(f, **arrays)
 
 
 def write_history(path: Path, history: list[dict]) -> None:

@@ -82,6 +82,7 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
     rows = [(label, group.sort_values(["seed", "run"] if "seed" in group else "run"))
             for label, group in _series(ok, row_keys)]
     cells = [_grid_cells(group, betas, max_cols) for _, group in rows]
+    classes = {}  # label -> its name, from the panels drawn
     ncols = max(len(c) for c in cells)
     fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
                              figsize=(2.1 * ncols + 0.6, 2.2 * len(rows) + 0.7))
@@ -92,15 +93,26 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
                 continue
             title, run = cells[r][c][0], cells[r][c][1].iloc[0]
             codes = np.load(Path(run.run) / "codes.npz")
-            draw_codes(ax, codes["test"][:, :2], codes["test_labels"], size=2)
-            ax.set_title(f"{title}\nknn_acc {run.knn_acc:.3f}", fontsize=9)
+            labels = codes["test_labels"] if "test_labels" in codes else None  # none: density
+            draw_codes(ax, codes["test"][:, :2], labels, size=2)
+            if labels is not None:
+                names = codes["class_names"].tolist() if "class_names" in codes else None
+                classes.update({int(c): names[c] if names else str(c) for c in np.unique(labels)})
+            score = ("trustworthiness", run.trustworthiness) if pd.isna(run.knn_acc) else \
+                ("knn_acc", run.knn_acc)
+            ax.set_title(f"{title}\n{score[0]} {score[1]:.3f}", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
         if label:
             axes[r][0].set_ylabel(label, fontsize=10)
-    handles = [Line2D([], [], ls="", marker="o", color=CLASS_COLOURS(c), label=str(c))
-               for c in range(10)]
-    fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False)
+    handles = [Line2D([], [], ls="", marker="o", color=CLASS_COLOURS(c % 10), label=name)
+               for c, name in sorted(classes.items())]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 10),
+                   frameon=False)
+    else:
+        fig.text(0.5, 0.01, "no labels: points coloured by density (light = dense)",
+                 ha="center")
     fig.tight_layout(rect=(0, 0.7 / (2.2 * len(rows) + 0.7), 1, 1))
     return fig
 

@@ -17,15 +17,15 @@ from omegaconf import DictConfig
 from experiments.cli import CONF_DIR, command_line
 from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point
 from experiments.results import HEADLINE
-from experiments.runtime import (STOP, build, finish, record_header, resolved, run_job,
-                                 signal_name, start, write_history)
+from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, resolved,
+                                 run_job, signal_name, start, write_codes, write_history)
 from experiments.schemas import validate
 from reducers import plots
 from reducers.baselines import EMBEDDING_PROTOCOLS, Baseline
 from reducers.checkpoint import restore
 from reducers.engine import LoopState, fit
 from reducers.interrupt import StopRequest
-from reducers.io import atomic_open, write_json
+from reducers.io import write_json
 from reducers.scoring import encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,9 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                         state["loop"].get("threads"))
         log.info("resuming from %s after epoch %d", source, loop.epoch)
     spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
-            "kwargs": {k: v for k, v in resolved(cfg.model).items() if k != "_target_"}}
+            "kwargs": {k: v for k, v in resolved(cfg.model).items() if k != "_target_"},
+            "features": split.feature_names and list(split.feature_names),
+            "scaling": split.scaling}  # tables: what embed must apply to other rows
     checkpoint = run_dir / "checkpoint.pt"
     save = EpochCheckpoints(checkpoint, model, optimizer, settings.trainer.checkpoint_seconds,
                             model_spec=spec, config=resolved(cfg), threads=threads)
@@ -117,9 +119,14 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     threads = start(cfg.seed, settings.trainer.threads)
     split = build(cfg.data)
     model = build(cfg.model, input_dim=split.input_dim)
+    check_fits_model(split, model)
     label = describe(cfg)
-    log.info("%s on %s: %d train / %d test images, %d threads", label, split.name,
-             len(split.y_train), len(split.y_test), threads)
+    log.info("%s on %s: %d train / %d test %s, %d threads", label, split.name,
+             len(split.x_train), len(split.x_test),
+             "images" if split.image_shape else "rows", threads)
+    if not split.labelled:
+        log.info("no labels: knn_acc, silhouette, davies_bouldin, calinski_harabasz and the "
+                 "KMeans agreement are skipped; trustworthiness and continuity stay")
     outcome = fit_baseline(model, split) if isinstance(model, Baseline) else \
         train_network(cfg, settings, model, split, run_dir, threads, point, stop)
     if stop:  # a signal during training, or after it (a baseline cannot stop half-way)
@@ -148,9 +155,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
             knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
             max_pairwise=settings.score.max_pairwise)
         record["metrics"].update(metrics, **outcome.metrics)
-        with atomic_open(run_dir / "codes.npz") as f:
-            np.savez_compressed(f, train=train_codes, train_labels=split.y_train,
-                                test=test_codes, test_labels=split.y_test)
+        write_codes(run_dir / "codes.npz", split, train_codes, test_codes)
     if settings.score.figures:
         plots.write_run_figures(run_dir, model, split, outcome.history, label, test_codes,
                                 record["metrics"].get("knn_acc"))

@@ -21,21 +21,54 @@ def save(fig: Figure, path: str | Path) -> None:
     plt.close(fig)
 
 
-def draw_codes(ax, codes: np.ndarray, labels: np.ndarray, size: float = 5) -> None:
-    """Scatter 2-D codes coloured by class, on equal axes (shared with the sweep grids)."""
-    for c in np.unique(labels):
-        pts = codes[labels == c]
-        ax.scatter(pts[:, 0], pts[:, 1], s=size, alpha=0.6, color=CLASS_COLOURS(int(c) % 10),
-                   label=str(c), linewidths=0)
+def draw_codes(ax, codes: np.ndarray, labels: np.ndarray | None, size: float = 5,
+               class_names: tuple[str, ...] | None = None) -> None:
+    """Scatter 2-D codes coloured by class, on equal axes (shared with the sweep grids); codes
+    without labels coloured by their density. 1-D codes: a strip, jittered vertically."""
+    if codes.shape[1] == 1:
+        jitter = np.random.default_rng(0).uniform(-0.4, 0.4, len(codes))
+        codes = np.column_stack([codes[:, 0], jitter * np.ptp(codes[:, 0]) / 4])
+    if labels is None:
+        ax.scatter(codes[:, 0], codes[:, 1], s=size, c=density(codes), cmap="viridis",
+                   linewidths=0)
+    else:
+        for c in np.unique(labels):
+            pts = codes[labels == c]
+            ax.scatter(pts[:, 0], pts[:, 1], s=size, alpha=0.6,
+                       color=CLASS_COLOURS(int(c) % 10), linewidths=0,
+                       label=class_names[c] if class_names else str(c))
     ax.set_aspect("equal", adjustable="datalim")
 
 
-def scatter(codes: np.ndarray, labels: np.ndarray, title: str) -> Figure:
+def density(codes: np.ndarray) -> np.ndarray:
+    """Each point's local density as the rank of its inverse distance to its k-th nearest
+    neighbour (k about a tenth of the points, at most 15), in [0, 1]: 1 = densest."""
+    from sklearn.neighbors import NearestNeighbors  # slow to import: only when drawn
+
+    k = int(np.clip(len(codes) // 10, 1, 15))
+    if len(codes) <= k:
+        return np.ones(len(codes))
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(codes).kneighbors(codes)
+    order = np.argsort(-distances[:, -1], kind="stable")  # farthest first
+    ranks = np.empty(len(codes))
+    ranks[order] = np.arange(len(codes))
+    return ranks / max(len(codes) - 1, 1)
+
+
+def scatter(codes: np.ndarray, labels: np.ndarray | None, title: str,
+            class_names: tuple[str, ...] | None = None) -> Figure:
+    """The test codes; by class, or (no labels) by density, which the title then says."""
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    draw_codes(ax, codes[:, :2], labels, size=8)
-    ax.set(title=title, xlabel="z1", ylabel="z2")
-    ax.legend(title="class", loc="center left", bbox_to_anchor=(1.01, 0.5), markerscale=2.5,
-              frameon=False)
+    draw_codes(ax, codes[:, :2], labels, size=8, class_names=class_names)
+    one_d = codes.shape[1] == 1
+    if labels is None:
+        title += "\nno labels: coloured by density (light = dense)"
+    ax.set(title=title, xlabel="z1", ylabel="jitter" if one_d else "z2")
+    if one_d:
+        ax.set_yticks([])
+    if labels is not None:
+        ax.legend(title="class", loc="center left", bbox_to_anchor=(1.01, 0.5),
+                  markerscale=2.5, frameon=False)
     return fig
 
 
@@ -126,21 +159,54 @@ def loss_curves(history: list[dict], title: str) -> Figure:
     return fig
 
 
+@torch.inference_mode()
+def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...] | None,
+                            most: int = 40) -> Figure:
+    """For data that are not images: the test error of each feature (the ``most`` worst when
+    there are more), and true against reconstructed values of every test entry."""
+    recon = model.reconstruct(torch.from_numpy(x)).numpy()
+    error = ((recon - x) ** 2).mean(axis=0)  # (D,)
+    names = list(feature_names or [f"x{i}" for i in range(x.shape[1])])
+    shown = np.argsort(error)[::-1][:most]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2),
+                                      gridspec_kw={"width_ratios": [1.6, 1]})
+    left.bar(range(len(shown)), error[shown], color="tab:blue")
+    left.set_xticks(range(len(shown)), [names[i] for i in shown], rotation=90,
+                    fontsize=7 if len(shown) > 20 else 9)
+    worst = "" if len(shown) == len(names) else f" (the {len(shown)} worst of {len(names)})"
+    left.set(title=f"test MSE per feature{worst}", ylabel="mean squared error")
+    sample = np.random.default_rng(0).permutation(x.size)[:20000]
+    right.scatter(x.ravel()[sample], recon.ravel()[sample], s=2, alpha=0.3, linewidths=0)
+    lo, hi = float(min(x.min(), recon.min())), float(max(x.max(), recon.max()))
+    right.plot([lo, hi], [lo, hi], color="grey", lw=1)
+    right.set(title="test entries: true vs reconstructed", xlabel="true (scaled)",
+              ylabel="reconstructed")
+    fig.tight_layout()
+    return fig
+
+
 def write_run_figures(run_dir: Path, model, split, history: list[dict], label: str,
                       codes: np.ndarray | None, knn_acc: float | None) -> None:
     """All figures of one run from its test ``codes`` (M, d); only the loss curves when there
-    is no trained model to show (``codes`` None)."""
+    is no trained model to show (``codes`` None). Image figures only for images; other data
+    get a per-feature reconstruction figure."""
     run_dir = Path(run_dir)
     if history:
         save(loss_curves(history, label), run_dir / "loss_curves.png")
     if codes is None:
         return
-    dims = "" if model.latent_dim == 2 else f" (first 2 of {model.latent_dim} dims)"
-    save(scatter(codes, split.y_test, f"{label}\n{split.name} test codes{dims}, "
-                 f"knn_acc={knn_acc:.3f}"), run_dir / "scatter.png")
+    dims = "" if model.latent_dim <= 2 else f" (first 2 of {model.latent_dim} dims)"
+    score = "" if knn_acc is None else f", knn_acc={knn_acc:.3f}"
+    save(scatter(codes, split.y_test, f"{label}\n{split.name} test codes{dims}{score}",
+                 split.class_names), run_dir / "scatter.png")
     if not getattr(model, "has_decoder", True):  # baselines: nothing to decode
         return
-    save(reconstructions(model, split.x_test, split.y_test, split.image_shape),
+    if split.image_shape is None:
+        save(feature_reconstructions(model, split.x_test, split.feature_names),
+             run_dir / "reconstructions.png")
+        return
+    labels = split.y_test if split.labelled else np.arange(len(split.x_test)) % 10  # 20 images
+    save(reconstructions(model, split.x_test, labels, split.image_shape),
          run_dir / "reconstructions.png")
     if model.has_prior:
         save(prior_samples(model, split.image_shape), run_dir / "samples.png")

@@ -1,8 +1,9 @@
 """Held-out scoring of 2-D (or d-D) codes, one code path for every reducer.
 
 Everything is fit on the train split only and measured on the test split. Metrics that are
-quadratic in the number of points (silhouette, trustworthiness) use a fixed random subsample
-of at most ``max_pairwise`` test points; the sizes used are returned with the metrics.
+quadratic in the number of points (silhouette, trustworthiness, continuity) use a fixed random
+subsample of at most ``max_pairwise`` test points; the sizes used are returned with the metrics.
+Without labels only the label-free metrics are computed (``LABEL_FREE``).
 """
 
 import time
@@ -14,26 +15,30 @@ from reducers.engine import evaluate
 
 # Every metric a run records: +1 higher is better, -1 lower is better, 0 neither.
 DIRECTION = {"knn_acc": 1, "silhouette": 1, "davies_bouldin": -1, "calinski_harabasz": 1,
-             "trustworthiness": 1, "kmeans_vmeasure": 1, "kmeans_ari": 1, "code_std": 0,
+             "trustworthiness": 1, "continuity": 1,
+             "kmeans_vmeasure": 1, "kmeans_ari": 1, "code_std": 0,
              "recon_mse": -1, "test_recon": -1, "test_kl": 0, "active_units": 0,
              "train_seconds": -1, "samples_per_second": 1}
+# What needs no labels: the neighbourhoods kept, the codes' spread, the model and its cost.
+LABEL_FREE = ("trustworthiness", "continuity", "code_std", "recon_mse", "test_recon", "test_kl",
+              "active_units", "train_seconds", "samples_per_second")
 
 
-def score_codes(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.ndarray,
-                y_test: np.ndarray, x_test: np.ndarray, *, knn_k: int = 5, trust_k: int = 5,
-                max_pairwise: int = 2000, seed: int = 0) -> tuple[dict, dict, dict]:
-    """Return (metrics, sample sizes, seconds per metric) for codes of the test split."""
+def score_codes(train_codes: np.ndarray, y_train: np.ndarray | None, test_codes: np.ndarray,
+                y_test: np.ndarray | None, x_test: np.ndarray, *, knn_k: int = 5,
+                trust_k: int = 5, max_pairwise: int = 2000,
+                seed: int = 0) -> tuple[dict, dict, dict]:
+    """Return (metrics, sample sizes, seconds per metric) for codes of the test split; the
+    label metrics only when there are labels (``y_train`` and ``y_test`` not None)."""
     # scikit-learn is imported where it is used: it adds a second to every start, and a bad
     # command line should fail at once
     from sklearn.cluster import KMeans
-    from sklearn.manifold import trustworthiness
     from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score,
                                  davies_bouldin_score, silhouette_score, v_measure_score)
     from sklearn.neighbors import KNeighborsClassifier
 
     rng = np.random.default_rng(seed)
-    sub = np.sort(rng.permutation(len(y_test))[:max_pairwise])
-    n_classes = len(np.unique(y_test))
+    sub = np.sort(rng.permutation(len(test_codes))[:max_pairwise])
     metrics, seconds = {}, {}
 
     def timed(name, fn):
@@ -41,21 +46,65 @@ def score_codes(train_codes: np.ndarray, y_train: np.ndarray, test_codes: np.nda
         metrics[name] = float(fn())
         seconds[name] = time.perf_counter() - started
 
+    started = time.perf_counter()
+    metrics["trustworthiness"], metrics["continuity"] = neighbourhoods_kept(
+        x_test[sub], test_codes[sub], trust_k)
+    seconds["trustworthiness"] = time.perf_counter() - started
+    metrics["code_std"] = float(test_codes.std(axis=0).mean())  # collapse shows as ~0
+    sizes = {"trustworthiness": len(sub), "test": len(test_codes)}
+    if y_train is None or y_test is None:
+        return metrics, sizes, seconds
     timed("knn_acc", lambda: KNeighborsClassifier(knn_k).fit(train_codes, y_train)
           .score(test_codes, y_test))
     timed("silhouette", lambda: silhouette_score(test_codes[sub], y_test[sub]))
     timed("davies_bouldin", lambda: davies_bouldin_score(test_codes, y_test))
     timed("calinski_harabasz", lambda: calinski_harabasz_score(test_codes, y_test))
-    timed("trustworthiness", lambda: trustworthiness(x_test[sub], test_codes[sub],
-                                                     n_neighbors=trust_k))
     started = time.perf_counter()
-    clusters = KMeans(n_classes, n_init=10, random_state=seed).fit_predict(test_codes)
+    clusters = KMeans(len(np.unique(y_test)), n_init=10, random_state=seed).fit_predict(
+        test_codes)
     metrics["kmeans_vmeasure"] = float(v_measure_score(y_test, clusters))
     metrics["kmeans_ari"] = float(adjusted_rand_score(y_test, clusters))
     seconds["kmeans"] = time.perf_counter() - started
-    metrics["code_std"] = float(test_codes.std(axis=0).mean())  # collapse shows as ~0
-    sizes = {"silhouette": len(sub), "trustworthiness": len(sub), "test": len(y_test)}
+    sizes["silhouette"] = len(sub)
     return metrics, sizes, seconds
+
+
+def neighbourhoods_kept(x: np.ndarray, codes: np.ndarray, k: int) -> tuple[float, float]:
+    """Trustworthiness and continuity (Venna and Kaski) of ``codes`` (n, d) for ``x`` (n, D),
+    from one neighbour computation per space. Trustworthiness penalises code-space neighbours
+    that are far in the input (by their input rank beyond ``k``); continuity, input neighbours
+    that the codes push away. Trustworthiness equals scikit-learn's ``trustworthiness``."""
+    n = len(x)
+    if not 1 <= k < n / 2:
+        raise ValueError(f"k={k} neighbours need more than {2 * k} points, got {n}")
+    d_x, d_z = _distances(x), _distances(codes)
+    near_x = np.argpartition(d_x, k - 1, axis=1)[:, :k]  # (n, k) the k nearest, any order
+    near_z = np.argpartition(d_z, k - 1, axis=1)[:, :k]
+    trust_penalty = np.maximum(_ranks(d_x, near_z) - k, 0).sum()
+    continuity_penalty = np.maximum(_ranks(d_z, near_x) - k, 0).sum()
+    norm = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
+    return float(1 - norm * trust_penalty), float(1 - norm * continuity_penalty)
+
+
+def _distances(points: np.ndarray) -> np.ndarray:
+    """(n, n) squared Euclidean distances in float64, each point infinitely far from itself."""
+    p = points.astype(np.float64)
+    sq = (p * p).sum(1)
+    d = sq[:, None] + sq[None, :] - 2.0 * (p @ p.T)
+    np.fill_diagonal(d, np.inf)
+    return d
+
+
+def _ranks(d: np.ndarray, cols: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """The rank (1 = nearest) of point ``cols[i, j]`` among the neighbours of point i under the
+    distances ``d``: one more than the number of points strictly nearer. In row chunks, so the
+    comparison array stays small."""
+    out = np.empty(cols.shape, np.int64)
+    for start in range(0, len(d), chunk):
+        rows = d[start:start + chunk]
+        values = np.take_along_axis(rows, cols[start:start + chunk], axis=1)  # (c, k)
+        out[start:start + chunk] = (rows[:, None, :] < values[:, :, None]).sum(-1) + 1
+    return out
 
 
 @torch.inference_mode()

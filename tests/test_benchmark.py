@@ -16,6 +16,9 @@ def test_benchmark_script_writes_every_figure(tmp_path, capsys):
     blog = report["blog_config"]
     assert blog["speedup"] > 0 and blog["blog_loop_seconds_per_epoch"] > 0
     assert report["scoring"][0]["n"] == 1_000 and report["scoring"][0]["total"] > 0
+    table = report["table_load"]
+    assert (table["rows"], table["columns"]) == (2_000, 50) and table["seconds"] > 0
+    assert 0.05 < table["peak_memory_gib"] < 4 and (tmp_path / "table-2000x50.csv").exists()
     assert report["peak_memory_gib"] > 0.1  # of a real (tiny) run of experiments.train
     assert (tmp_path / "peak-memory-run" / "metrics.json").exists()
     out = capsys.readouterr().out

@@ -55,7 +55,7 @@ def test_the_help_page_as_hydra_renders_it(runs):
     proc = runs[len(BAD)][1]
     assert proc.returncode == 0
     for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
-                 "data: digits, fashion_mnist, idx, mnist, mnist5k, tsv",
+                 "data: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv",
                  "experiment: blog_vae, blog_vae_fixed", "sweep: beta_loss, blog, reducers",
                  "_target_: reducers.vae.VAE"):
         assert line in proc.stdout

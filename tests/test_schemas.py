@@ -23,7 +23,8 @@ from tests.helpers import StopAfter, composer
 APPS = {"train": ["model", "data", "optim", "trainer", "score", "paths", "experiment"],
         "anomaly": ["detector", "data", "optim", "trainer", "paths"],
         "embed": ["data", "score", "paths"]}
-REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"]}
+REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"],
+            "data=table": ["data.path=some.csv"]}
 OPTIONS = [(app, group, path.stem) for app, groups in APPS.items() for group in groups
            for path in sorted((CONF_DIR / group).glob("*.yaml"))]
 
@@ -183,7 +184,7 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "data=idx", "data.path is required: add data.path=... to the command line"),
     ("train", "data=idx data.path=no/such/folder", "no/such/folder: no such folder"),
     ("train", "data=tsv data.path=no/such.tsv", "no/such.tsv: no such file"),
-    ("train", "data=cifar", "available: digits, fashion_mnist, idx, mnist, mnist5k, tsv"),
+    ("train", "data=cifar", "available: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv"),
     ("train", "score.knn_k=0", "score.knn_k=0 is invalid: must be >= 1"),
     ("train", "score.trust_k=0", "score.trust_k=0 is invalid: must be >= 1"),
     ("train", "score.max_pairwise=5", "score.max_pairwise=5 is invalid: must be >= 10"),

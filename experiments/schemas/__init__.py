@@ -17,7 +17,7 @@ from experiments.schemas.models import (AEConfig, AEDetectorConfig, ChainDetecto
                                         VAEDetectorConfig)
 from experiments.schemas.parts import (AdamConfig, DataConfig, DownloadDataConfig,
                                        FileDataConfig, PathsConfig, SGDConfig, ScoreConfig,
-                                       TrainerConfig)
+                                       TableDataConfig, TrainerConfig)
 from reducers.errors import ConfigError
 
 SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
@@ -26,6 +26,7 @@ SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
            "detector_ae": AEDetectorConfig, "detector_vae": VAEDetectorConfig,
            "detector_chain": ChainDetectorConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
+           "data_table": TableDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig, "trainer": TrainerConfig,
            "score": ScoreConfig, "paths": PathsConfig}
 

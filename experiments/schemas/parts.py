@@ -2,11 +2,12 @@
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 from omegaconf import MISSING
 
 from experiments.schemas.checks import require
+from reducers.data.table import Scale
 from reducers.engine import Backward
 
 
@@ -27,6 +28,23 @@ class DataConfig:
 @dataclass
 class FileDataConfig(DataConfig):
     path: str = MISSING  # a file (tsv) or a folder of IDX files (idx)
+
+
+@dataclass
+class TableDataConfig(FileDataConfig):
+    label: Optional[str] = MISSING  # the label column (CSV/TSV/Parquet); null: unlabelled
+    features: Optional[List[str]] = MISSING  # the feature columns; null: all but the label
+    x_key: str = MISSING  # .npz: the features array
+    y_key: Optional[str] = MISSING  # .npz: the labels array; null: unlabelled
+    labels_path: Optional[str] = MISSING  # .npy: a .npy of labels; null: unlabelled
+    scale: Scale = MISSING  # fitted on the training split
+    image_shape: Optional[List[int]] = MISSING  # [h, w] of flattened images; null: not images
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.image_shape is None or (len(self.image_shape) == 2
+                                             and min(self.image_shape) >= 1),
+                "data.image_shape", self.image_shape, "must be [height, width] or null")
 
 
 @dataclass

@@ -10,45 +10,88 @@ from reducers.errors import DataError
 
 @dataclass(frozen=True)
 class Split:
-    x_train: np.ndarray  # (N, D) float32 in [0, 1]
-    y_train: np.ndarray  # (N,) int64
+    """Images (N, D) float32 in [0, 1] with int labels, or a feature table (scaled as
+    ``scaling`` says; labels optional), in a train and a test part."""
+    x_train: np.ndarray  # (N, D) float32
+    y_train: np.ndarray | None  # (N,) int64; None: unlabelled
     x_test: np.ndarray  # (M, D)
-    y_test: np.ndarray  # (M,)
-    image_shape: tuple[int, int]
+    y_test: np.ndarray | None  # (M,)
+    image_shape: tuple[int, int] | None  # None: features that are not an image
     name: str
+    feature_names: tuple[str, ...] | None = None  # tables: the columns used
+    class_names: tuple[str, ...] | None = None  # label i is class_names[i]; None: i itself
+    scaling: dict | None = None  # tables: the Scaling fitted on the training split, as a dict
+    load_seconds: float | None = None  # reading the file (tables)
 
     @property
     def input_dim(self) -> int:
         return self.x_train.shape[1]
 
     @property
+    def labelled(self) -> bool:
+        return self.y_train is not None
+
+    @property
     def n_classes(self) -> int:
+        if not self.labelled:
+            return 0
         return int(np.unique(np.concatenate([self.y_train, self.y_test])).size)
 
     def summary(self) -> dict:
-        return {"name": self.name, "n_train": len(self.y_train), "n_test": len(self.y_test),
-                "input_dim": self.input_dim, "image_shape": list(self.image_shape),
-                "n_classes": self.n_classes}
+        out = {"name": self.name, "n_train": len(self.x_train), "n_test": len(self.x_test),
+               "input_dim": self.input_dim,
+               "image_shape": None if self.image_shape is None else list(self.image_shape),
+               "n_classes": self.n_classes, "labelled": self.labelled}
+        if self.scaling is not None:
+            out["scale"] = self.scaling["kind"]
+        if self.load_seconds is not None:
+            out["load_seconds"] = round(self.load_seconds, 3)
+        return out
 
 
 def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed: int,
-                     image_shape: tuple[int, int], name: str) -> Split:
-    """Split ``x`` (N, D) in [0, 1] and labels ``y`` stratified by class, reproducibly."""
+                     image_shape: tuple[int, int] | None, name: str, noun: str = "images",
+                     class_names: tuple[str, ...] | None = None) -> Split:
+    """Split ``x`` (N, D) and labels ``y`` stratified by class, reproducibly."""
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    counts = np.bincount(y)
-    if (counts > 0).sum() < 2:
-        raise DataError(f"{name}: a split needs at least 2 classes, found {np.unique(y).tolist()}")
-    if counts[counts > 0].min() < 2:
-        raise DataError(f"{name}: every class needs >= 2 images for a stratified split; "
-                        f"counts per class are {counts.tolist()} (raise data.limit)")
+    classes, counts = np.unique(y, return_counts=True)
+    named = (lambda c: class_names[c]) if class_names else str  # noqa: E731
+    if len(classes) < 2:
+        raise DataError(f"{name}: a split needs at least 2 classes, found "
+                        f"{[named(c) for c in classes]}")
+    if counts.min() < 2:
+        few = [f"{named(c)} ({n})" for c, n in zip(classes, counts) if n < 2]
+        raise DataError(f"{name}: every class needs >= 2 {noun} for a stratified split; "
+                        f"class {', '.join(few[:5])}{' and more' if len(few) > 5 else ''} "
+                        "(raise data.limit, or drop rare classes)")
+    n_test = int(np.ceil(test_fraction * len(y)))
+    if not len(classes) <= n_test <= len(y) - len(classes):
+        raise DataError(f"{name}: data.test_fraction={test_fraction} of {len(y)} {noun} gives "
+                        f"{n_test} test {noun}, but each part needs one of each of the "
+                        f"{len(classes)} classes; use more {noun} or a test_fraction near 0.5")
     from sklearn.model_selection import train_test_split  # a second to import: only when used
 
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=test_fraction, stratify=y, random_state=seed)
     return Split(np.ascontiguousarray(x_tr, np.float32), y_tr.astype(np.int64),
                  np.ascontiguousarray(x_te, np.float32), y_te.astype(np.int64),
-                 image_shape, name)
+                 image_shape, name, class_names=class_names)
+
+
+def random_split(x: np.ndarray, *, test_fraction: float, seed: int,
+                 image_shape: tuple[int, int] | None, name: str) -> Split:
+    """Split unlabelled rows at random, reproducibly."""
+    if not 0 < test_fraction < 1:
+        raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(np.ceil(test_fraction * len(x)))
+    if not 2 <= n_test <= len(x) - 2:
+        raise DataError(f"{name}: data.test_fraction={test_fraction} of {len(x)} rows gives "
+                        f"{n_test} test rows; each part needs >= 2: use more rows")
+    order = np.random.default_rng(seed).permutation(len(x))
+    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    return Split(np.ascontiguousarray(x[train], np.float32), None,
+                 np.ascontiguousarray(x[test], np.float32), None, image_shape, name)
 
 
 def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
