@@ -272,12 +272,15 @@ def test_compare_marks_label_metrics_of_unlabelled_runs(compose_train, wine_csv,
     assert "Sorted by `trustworthiness`" in (tmp_path / "out2" / "comparison.md").read_text()
 
 
-def test_command_line_on_a_table_and_its_one_line_errors(tmp_path, wine_csv):
-    out = tmp_path / "run"
-    done = run_cli("data=table", f"data.path={wine_csv}", "data.label=cultivar", "model=pca",
-                   f"hydra.run.dir={out}")
+def test_a_sweep_on_a_table_and_the_command_line_errors(tmp_path, wine_csv):
+    sweep = tmp_path / "sweep"
+    done = run_cli("-m", "data=table", f"data.path={wine_csv}", "data.label=cultivar",
+                   "model=pca,ae", "trainer.epochs=3", f"hydra.sweep.dir={sweep}")
     assert done.returncode == 0, done.stderr
-    assert json.loads((out / "metrics.json").read_text())["metrics"]["knn_acc"] > 0.8
+    table = pd.read_csv(sweep / "comparison.csv")
+    assert sorted(table.model) == ["ae", "pca"] and (table.status == "ok").all()
+    assert (table.knn_acc > 0.6).all() and table.continuity.notna().all()
+    assert (sweep / "embeddings.png").stat().st_size > 0
     bad = wine_csv.parent / "bad.csv"
     bad.write_text(wine_csv.read_text().replace("\n14.23,", "\n,", 1))
     for args, message in ([f"data.path={bad}"], "bad.csv, data row 1, column 'alcohol': missing"), \

@@ -12,6 +12,7 @@ file and the column, row or array, and the fix.
 """
 
 import csv
+import logging
 import time
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -25,6 +26,7 @@ from reducers.errors import ConfigError, DataError
 
 TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 SUFFIXES = (*TEXT_SEPARATORS, ".parquet", ".npy", ".npz")
+log = logging.getLogger(__name__)
 PARQUET_HINT = "pip install -c constraints.txt -e '.[parquet]' (or pip install pyarrow)"
 
 
@@ -105,6 +107,8 @@ def load_table(path: str, label: str | None = None, features: list[str] | None =
     table = read_table(path, label=label, features=features, x_key=x_key, y_key=y_key,
                        labels_path=labels_path)
     seconds = time.perf_counter() - started
+    log.info("%s: %d rows x %d features%s, read in %.2f s", path.name, *table.x.shape,
+             "" if table.y is None else f", {len(table.class_names)} classes", seconds)
     if scaling is not None and scaling.get("features") is not None:
         table = _columns(table, scaling["features"], path.name)
     table = _with_image_shape(table, image_shape, path)
@@ -121,8 +125,8 @@ def load_table(path: str, label: str | None = None, features: list[str] | None =
                                  class_names=table.class_names)
     fitted = Scaling.fit(scale, split.x_train) if scaling is None else Scaling.from_dict(scaling)
     if fitted.offset.shape != (x.shape[1],):
-        raise DataError(f"{name}: {x.shape[1]} features, but the scaling given was fitted on "
-                        f"{fitted.offset.size}")
+        raise DataError(f"{name}: {x.shape[1]} features, but the model was trained on "
+                        f"{fitted.offset.size} (its scaling was fitted on that many columns)")
     return replace(split, x_train=fitted.apply(split.x_train), x_test=fitted.apply(split.x_test),
                    feature_names=table.feature_names,
                    scaling={**fitted.as_dict(), "features": list(table.feature_names)},
