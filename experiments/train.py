@@ -26,7 +26,7 @@ from reducers.checkpoint import restore
 from reducers.engine import LoopState, fit
 from reducers.interrupt import StopRequest
 from reducers.io import write_json
-from reducers.scoring import encode, score_codes, score_model
+from reducers.scoring import LABEL_FREE, encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,9 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     if not split.labelled:
         log.info("no labels: knn_acc, silhouette, davies_bouldin, calinski_harabasz and the "
                  "KMeans agreement are skipped; trustworthiness and continuity stay")
+        if cfg.optimized_metric not in LABEL_FREE:
+            log.warning("optimized_metric=%s needs labels: a sweeper gets nothing from this "
+                        "run; set optimized_metric=trustworthiness", cfg.optimized_metric)
     outcome = fit_baseline(model, split) if isinstance(model, Baseline) else \
         train_network(cfg, settings, model, split, run_dir, threads, point, stop)
     if stop:  # a signal during training, or after it (a baseline cannot stop half-way)

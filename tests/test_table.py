@@ -11,6 +11,7 @@ import pytest
 import torch
 from sklearn.datasets import load_breast_cancer, load_wine
 
+from experiments.anomaly import detect
 from experiments.compare import write_tables
 from experiments.embed import embed
 from experiments.train import train
@@ -169,6 +170,24 @@ def test_unusable_arrays_and_paths(tmp_path):
     for path, options, message in cases:
         with pytest.raises((DataError, ConfigError), match=message):
             load_table(str(path), **options)
+
+
+def test_npz_table_end_to_end_and_anomaly_detection_on_a_table(compose_train, compose_anomaly,
+                                                                 cancer, wine_csv, tmp_path):
+    x, y = cancer
+    np.savez(tmp_path / "cancer.npz", x=x, y=y)
+    record = train(compose_train("data=table", f"data.path={tmp_path / 'cancer.npz'}",
+                                 "model=pca"), tmp_path / "pca")
+    assert record["data"]["input_dim"] == 30 and record["metrics"]["knn_acc"] > 0.85
+    table = ["data=table", f"data.path={wine_csv}", "trainer.epochs=20",
+             "detector.hidden=[32]", "trainer.progress=false"]
+    found = detect(compose_anomaly(*table, "data.label=cultivar", "anomaly.normal_class=0"),
+                   tmp_path / "anomaly")
+    assert found["status"] == "ok" and 0.5 < found["metrics"]["auroc"] <= 1
+    assert (tmp_path / "anomaly" / "roc.png").exists()
+    assert not (tmp_path / "anomaly" / "extremes.png").exists()  # image grids: images only
+    with pytest.raises(ConfigError, match="has no labels, but anomaly detection"):
+        detect(compose_anomaly(*table), tmp_path / "unlabelled")
 
 
 def test_continuity_is_trustworthiness_with_the_spaces_swapped(wine_csv):
