@@ -172,8 +172,8 @@ def test_unusable_arrays_and_paths(tmp_path):
             load_table(str(path), **options)
 
 
-def test_npz_table_end_to_end_and_anomaly_detection_on_a_table(compose_train, compose_anomaly,
-                                                                 cancer, wine_csv, tmp_path):
+def test_npz_table_end_to_end_and_anomaly_detection_on_a_table(
+        compose_train, compose_anomaly, cancer, wine_csv, tmp_path):
     x, y = cancer
     np.savez(tmp_path / "cancer.npz", x=x, y=y)
     record = train(compose_train("data=table", f"data.path={tmp_path / 'cancer.npz'}",
