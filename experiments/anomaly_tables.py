@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.markdown import markdown_row
-from experiments.results import find_runs, read_config, read_record, reason, table_command
+from experiments.results import (UnreadableRun, find_runs, read_config, read_record, reason,
+                                 table_command)
 from reducers.anomaly.detectors import label
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
@@ -34,7 +35,10 @@ def load_run(run_dir: Path) -> dict:
     if record["status"] == "ok" and record.get("task") != "anomaly":
         raise ReducerError(f"{run_dir} is not an anomaly-detection run: build its tables with "
                            "python -m experiments.compare")
-    config, _ = read_config(run_dir, record)
+    try:
+        config, _ = read_config(run_dir, record)
+    except UnreadableRun as exc:
+        record, config = {"status": "unreadable", "error": str(exc)}, {}
     settings = config.get("anomaly", {})
     protocol = settings.get("protocol", "one_class")
     detector = config.get("detector", {})

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.markdown import TABLE_METRICS, markdown, seed_summary
-from experiments.results import HEADLINE, find_runs, flatten, read_config, read_record, reason, \
-    table_command
+from experiments.results import (HEADLINE, UnreadableRun, find_runs, flatten, read_config,
+                                 read_record, reason, table_command)
 from reducers.baselines import EMBEDDING_PROTOCOLS
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
@@ -31,24 +31,30 @@ NOT_SETTINGS = ("paths.", "score.figures", "trainer.progress", "trainer.threads"
 
 
 def load_run(run_dir: Path) -> dict:
-    """One table row: group choices, flattened settings, status and reason, metrics."""
+    """One table row: group choices, flattened settings, status and reason, metrics. A run
+    whose files cannot be read is a row with status ``unreadable`` and the reason."""
     record = read_record(run_dir)
     if record.get("task") == "anomaly":
         raise ReducerError(f"{run_dir} is an anomaly-detection run: build its tables with "
                            "python -m experiments.anomaly_tables")
-    config, row = read_config(run_dir, record)
+    try:
+        config, row = read_config(run_dir, record)
+    except UnreadableRun as exc:
+        record, config, row = {"status": "unreadable", "error": str(exc)}, {}, {}
     row = {k: v for k, v in row.items() if v is not None}
-    target = config.get("model", {}).get("_target_")
+    target = config.get("model", {}).get("_target_") if isinstance(config.get("model"), dict) \
+        else None
     if "model" not in row and target:  # a run made without Hydra: name it by its class
         row["model"] = target.rsplit(".", 1)[-1].lower()
     row.update({k: str(v) if isinstance(v, list) else v for k, v in flatten(config).items()
                 if not k.rsplit(".", 1)[-1].startswith("_")})  # _target_: implied by choices
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
     row.update(record.get("metrics", {}), status=record["status"],
                embedding_protocol=record.get("embedding_protocol",
                                              record.get("protocol", "inductive")),
                kl_weight_effective=record.get("kl_weight_effective"),
                epochs_completed=record.get("epochs_completed"), reason=reason(record),
-               labelled=record.get("data", {}).get("labelled", True))
+               labelled=data.get("labelled", True))
     row["run"] = str(run_dir)
     return row
 

@@ -14,8 +14,8 @@ INTEGERS = {"active_units", "epochs_completed", "seeds"}
 
 def fmt(value, column: str = "") -> str:
     """Settings as given (0.5, not 0.500), counts as integers, metrics to 3 decimals."""
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str):  # one table cell: no line breaks, no column separators
+        return " ".join(value.split()).replace("|", "\\|")
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     if column in INTEGERS and float(value).is_integer():

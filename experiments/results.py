@@ -40,32 +40,77 @@ def find_runs(paths: list[str | Path]) -> list[Path]:
     return sorted(runs, key=lambda p: [int(s) if s.isdigit() else s for s in p.parts])
 
 
+STATUSES = ("ok", "failed", "diverged", "interrupted")  # what a run's record may say
+
+
+class UnreadableRun(ReducerError):
+    """A file of a run folder that cannot be read as a run's: its table row says why."""
+
+
 def read_yaml(path: Path) -> dict:
+    """A YAML mapping; {} for a missing file; UnreadableRun for anything else."""
     if not path.exists():
         return {}
-    return yaml.safe_load(path.read_text()) or {}
+    try:
+        node = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableRun(f"unreadable {path.parent.name}/{path.name} ({detail})") from None
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise UnreadableRun(f"{path.parent.name}/{path.name} holds a {type(node).__name__}, "
+                            "not a mapping")
+    return node
 
 
 def read_record(run_dir: Path) -> dict:
-    """A run's metrics.json; a missing or unreadable one means the run did not finish."""
+    """A run's metrics.json, checked: a missing one means the run did not finish (``failed``);
+    one that cannot be a run's record is ``unreadable``, with the reason as its ``error``."""
     path = run_dir / "metrics.json"
     if not path.exists():
         return {"status": "failed", "error": "no metrics.json: the run crashed or was killed"}
     try:
         record = json.loads(path.read_text())
-        record["status"]
-    except (ValueError, KeyError, TypeError) as exc:
-        return {"status": "failed", "error": f"unreadable metrics.json ({exc})"}
+    except (OSError, ValueError) as exc:  # a folder, unreadable bytes, broken JSON
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        return {"status": "unreadable", "error": f"unreadable metrics.json ({detail})"}
+    problem = record_problem(record)
+    if problem:
+        return {"status": "unreadable", "error": f"metrics.json: {problem}"}
     return record
+
+
+def record_problem(record) -> str | None:
+    """What makes ``record`` unusable as a run's record, or None."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    status = record.get("status")
+    if status not in STATUSES:
+        return f"status {status!r} is not one of {', '.join(STATUSES)}"
+    metrics = record.get("metrics", {})
+    if not isinstance(metrics, dict):
+        return f"'metrics' is a {type(metrics).__name__}, not a mapping of names to numbers"
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"metric {name!r} is {value!r}, not a number"
+    if status == "ok" and not metrics:
+        return "status 'ok' but no metrics"
+    return None
 
 
 def read_config(run_dir: Path, record: dict) -> tuple[dict, dict]:
     """(the run's resolved config, Hydra's group choices); a run made without Hydra has only
-    the config its record keeps."""
+    the config its record keeps. UnreadableRun for a corrupt file."""
     config = read_yaml(run_dir / ".hydra" / "config.yaml") or record.get("config", {})
-    choices = read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {}).get(
-        "runtime", {}).get("choices", {})
-    return config, {k: v for k, v in choices.items() if not k.startswith("hydra/")}
+    if not isinstance(config, dict):
+        config = {}
+    choices = read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {})
+    choices = choices.get("runtime", {}) if isinstance(choices, dict) else {}
+    choices = choices.get("choices", {}) if isinstance(choices, dict) else {}
+    if not isinstance(choices, dict):
+        choices = {}
+    return config, {k: v for k, v in choices.items() if not str(k).startswith("hydra/")}
 
 
 def flatten(node: dict, prefix: str = "") -> dict:
@@ -80,16 +125,18 @@ def flatten(node: dict, prefix: str = "") -> dict:
 
 
 def reason(record: dict) -> str:
-    """Why a run did not finish, in a few words ('' for one that did)."""
+    """Why a run did not finish, in a few words on one line ('' for one that did)."""
+    details = record.get(record["status"])
     if record["status"] == "diverged":
-        d = record["diverged"]
-        return (f"diverged at epoch {d['epoch']}, step {d['step']} "
-                f"(last finite loss {d['last_finite_loss']:.4g})")
-    if record["status"] == "interrupted" and "interrupted" in record:
-        i = record["interrupted"]
-        return (f"interrupted by {i['signal']} after epoch {i['epochs_kept']}; "
-                "continue with trainer.resume=true")
-    return record.get("error", "")
+        try:
+            return (f"diverged at epoch {details['epoch']}, step {details['step']} "
+                    f"(last finite loss {float(details['last_finite_loss']):.4g})")
+        except (TypeError, KeyError, ValueError):
+            return "diverged (its record lacks the details)"
+    if record["status"] == "interrupted" and isinstance(details, dict):
+        return (f"interrupted by {details.get('signal', 'a signal')} after epoch "
+                f"{details.get('epochs_kept', '?')}; continue with trainer.resume=true")
+    return " ".join(str(record.get("error", "")).split())  # one line, whatever it held
 
 
 class TablesCallback(Callback):
@@ -129,6 +176,10 @@ def table_command(builder, argv: list[str] | None,
     if args.out is None and len(args.paths) > 1:
         parser.error("--out is required when several PATHs are merged")
     out = Path(args.out or args.paths[0])
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out}: a file, not a folder; name a folder for the tables",
+              file=sys.stderr)
+        return 2
     try:
         options = {k: v for k, v in vars(args).items() if k not in ("paths", "out")}
         builder.write_tables(args.paths, out, **options)

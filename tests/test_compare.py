@@ -1,7 +1,9 @@
 """The comparison builder (experiments/compare.py) on real run folders (tiny trainings on real
 digits), and its command line."""
 
+import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -113,9 +115,58 @@ def test_compare_cli_errors_are_one_line(tmp_path, capsys, args, message):
     assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
 
 
-def test_an_unreadable_metrics_file_is_a_failed_row_not_a_crash(sweep, tmp_path):
-    shutil.copytree(sweep / "0", tmp_path / "run")
-    (tmp_path / "run" / "metrics.json").write_text('{"status": "ok", "metr')  # hand-mangled
-    table, _ = collect([tmp_path])
-    assert table.status.tolist() == ["failed"]
-    assert "unreadable metrics.json" in table.reason[0]
+def _mangle_record(run, change):
+    record = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps(change(record)))
+
+
+MANGLED = {  # run folder -> what is done to it, and the reason its row must give
+    "truncated": (lambda run: (run / "metrics.json").write_text('{"status": "ok", "metr'),
+                  "unreadable metrics.json"),
+    "a-folder": (lambda run: ((run / "metrics.json").unlink(),
+                              (run / "metrics.json").mkdir()), "unreadable metrics.json"),
+    "a-list": (lambda run: (run / "metrics.json").write_text("[1, 2]"),
+               "a JSON list, not an object"),
+    "metrics-list": (lambda run: _mangle_record(run, lambda r: {**r, "metrics": [0.5]}),
+                     "'metrics' is a list"),
+    "string-metric": (lambda run: _mangle_record(
+        run, lambda r: {**r, "metrics": {**r["metrics"], "knn_acc": "0.9"}}),
+        "metric 'knn_acc' is '0.9', not a number"),
+    "odd-status": (lambda run: _mangle_record(run, lambda r: {**r, "status": "done"}),
+                   "status 'done' is not one of"),
+    "corrupt-config": (lambda run: ((run / ".hydra").mkdir(exist_ok=True),
+                                    (run / ".hydra" / "config.yaml").write_text("model: [1,\n")),
+                       "unreadable .hydra/config.yaml"),
+    "bare-diverged": (lambda run: _mangle_record(run, lambda r: {"status": "diverged"}),
+                      "diverged (its record lacks the details)"),
+    "bare-interrupted": (lambda run: _mangle_record(run, lambda r: {"status": "interrupted"}),
+                         ""),
+    "multiline-error": (lambda run: _mangle_record(
+        run, lambda r: {"status": "failed", "error": "ValueError: one\ntwo | three"}),
+        "ValueError: one two | three"),
+}
+
+
+def test_every_malformed_record_is_a_row_with_its_reason(sweep, tmp_path):
+    for name, (mangle, _) in MANGLED.items():
+        shutil.copytree(sweep / "0", tmp_path / "runs" / name)
+        mangle(tmp_path / "runs" / name)
+    table, text = _write([tmp_path / "runs"], tmp_path / "out")
+    rows = {Path(run).name: row for run, row in zip(table.run, table.itertuples())}
+    assert set(rows) == set(MANGLED)
+    for name, (_, why) in MANGLED.items():
+        assert why in rows[name].reason, (name, rows[name].reason)
+    assert (table.status != "ok").all()  # none is counted as a finished run
+    assert rows["metrics-list"].status == "unreadable"
+    assert rows["bare-diverged"].status == "diverged"
+    assert "No run finished." in text
+    failed = next(line for line in text.splitlines() if "one two" in line)
+    assert "two \\| three" in failed and failed.count(" | ") == 2  # status, reason, folder
+
+
+def test_out_naming_a_file_is_one_line(sweep, tmp_path, capsys):
+    (tmp_path / "tables").write_text("not a folder")
+    assert main([str(sweep), "--out", str(tmp_path / "tables")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out") and "a file, not a folder" in err
+    assert (tmp_path / "tables").read_text() == "not a folder"

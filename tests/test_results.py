@@ -26,10 +26,10 @@ def test_runs_are_found_in_natural_order(tmp_path):
         find_runs([tmp_path / "1" / ".hydra"])
 
 
-def test_records_that_are_missing_or_mangled_read_as_failed(tmp_path):
+def test_records_missing_read_as_failed_and_mangled_as_unreadable(tmp_path):
     assert read_record(tmp_path)["error"] == "no metrics.json: the run crashed or was killed"
     (tmp_path / "metrics.json").write_text('{"status": "ok", "metr')
-    assert read_record(tmp_path)["status"] == "failed"
+    assert read_record(tmp_path)["status"] == "unreadable"
     assert "unreadable metrics.json" in read_record(tmp_path)["error"]
     (tmp_path / "metrics.json").write_text(json.dumps({"status": "ok", "metrics": {"x": 1}}))
     assert read_record(tmp_path)["metrics"] == {"x": 1}
