@@ -1,12 +1,15 @@
 """What every command of the project does at the command line: Hydra's composition errors (wrong
 type, unknown key, unknown option) and the project's own errors as one line and exit code 2, a
-hint for spellings that changed, and the shell's exit code for a signal once an interrupted run
-is recorded. ``prepare_hydra`` is the one place where what Hydra needs is registered."""
+hint for spellings that changed, an existing run folder left as it was by a refused command,
+and the shell's exit code for a signal once an interrupted run is recorded. ``prepare_hydra``
+is the one place where what Hydra needs is registered."""
 
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydra.errors import HydraException
@@ -80,6 +83,50 @@ def error_line(exc: Exception) -> str:
     return f"error: {exc}"
 
 
+RUN_DIR = re.compile(r"^\+{0,2}hydra\.run\.dir=(.+)$")
+
+
+def named_run_folder(argv: list[str]) -> Path | None:
+    """The existing folder a single run's ``hydra.run.dir=`` names, if it holds a run."""
+    if "-m" in argv or "--multirun" in argv:
+        return None
+    for arg in argv:
+        match = RUN_DIR.match(arg)
+        if match:
+            folder = Path(match.group(1).strip("'\"")).expanduser()
+            return folder if (folder / ".hydra").is_dir() else None
+    return None
+
+
+@contextmanager
+def untouched_if_refused(folder: Path | None):
+    """Hydra rewrites ``.hydra/`` and appends to the log of the run folder before the app can
+    refuse the command; a refused command (exit 2) puts back what was there."""
+    if folder is None:
+        yield
+        return
+    hydra_dir = folder / ".hydra"
+    saved = {p: p.read_bytes() for p in hydra_dir.iterdir() if p.is_file()}
+    entries = set(folder.iterdir())
+    logs = {p: p.stat().st_size for p in folder.glob("*.log")}
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code == EXIT_BAD_INPUT:
+            for path in hydra_dir.iterdir():
+                if path.is_file() and path not in saved:
+                    path.unlink()
+            for path, data in saved.items():
+                path.write_bytes(data)
+            for path in set(folder.iterdir()) - entries:
+                if path.is_file():
+                    path.unlink()
+            for path, size in logs.items():
+                if path.exists():
+                    os.truncate(path, size)
+        raise
+
+
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
     """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
     still gets Hydra's full output."""
@@ -90,6 +137,13 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
     prepare_hydra()
     user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises them to us instead of printing
+    with untouched_if_refused(named_run_folder(sys.argv[1:])):
+        _run(main, user_wants_traceback)
+    if stop:  # interrupted: everything is recorded; exit as the shell expects after a signal
+        sys.exit(stop.exit_code)
+
+
+def _run(main: Callable[[], object], user_wants_traceback: bool) -> None:
     try:
         main()
     except (HydraException, OmegaConfBaseException, ReducerError) as exc:
@@ -100,5 +154,3 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
     except KeyboardInterrupt:  # Ctrl-C before training began (composing, loading data)
         print("interrupted before training began; nothing to resume", file=sys.stderr)
         sys.exit(128 + signal.SIGINT)
-    if stop:  # interrupted: everything is recorded; exit as the shell expects after a signal
-        sys.exit(stop.exit_code)

@@ -136,3 +136,17 @@ def test_the_resume_command_is_the_users_own_command_continued(monkeypatch, tmp_
         f"python -m experiments.train model.beta=2 trainer.resume=true hydra.run.dir={tmp_path}/run"
     assert resume_command(tmp_path / "sweep" / "3", multirun=True).endswith(
         f"trainer.resume=true hydra.sweep.dir={tmp_path}/sweep")
+
+
+def test_a_refused_command_leaves_the_run_folder_it_names_as_it_was(tmp_path):
+    run = tmp_path / "run"
+    done = run_cli(*TINY, "score.figures=false", f"hydra.run.dir={run}")
+    assert done.returncode == 0, done.stderr
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    for refused in (["trainer.resume=true", "model=ae"],  # refused by the resume check
+                    ["data=table", f"data.path={tmp_path / 'none.csv'}"]):  # by the data
+        done = run_cli(*TINY, "score.figures=false", *refused, f"hydra.run.dir={run}")
+        assert done.returncode == 2 and done.stderr.startswith("error: "), done.stderr
+        after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        assert after.keys() == before.keys()
+        assert [p for p in before if after[p] != before[p]] == []
