@@ -61,6 +61,10 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     # held_out: normal images the detector never sees, for a fair threshold
     part, held_out = hold_out(protocol_split(split, a.protocol, cls), a.held_out_fraction,
                               cfg.seed)
+    if len(part.x_train) < 2:
+        raise ConfigError(f"anomaly.held_out_fraction={a.held_out_fraction} leaves "
+                          f"{len(part.x_train)} normal training images ({part.description}); "
+                          "lower it, or use more data")
     detector = build(cfg.detector, input_dim=split.input_dim)
     check_fits_model(split, detector)
     name = label(cfg.detector)  # e.g. "chain (fusion, mean)"

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from experiments.cli import CONF_DIR, command_line
 from experiments.runtime import build, record_header, run_job, start, write_codes
 from experiments.schemas import validate
+from experiments.schemas.against_data import check_against_data
 from reducers import plots
 from reducers.checkpoint import build_model, load_checkpoint
 from reducers.errors import DataError
@@ -70,6 +71,7 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     state = load_checkpoint(source)  # refuses missing, truncated, foreign or edited files
     split = load_data(cfg, state["model_spec"], source)
     check_fits(split, state["model_spec"], source)
+    check_against_data(settings, split)
     model = build_model(state, source)
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     train_codes, test_codes = encode(model, x_train), encode(model, x_test)

@@ -20,6 +20,7 @@ from experiments.results import HEADLINE
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, resolved,
                                  run_job, signal_name, start, write_codes, write_history)
 from experiments.schemas import validate
+from experiments.schemas.against_data import check_against_data
 from reducers import plots
 from reducers.baselines import EMBEDDING_PROTOCOLS, Baseline
 from reducers.checkpoint import restore
@@ -118,6 +119,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     started = time.perf_counter()
     threads = start(cfg.seed, settings.trainer.threads)
     split = build(cfg.data)
+    check_against_data(settings, split)
     model = build(cfg.model, input_dim=split.input_dim)
     check_fits_model(split, model)
     label = describe(cfg)

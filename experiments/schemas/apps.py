@@ -5,7 +5,7 @@ from enum import Enum
 
 from omegaconf import MISSING
 
-from experiments.schemas.checks import metric_and_direction, require
+from experiments.schemas.checks import check_seed, metric_and_direction, require
 from experiments.schemas.models import AEDetectorConfig, ReducerConfig
 from experiments.schemas.parts import (DataConfig, OptimConfig, PathsConfig, ScoreConfig,
                                        TrainerConfig)
@@ -39,6 +39,7 @@ class TrainConfig:
     optimized_direction: Direction = MISSING
 
     def __post_init__(self):
+        check_seed(self.seed, "seed")
         metric_and_direction(self.optimized_metric, self.optimized_direction, DIRECTION)
         require(self.compare.sort_by in DIRECTION, "compare.sort_by", self.compare.sort_by,
                 f"one of {', '.join(DIRECTION)}")  # after optimized_metric: its default
@@ -52,6 +53,9 @@ class EmbedConfig:
     score: ScoreConfig = MISSING
     paths: PathsConfig = MISSING
     seed: int = MISSING
+
+    def __post_init__(self):
+        check_seed(self.seed, "seed")
 
 
 @dataclass
@@ -84,6 +88,7 @@ class AnomalyConfig:
     optimized_direction: Direction = MISSING
 
     def __post_init__(self):
+        check_seed(self.seed, "seed")
         metric_and_direction(self.optimized_metric, self.optimized_direction,
                              DETECTION_DIRECTION)
         require(not self.trainer.resume, "trainer.resume", self.trainer.resume,

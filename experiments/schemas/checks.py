@@ -10,6 +10,13 @@ def require(ok: bool, key: str, value, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
 
 
+MAX_SEED = 2 ** 32 - 1  # numpy's and scikit-learn's random_state accept 0 .. 2**32 - 1
+
+
+def check_seed(value: int, key: str) -> None:
+    require(0 <= value <= MAX_SEED, key, value, f"a seed is an integer in 0 .. {MAX_SEED}")
+
+
 def finite_at_least(value: float, key: str, low: float = 0.0) -> None:
     require(math.isfinite(value) and value >= low, key, value,
             f"must be a finite number >= {low:g}")

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 from omegaconf import MISSING
 
-from experiments.schemas.checks import require
+from experiments.schemas.checks import check_seed, require
 from reducers.data.table import Scale
 from reducers.engine import Backward
 
@@ -21,6 +21,7 @@ class DataConfig:
     def __post_init__(self):
         require(0 < self.test_fraction < 1, "data.test_fraction", self.test_fraction,
                 "must be in (0, 1)")
+        check_seed(self.seed, "data.seed")
         require(self.limit is None or self.limit >= 2, "data.limit", self.limit,
                 "must be >= 2 or null (null: all images)")
 

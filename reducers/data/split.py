@@ -103,7 +103,7 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
     if limit < 2:
         raise DataError(f"limit must be >= 2 or null, got {limit}")
     if limit < len(np.unique(y)):
-        raise DataError(f"limit={limit} is smaller than the number of classes "
+        raise DataError(f"data.limit={limit} is smaller than the number of classes "
                         f"({len(np.unique(y))}); raise data.limit")
     from sklearn.model_selection import train_test_split
 
