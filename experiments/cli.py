@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import schemas
-from reducers.errors import ReducerError
+from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 
 EXIT_BAD_INPUT = 2
@@ -40,11 +40,35 @@ def group_options(group: str) -> str:
     return ", ".join(prefix + p.stem for p in sorted((CONF_DIR / group).glob("*.yaml")))
 
 
+def output_root(root: str) -> str:
+    """``paths.output_root`` checked before Hydra makes a folder in it (the ``output_root``
+    resolver of conf/hydra/default.yaml): not empty, not the filesystem root, not below a file,
+    and writable where it exists."""
+    if not str(root).strip():
+        raise ConfigError("paths.output_root='' is invalid: name a folder for the runs (default: "
+                          "outputs); an empty root would write below the filesystem root")
+    path = Path(root).expanduser()
+    if path.resolve() == Path(path.resolve().anchor):
+        raise ConfigError(f"paths.output_root={root!r} is invalid: the filesystem root; name "
+                          "a folder for the runs (default: outputs)")
+    existing = next(p for p in [path, *path.parents] if p.exists() or p == Path(p.anchor or "."))
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(f"paths.output_root={root!r} is invalid: {existing} is a file, not a "
+                          "folder; name a folder for the runs")
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"paths.output_root={root!r} is invalid: {existing} is not writable; "
+                          "name a folder you can write to")
+    return str(root)
+
+
 def prepare_hydra() -> None:
-    """Register the config schemas and the help pages' resolver (idempotent)."""
+    """Register the config schemas and the resolvers of the help pages and of the output
+    folders (idempotent)."""
     schemas.register()
     if not OmegaConf.has_resolver("group_options"):
         OmegaConf.register_new_resolver("group_options", group_options)
+    if not OmegaConf.has_resolver("output_root"):
+        OmegaConf.register_new_resolver("output_root", output_root)
 
 
 def renamed_hint(argv: list[str]) -> str | None:
@@ -78,6 +102,12 @@ def composition_error(exc: Exception) -> str:
 def error_line(exc: Exception) -> str:
     """The line the user sees for a bad setting, data file or checkpoint, whichever part of
     the program found it (Hydra while composing, a schema, a data source, ...)."""
+    cause, seen = exc, set()
+    while cause is not None and id(cause) not in seen:  # raised by one of our resolvers
+        if isinstance(cause, ReducerError):
+            return f"error: {cause}"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, (HydraException, OmegaConfBaseException)):
         return f"error: {composition_error(exc)}"
     return f"error: {exc}"
@@ -154,3 +184,10 @@ def _run(main: Callable[[], object], user_wants_traceback: bool) -> None:
     except KeyboardInterrupt:  # Ctrl-C before training began (composing, loading data)
         print("interrupted before training began; nothing to resume", file=sys.stderr)
         sys.exit(128 + signal.SIGINT)
+    except OSError as exc:  # Hydra making the run folder: below a file, unwritable, disk full
+        if user_wants_traceback:
+            raise
+        where = exc.filename or "the run folder"
+        print(f"error: cannot write {where}: {exc.strerror or exc}; choose another folder "
+              "(paths.output_root=... or hydra.run.dir=...)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from reducers.errors import CheckpointError
-from reducers.io import atomic_open
+from reducers.io import buffered, write_bytes
 
 FORMAT = "reducer-sweep-checkpoint/2"
 TRUSTED_PREFIX = "reducers."  # a checkpoint may only name model classes of this package
@@ -62,8 +62,7 @@ def write_checkpoint(path: str | Path, model_state: dict, optimizer_state: dict,
              "model": model_state, "optimizer": optimizer_state,
              "loop": loop or {}, "config": config or {}}
     state["digest"] = _digest(state)
-    with atomic_open(path) as f:
-        torch.save(state, f)
+    write_bytes(path, buffered(lambda f: torch.save(state, f)))  # torch hides a full disk
 
 
 def snapshot(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:

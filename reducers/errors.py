@@ -15,3 +15,7 @@ class DataError(ReducerError, ValueError):
 
 class CheckpointError(ReducerError):
     """A checkpoint is missing, truncated, foreign or tampered with."""
+
+
+class OutputError(ReducerError):
+    """A result cannot be written: the folder is missing, not writable, or the disk is full."""

@@ -1,10 +1,15 @@
-"""Atomic file writes: a reader sees the old file or the whole new one, never a half."""
+"""Atomic file writes: a reader sees the old file or the whole new one, never a half. A write
+that fails (a full disk, a folder that is gone or not writable) leaves nothing behind and
+raises ``OutputError`` naming the file."""
 
+import io
 import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from reducers.errors import OutputError
 
 
 @contextmanager
@@ -18,8 +23,28 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; free some space or "
+                          "write elsewhere (paths.output_root=...)") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # its folder is gone or unwritable: there is nothing to remove
+            pass
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """``data`` to ``path`` atomically."""
+    with atomic_open(path) as f:
+        f.write(data)
+
+
+def buffered(save) -> bytes:
+    """What ``save(file)`` writes, in memory: libraries that report a full disk in their own
+    words (torch: "unexpected pos") then fail here as an ``OSError`` with the real cause."""
+    buffer = io.BytesIO()
+    save(buffer)
+    return buffer.getvalue()
 
 
 def write_json(path: str | Path, obj: dict) -> None:
