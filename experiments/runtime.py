@@ -26,7 +26,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, error_line
 from reducers.baselines import Baseline
-from reducers.errors import ConfigError, ReducerError
+from reducers.checkpoint import load_checkpoint
+from reducers.errors import CheckpointError, ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
 
@@ -168,7 +169,9 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConf
             return Job(work(cfg, run_dir, STOP), run_dir, single)
     except KeyboardInterrupt:  # a second signal: stopped at once, wherever it was
         STOP.signum = STOP.signum or signal.SIGINT
-        return recorded("interrupted", "stopped at once by a second signal")
+        record = stopped_at_once(run_dir)
+        write_json(run_dir / "metrics.json", record)
+        return Job(record, run_dir, single)  # the app says how to resume, as after one signal
     except ReducerError as exc:
         if not single:
             return recorded("failed", f"{type(exc).__name__}: {exc}")
@@ -179,6 +182,22 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConf
             raise
         log.exception("run failed")
         return recorded("failed", f"{type(exc).__name__}: {exc}")
+
+
+def stopped_at_once(run_dir: Path) -> dict:
+    """The record of a job stopped at once by a second signal: the epochs its checkpoint keeps
+    (the last whole epoch written before the signals), so that the resume command is shown."""
+    checkpoint, epochs = run_dir / "checkpoint.pt", 0
+    if checkpoint.exists():
+        try:
+            epochs = int(load_checkpoint(checkpoint)["epoch"])
+        except CheckpointError:  # cut short while being written: nothing to resume from
+            pass
+    return {"status": "interrupted", "error": "stopped at once by a second signal",
+            "epochs_completed": epochs, "metrics": {},
+            "interrupted": {"signal": signal_name(STOP), "during": "a second signal",
+                            "epochs_kept": epochs,
+                            "checkpoint": str(checkpoint) if epochs else None}}
 
 
 def diverged_line(record: dict) -> str:

@@ -147,11 +147,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
         "metrics": {"train_seconds": outcome.train_seconds,
                     "samples_per_second": outcome.samples_per_second},
         "sample_sizes": {}, "timings": {}, **record_header(cfg, threads, split)}
-    if outcome.status == "interrupted":
-        checkpoint = run_dir / "checkpoint.pt"
-        record["interrupted"] = {
-            "signal": signal_name(stop), "epochs_kept": len(outcome.history),
-            "checkpoint": str(checkpoint) if checkpoint.exists() else None}
+    during = "training" if outcome.status == "interrupted" else None
     test_codes = None
     if outcome.codes is not None:
         train_codes, test_codes = outcome.codes
@@ -161,14 +157,22 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
             max_pairwise=settings.score.max_pairwise)
         record["metrics"].update(metrics, **outcome.metrics)
         write_codes(run_dir / "codes.npz", split, train_codes, test_codes)
-    if settings.score.figures:
-        plots.write_run_figures(run_dir, model, split, outcome.history, label, test_codes,
-                                record["metrics"].get("knn_acc"))
+        during = "scoring" if stop else None
+    if settings.score.figures:  # after a signal: the loss curves only
+        plots.write_run_figures(run_dir, model, split, outcome.history, label,
+                                None if stop else test_codes, record["metrics"].get("knn_acc"))
+        during = during or ("figures" if stop else None)
+    if during is not None and outcome.status != "diverged":  # any signal before the record
+        checkpoint = run_dir / "checkpoint.pt"
+        record["status"] = "interrupted"
+        record["interrupted"] = {
+            "signal": signal_name(stop), "during": during, "epochs_kept": len(outcome.history),
+            "checkpoint": str(checkpoint) if checkpoint.exists() else None}
     record["timings"]["total_seconds"] = time.perf_counter() - started
     write_json(run_dir / "metrics.json", record)  # written last: its presence means "finished"
     shown = "".join(f" {k}={record['metrics'][k]:.3f}" for k in HEADLINE
                     if k in record["metrics"])
-    log.info("%s in %.1fs:%s -> %s", outcome.status, record["timings"]["total_seconds"], shown,
+    log.info("%s in %.1fs:%s -> %s", record["status"], record["timings"]["total_seconds"], shown,
              run_dir)
     return record
 

@@ -150,3 +150,26 @@ def test_a_refused_command_leaves_the_run_folder_it_names_as_it_was(tmp_path):
         after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
         assert after.keys() == before.keys()
         assert [p for p in before if after[p] != before[p]] == []
+
+
+def test_a_signal_while_scoring_is_an_interruption_that_resume_finishes(
+        compose_train, tmp_path, monkeypatch):
+    from experiments import train as train_app
+    from reducers.interrupt import StopRequest
+
+    stop, scored = StopRequest(), train_app.score_codes
+
+    def signal_while_scoring(*args, **kwargs):
+        stop.signum = signal.SIGINT  # Ctrl-C while the metrics are computed
+        return scored(*args, **kwargs)
+    monkeypatch.setattr(train_app, "score_codes", signal_while_scoring)
+    record = train(compose_train(*TINY), tmp_path, stop=stop)
+    assert record["status"] == "interrupted" and record["epochs_completed"] == 2
+    assert record["interrupted"] == {"signal": "SIGINT", "during": "scoring", "epochs_kept": 2,
+                                     "checkpoint": str(tmp_path / "checkpoint.pt")}
+    assert (tmp_path / "loss_curves.png").exists() and not (tmp_path / "scatter.png").exists()
+    monkeypatch.setattr(train_app, "score_codes", scored)
+    resumed = train(compose_train(*TINY, "trainer.resume=true"), tmp_path)
+    assert resumed["status"] == "ok" and resumed["epochs_completed"] == 2
+    assert without_timings(resumed["metrics"])["knn_acc"] == record["metrics"]["knn_acc"]
+    assert (tmp_path / "scatter.png").exists()

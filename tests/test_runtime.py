@@ -6,10 +6,13 @@ import json
 import signal
 
 import pytest
+import torch
 from hydra.core.hydra_config import HydraConfig
 
 from experiments import runtime
 from experiments.runtime import Job, auto_threads, finish, run_job
+from reducers.ae import Autoencoder
+from reducers.checkpoint import save_checkpoint
 from reducers.errors import DataError
 from tests.helpers import composer
 
@@ -63,11 +66,19 @@ def test_a_failing_job_of_a_sweep_is_recorded_and_the_sweep_goes_on(hydra_job, t
     assert record == {"status": "failed", "error": "DataError: data.path=x: no such file",
                       "epochs_completed": 0, "metrics": {}}
 
-    def interrupted_twice(cfg, run_dir, stop):
+    def interrupted_twice(cfg, run_dir, stop):  # after the checkpoint of epoch 3
+        model = Autoencoder(64, hidden=(8,))
+        save_checkpoint(run_dir / "checkpoint.pt", model, torch.optim.Adam(model.parameters()),
+                        epoch=3, model_spec={"target": "reducers.ae.Autoencoder", "input_dim": 64,
+                                             "kwargs": {"hidden": [8]}})
         raise KeyboardInterrupt
-    assert run_job(interrupted_twice, cfg).record is None
+    job = run_job(interrupted_twice, cfg)
     record = json.loads((tmp_path / "job" / "metrics.json").read_text())
-    assert record["status"] == "interrupted" and "second signal" in record["error"]
+    assert job.record == record and record["status"] == "interrupted"
+    assert "second signal" in record["error"] and record["epochs_completed"] == 3
+    assert record["interrupted"] == {"signal": "SIGINT", "during": "a second signal",
+                                     "epochs_kept": 3,
+                                     "checkpoint": str(tmp_path / "job" / "checkpoint.pt")}
     assert runtime.STOP.signum == signal.SIGINT
     never = run_job(lambda *a: pytest.fail("a job started after the sweep was interrupted"),
                     cfg)
