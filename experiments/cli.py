@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -81,8 +81,30 @@ def renamed_hint(argv: list[str]) -> str | None:
     return None
 
 
+def override_error(exc: OverrideParseException) -> str:
+    """A command-line argument Hydra's grammar rejects, as one line: the argument, where it
+    goes wrong (the caret of Hydra's message as a character position) and how to quote it."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    caret = next((i for i, line in enumerate(lines) if line.strip() == "^"), None)
+    where = ""
+    if caret is not None and caret > 0 and exc.override in lines[caret - 1]:
+        column = lines[caret].index("^") - lines[caret - 1].index(exc.override)
+        if 0 <= column < len(exc.override):
+            where = f" at character {column + 1} ({exc.override[column]!r})"
+    if "missing EQUAL" in str(exc):
+        why = "missing '=': each argument is key=value"
+    elif lines and lines[0].startswith("no viable alternative"):
+        why = f"{lines[0]} (an unclosed bracket or quote?)"
+    else:
+        why = "not a value Hydra's grammar accepts"
+    return (f"cannot parse the argument {exc.override!r}{where}: {why}; quote values with "
+            "spaces or other characters, e.g. \"hydra.run.dir='runs/my run'\"")
+
+
 def composition_error(exc: Exception) -> str:
     """Hydra's multi-line composition message as one line: what, why, and the valid options."""
+    if isinstance(exc, OverrideParseException):
+        return override_error(exc)
     text = str(exc).split("Config search path:")[0]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = lines[0] if lines else type(exc).__name__

@@ -38,6 +38,14 @@ def test_idx_folder_with_both_splits_keeps_them(idx_folder, real):
     assert load_idx(str(idx_folder), limit=100).x_train.shape == (100, 784)  # first N train
 
 
+def test_an_idx_folder_without_images_is_one_line(tmp_path):
+    empty = write_idx_folder(tmp_path / "empty", {"train": np.zeros((0, 28, 28), np.uint8)},
+                             {"train": np.zeros(0, np.uint8)})
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz: no images \(shape "
+                                        r"\(0, 28, 28\)\)"):
+        load_idx(str(empty))
+
+
 def test_idx_plain_files_and_a_single_split_any_image_size(tmp_path):
     digits = load_digits()  # 8 x 8
     x = np.rint(digits.x_train * 255).astype(np.uint8).reshape(-1, 8, 8)

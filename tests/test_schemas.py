@@ -198,6 +198,13 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "seed=2199023255552", "seed=2199023255552 is invalid: a seed is an integer"),
     ("train", "data.seed=-3", "data.seed=-3 is invalid: a seed is an integer in 0 .. "),
     ("anomaly", "seed=-1", "seed=-1 is invalid: a seed is an integer"),
+    # Hydra's grammar: the argument, the place, and how to quote
+    ("train", "trainer.epochs=3 b", "cannot parse the argument 'b': missing '=': each argument "
+                                    "is key=value; quote values"),
+    ("train", "data.path=/tmp/é", "cannot parse the argument 'data.path=/tmp/é' at character 16 "
+                                  "('é')"),
+    ("train", "model.hidden=[1,2", "no viable alternative at input '[1,2' (an unclosed bracket "
+                                   "or quote?)"),
     ("embed", "checkpoint=x seed=4294967296", "seed=4294967296 is invalid"),
     ("anomaly", "data=digits data.limit=40 data.test_fraction=0.5 anomaly.held_out_fraction=0.5",
      "anomaly.held_out_fraction=0.5 leaves 1 normal training images"),

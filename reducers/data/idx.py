@@ -80,6 +80,9 @@ def _pair(files: dict, split: str) -> tuple[np.ndarray, np.ndarray, tuple[int, i
                         f"found shape {labels.shape}")
     if len(images) != len(labels):
         raise DataError(f"{where}: {len(images)} images but {len(labels)} labels")
+    if len(images) == 0 or images.shape[1] * images.shape[2] == 0:
+        raise DataError(f"{files[split, 'images']}: no images (shape {images.shape}); expected "
+                        "(count, rows, cols) with each at least 1")
     return images.reshape(len(images), -1).astype(np.float64), labels, images.shape[1:]
 
 
