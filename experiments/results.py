@@ -139,9 +139,14 @@ def reason(record: dict) -> str:
     return " ".join(str(record.get("error", "")).split())  # one line, whatever it held
 
 
+EXIT_JOBS_FAILED = 1  # a sweep in which some job failed (after its tables are written)
+NOT_FINISHED = ("failed", "unreadable")  # diverged and interrupted runs are results
+
+
 class TablesCallback(Callback):
     """At the end of a multirun, the tables of ``builder`` (a module name) in the sweep folder,
-    with its ``options``. Runs once, in the submitting process, after every job has returned."""
+    with its ``options``. Runs once, in the submitting process, after every job has returned;
+    then, when a job failed, the sweep exits with ``EXIT_JOBS_FAILED``."""
 
     def __init__(self, builder: str, **options):
         self.builder, self.options = builder, options
@@ -161,6 +166,11 @@ class TablesCallback(Callback):
         log.info("tables of %d runs (%s) -> %s", len(table),
                  ", ".join(f"{n} {s}" for s, n in table.status.value_counts().items()),
                  sweep_dir / "comparison.md")
+        failed = int(table.status.isin(NOT_FINISHED).sum())
+        if failed:
+            print(f"error: {failed} of {len(table)} runs failed; their reasons are in "
+                  f"{sweep_dir / 'comparison.md'}", file=sys.stderr)
+            sys.exit(EXIT_JOBS_FAILED)
 
 
 def table_command(builder, argv: list[str] | None,

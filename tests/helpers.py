@@ -40,6 +40,15 @@ def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def vae_killing_its_worker_at_beta_2(**kwargs):
+    """A ``model._target_`` for sweeps: the VAE, except that at beta 2 the job kills its own
+    process, as the out-of-memory killer would (a job that breaks its worker every time)."""
+    from reducers.vae import VAE
+    if kwargs.get("beta") == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return VAE(**kwargs)
+
+
 class StopAfter(StopRequest):
     """A SIGTERM that arrives when the training loop asks for the ``n``-th time."""
 

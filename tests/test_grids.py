@@ -36,7 +36,8 @@ def test_a_stored_sweep_adds_the_autoencoder_and_ends_in_tables(tmp_path):
 def test_a_diverging_or_failing_run_does_not_stop_the_sweep(tmp_path):
     proc = run_cli("-m", "optim=sgd", "optim.lr=0.01,1e12", "model.recon=mse", *FAST,
                    "score.figures=false", "data.limit=300,5", f"hydra.sweep.dir={tmp_path}")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1] == (
+        f"error: 2 of 4 runs failed; their reasons are in {tmp_path / 'comparison.md'}")
     csv = pd.read_csv(tmp_path / "comparison.csv")
     assert len(csv) == 4
     assert csv.status.value_counts().to_dict() == {"failed": 2, "ok": 1, "diverged": 1}
@@ -46,6 +47,21 @@ def test_a_diverging_or_failing_run_does_not_stop_the_sweep(tmp_path):
     record = json.loads((tmp_path / "1" / "metrics.json").read_text())  # lr 0.01, limit 5
     assert record["status"] == "failed" and record["error"].startswith("DataError")
     assert "diverged at epoch 1" in (tmp_path / "2" / "train.log").read_text()
+
+
+def test_a_job_that_kills_its_worker_costs_only_itself(tmp_path):
+    """Joblib loses every job of a batch when one worker dies: the ones beside it and the ones
+    not started must still run, and the sweep must say that one failed."""
+    proc = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                   "model._target_=tests.helpers.vae_killing_its_worker_at_beta_2",
+                   "model.beta=0.5,1,2,4,8", *FAST, "score.figures=false",
+                   f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 of 5 runs failed")
+    table = pd.read_csv(tmp_path / "comparison.csv").set_index("model.beta")
+    assert sorted(table.index) == [0.5, 1, 2, 4, 8]  # every planned job has a row
+    assert table.loc[2, "status"] == "failed" and "lost its worker twice" in table.loc[2, "reason"]
+    assert (table.drop(index=2).status == "ok").all()
 
 
 @pytest.mark.slow
