@@ -8,7 +8,6 @@ its first use compiles for ~45 s."""
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
