@@ -37,7 +37,8 @@ def find_runs(paths: list[str | Path]) -> list[Path]:
         runs.update(m.parent for m in markers if m.name == "metrics.json" or m.is_dir())
     if not runs:
         raise ReducerError(f"no run folders (with .hydra/ or metrics.json) under {paths}")
-    return sorted(runs, key=lambda p: [int(s) if s.isdigit() else s for s in p.parts])
+    return sorted(runs, key=lambda p: [(0, int(s), "") if s.isdigit() else (1, 0, s)
+                                       for s in p.parts])
 
 
 STATUSES = ("ok", "failed", "diverged", "interrupted")  # what a run's record may say
@@ -173,11 +174,18 @@ class TablesCallback(Callback):
             sys.exit(EXIT_JOBS_FAILED)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors as one line (the usage is what --help shows), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def table_command(builder, argv: list[str] | None,
                   options: dict[str, dict] | None = None) -> int:
     """The command line of a table builder: PATH [PATH ...] [--out DIR] and its ``options``
     (argparse keyword arguments by flag); prints the tables or one error line (exit 2)."""
-    parser = argparse.ArgumentParser(prog=builder.PROG, description=builder.DESCRIPTION)
+    parser = OneLineParser(prog=builder.PROG, description=builder.DESCRIPTION)
     parser.add_argument("paths", nargs="+", help="sweep folders, run folders or trees of them")
     parser.add_argument("--out", help="output folder (default: PATH when one is given)")
     for flag, kwargs in (options or {}).items():

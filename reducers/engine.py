@@ -23,6 +23,7 @@ from enum import Enum
 
 import torch
 
+from reducers.errors import DataError
 from reducers.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,9 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
     non-finite loss ("diverged") or, between two steps, when ``should_stop()`` is true
     ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one)."""
+    if len(x_train) == 0:
+        raise DataError("no training rows: the data (or what data.limit or a held-out "
+                        "fraction left of it) is empty")
     generator = torch.Generator().manual_seed(seed)
     resume = resume or LoopState()
     if resume.generator is not None:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from reducers import VAE, Autoencoder, fit
+from reducers.errors import DataError
 from tests.helpers import plain_loop
 
 
@@ -27,6 +28,13 @@ def test_engine_lowers_the_loss_on_real_digits(cls, digits):
     assert last["train_recon"] < 0.9 * first["train_recon"]
     assert last["test_recon"] < first["test_recon"]  # held-out loss falls too
     assert result.samples_seen == 4 * len(x) and result.samples_per_second > 0
+
+
+def test_no_training_rows_is_a_data_error_not_a_crash():
+    model = Autoencoder(64, hidden=(8,))
+    with pytest.raises(DataError, match="no training rows"):
+        fit(model, torch.optim.Adam(model.parameters()), torch.zeros(0, 64), epochs=1,
+            batch_size=4, progress=False)
 
 
 def test_same_seed_same_history(digits):

@@ -15,11 +15,11 @@ from reducers.errors import ReducerError
 
 
 def test_runs_are_found_in_natural_order(tmp_path):
-    for name in ("10", "2", "1/.hydra"):
+    for name in ("10", "2", "1/.hydra", "b/.hydra", "a/.hydra"):
         (tmp_path / name).mkdir(parents=True)
     (tmp_path / "10" / "metrics.json").write_text("{}")
     (tmp_path / "2" / ".hydra").mkdir()
-    assert [p.name for p in find_runs([tmp_path])] == ["1", "2", "10"]
+    assert [p.name for p in find_runs([tmp_path])] == ["1", "2", "10", "a", "b"]  # mixed names
     with pytest.raises(ReducerError, match="no such folder"):
         find_runs([tmp_path / "nope"])
     with pytest.raises(ReducerError, match="no run folders"):

@@ -105,3 +105,18 @@ def test_command_line_run_and_divergence(tmp_path):
     assert not {p.name for p in (tmp_path / "diverged").glob("*.png")} - {"loss_curves.png"}
     assert not (tmp_path / "diverged" / "codes.npz").exists()
     assert "diverged at epoch 1" in (tmp_path / "diverged" / "train.log").read_text()
+
+
+def test_one_dimensional_codes_are_drawn_as_a_strip(compose_train, compose_embed, tmp_path):
+    for name, model in (("vae", ["model.latent_dim=1"]),
+                        ("pca", ["model=pca", "model.latent_dim=1"])):
+        run = tmp_path / name
+        overrides = [o for o in TINY if not o.startswith("model.hidden") or len(model) == 1]
+        record = train(compose_train(*overrides, *model), run)
+        assert record["status"] == "ok" and np.isfinite(record["metrics"]["knn_acc"])
+        assert (run / "scatter.png").stat().st_size > 0
+        assert not (run / "manifold.png").exists()  # a grid over a 2-D code space only
+    from experiments.embed import embed
+    embedded = embed(compose_embed(f"checkpoint={tmp_path / 'vae'}",
+                                   "data.limit=300"), tmp_path / "embedded")
+    assert embedded["status"] == "ok" and (tmp_path / "embedded" / "scatter.png").exists()
