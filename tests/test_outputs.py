@@ -14,7 +14,7 @@ from reducers.errors import ConfigError, OutputError
 from tests.helpers import TINY, run_cli
 
 
-def test_the_output_root_is_checked(tmp_path):
+def test_the_output_root_is_checked(tmp_path, monkeypatch):
     (tmp_path / "a-file").write_text("x")
     for root, message in (("", "an empty root would write below the filesystem root"),
                           ("  ", "an empty root"),
@@ -25,6 +25,10 @@ def test_the_output_root_is_checked(tmp_path):
             output_root(root)
     assert output_root(str(tmp_path / "new" / "deeper")) == str(tmp_path / "new" / "deeper")
     assert output_root("outputs") == "outputs"
+    import experiments.cli  # an unwritable folder (root may write anywhere: simulated)
+    monkeypatch.setattr(experiments.cli.os, "access", lambda path, mode: False)
+    with pytest.raises(ConfigError, match=r"new.*: .* is not writable; name a folder you can"):
+        output_root(str(tmp_path / "new"))
 
 
 def test_bad_output_folders_are_one_line_at_the_command_line(tmp_path):
