@@ -25,6 +25,7 @@ from reducers import plots
 from reducers.baselines import EMBEDDING_PROTOCOLS, Baseline
 from reducers.checkpoint import restore
 from reducers.engine import LoopState, fit
+from reducers.errors import ConfigError, DataError
 from reducers.interrupt import StopRequest
 from reducers.io import write_json
 from reducers.scoring import LABEL_FREE, encode, score_codes, score_model
@@ -100,6 +101,45 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
     return outcome
 
 
+def load_heldout(cfg: DictConfig, split, model):
+    """The extra test set of ``heldout=`` as one (x, y, name), checked before any training."""
+    if cfg.heldout is None:
+        return None
+    if isinstance(model, Baseline) and not model.inductive:
+        raise ConfigError(f"heldout={cfg.heldout._target_.rsplit('.', 1)[-1]} needs a model that "
+                          f"maps new rows; {type(model).__name__} embeds only the rows it is "
+                          "fitted with (leave heldout out, or use model=pca/umap/ae/vae)")
+    extra = build(cfg.heldout)
+    if extra.input_dim != split.input_dim:
+        raise DataError(f"heldout: {extra.name} has {extra.input_dim} features per row, the "
+                        f"training data {split.name} {split.input_dim}; give a held-out set "
+                        "of the same kind")
+    x = np.concatenate([extra.x_train, extra.x_test])
+    y = np.concatenate([extra.y_train, extra.y_test]) if extra.labelled and split.labelled \
+        else None
+    return x, y, extra.name
+
+
+def score_heldout(settings, model, split, train_codes: np.ndarray, heldout) -> tuple[dict, int]:
+    """``heldout_*`` metrics: every row of the extra set encoded, the kNN fitted on the run's
+    training codes (the held-out set selects nothing)."""
+    x, y, name = heldout
+    codes = model.transform(x) if isinstance(model, Baseline) else \
+        encode(model, torch.from_numpy(x))
+    metrics, _, _ = score_codes(train_codes, split.y_train if y is not None else None, codes, y,
+                                x, knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
+                                max_pairwise=settings.score.max_pairwise)
+    out = {f"heldout_{k}": metrics[k] for k in ("knn_acc", "silhouette", "trustworthiness",
+                                                 "continuity", "kmeans_vmeasure") if k in metrics}
+    if getattr(model, "has_decoder", True):
+        with torch.inference_mode():
+            recon = model.decode(torch.from_numpy(codes))
+        out["heldout_recon_mse"] = float(((recon - torch.from_numpy(x)) ** 2).mean())
+    log.info("held-out %s (%d rows):%s", name, len(x),
+             "".join(f" {k}={v:.3f}" for k, v in out.items()))
+    return out, len(x)
+
+
 def fit_baseline(model: Baseline, split) -> Outcome:
     started = time.perf_counter()
     codes = model.embed(split.x_train, split.x_test)
@@ -122,6 +162,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     check_against_data(settings, split)
     model = build(cfg.model, input_dim=split.input_dim)
     check_fits_model(split, model)
+    heldout = load_heldout(cfg, split, model)
     label = describe(cfg)
     log.info("%s on %s: %d train / %d test %s, %d threads", label, split.name,
              len(split.x_train), len(split.x_test),
@@ -157,6 +198,10 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
             max_pairwise=settings.score.max_pairwise)
         record["metrics"].update(metrics, **outcome.metrics)
         write_codes(run_dir / "codes.npz", split, train_codes, test_codes)
+        if heldout is not None and not stop:
+            extra, record["sample_sizes"]["heldout"] = score_heldout(
+                settings, model, split, train_codes, heldout)
+            record["metrics"].update(extra)
         during = "scoring" if stop else None
     if settings.score.figures:  # after a signal: the loss curves only
         plots.write_run_figures(run_dir, model, split, outcome.history, label,

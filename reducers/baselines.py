@@ -38,6 +38,12 @@ class Baseline:
     def estimator(self):
         raise NotImplementedError
 
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Codes of further rows, by the estimator ``embed`` fitted (inductive methods only)."""
+        if not self.inductive or getattr(self, "fitted", None) is None:
+            raise ReducerError(f"{type(self).__name__} cannot map rows it was not fitted with")
+        return self.fitted.transform(x).astype(np.float32)
+
     def effective_kl_weight(self, batch_size: int) -> None:
         return None  # no KL term, as for the plain autoencoder
 
@@ -49,6 +55,7 @@ class Baseline:
         estimator = self.estimator()
         if self.inductive:
             train = estimator.fit_transform(x_train)
+            self.fitted = estimator  # maps further rows (``transform``)
             return train.astype(np.float32), estimator.transform(x_test).astype(np.float32)
         joint = estimator.fit_transform(np.concatenate([x_train, x_test])).astype(np.float32)
         return joint[:len(x_train)], joint[len(x_train):]

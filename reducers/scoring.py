@@ -18,10 +18,15 @@ DIRECTION = {"knn_acc": 1, "silhouette": 1, "davies_bouldin": -1, "calinski_hara
              "trustworthiness": 1, "continuity": 1,
              "kmeans_vmeasure": 1, "kmeans_ari": 1, "code_std": 0,
              "recon_mse": -1, "test_recon": -1, "test_kl": 0, "active_units": 0,
-             "train_seconds": -1, "samples_per_second": 1}
+             "train_seconds": -1, "samples_per_second": 1,
+             # on an extra test set no model saw (train's ``heldout=``), kNN fitted on the
+             # training codes
+             "heldout_knn_acc": 1, "heldout_silhouette": 1, "heldout_trustworthiness": 1,
+             "heldout_continuity": 1, "heldout_kmeans_vmeasure": 1, "heldout_recon_mse": -1}
 # What needs no labels: the neighbourhoods kept, the codes' spread, the model and its cost.
 LABEL_FREE = ("trustworthiness", "continuity", "code_std", "recon_mse", "test_recon", "test_kl",
-              "active_units", "train_seconds", "samples_per_second")
+              "active_units", "train_seconds", "samples_per_second", "heldout_trustworthiness",
+              "heldout_continuity", "heldout_recon_mse")
 
 
 def score_codes(train_codes: np.ndarray, y_train: np.ndarray | None, test_codes: np.ndarray,

@@ -20,7 +20,8 @@ from experiments.train import train
 from reducers.baselines import Baseline
 from tests.helpers import StopAfter, composer
 
-APPS = {"train": ["model", "data", "optim", "trainer", "score", "paths", "experiment"],
+APPS = {"train": ["model", "data", "optim", "trainer", "score", "paths", "experiment",
+                  "heldout"],
         "anomaly": ["detector", "data", "optim", "trainer", "paths"],
         "embed": ["data", "score", "paths"]}
 REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"],

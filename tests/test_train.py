@@ -10,7 +10,8 @@ import pytest
 
 from experiments.train import train
 from reducers.checkpoint import load_checkpoint
-from tests.helpers import TINY, run_cli, without_timings
+from reducers.errors import ConfigError, DataError
+from tests.helpers import SHARED_T10K, TINY, run_cli, without_timings
 
 ARTIFACTS = ["metrics.json", "history.csv", "codes.npz", "checkpoint.pt", "scatter.png",
              "reconstructions.png", "manifold.png", "loss_curves.png"]
@@ -120,3 +121,23 @@ def test_one_dimensional_codes_are_drawn_as_a_strip(compose_train, compose_embed
     embedded = embed(compose_embed(f"checkpoint={tmp_path / 'vae'}",
                                    "data.limit=300"), tmp_path / "embedded")
     assert embedded["status"] == "ok" and (tmp_path / "embedded" / "scatter.png").exists()
+
+
+@pytest.mark.skipif(not SHARED_T10K.is_dir(), reason="../shared/data/mnist-t10k is absent")
+def test_an_extra_held_out_set_is_scored_with_the_training_codes(compose_train, tmp_path):
+    held = ["heldout=mnist_t10k", f"heldout.path={SHARED_T10K}", "heldout.limit=2000"]
+    record = train(compose_train(*TINY, *held), tmp_path / "vae")
+    metrics = record["metrics"]
+    assert record["sample_sizes"]["heldout"] == 2000
+    assert 0.2 < metrics["heldout_knn_acc"] <= 1  # chance: 0.1
+    for key in ("heldout_silhouette", "heldout_trustworthiness", "heldout_continuity",
+                "heldout_kmeans_vmeasure", "heldout_recon_mse"):
+        assert np.isfinite(metrics[key]), key
+    pca = train(compose_train(*TINY[:2], "model=pca", *held), tmp_path / "pca")
+    assert "heldout_knn_acc" in pca["metrics"] and "heldout_recon_mse" not in pca["metrics"]
+    with pytest.raises(ConfigError, match="TSNE embeds only the rows it is fitted with"):
+        train(compose_train(*TINY[:2], "model=tsne", *held), tmp_path / "tsne")
+    with pytest.raises(DataError, match="heldout: idx has 784 features per row, the training "
+                                        "data digits 64"):
+        train(compose_train(*TINY, "data=digits", *held), tmp_path / "digits")
+    assert not (tmp_path / "digits" / "metrics.json").exists()

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Optional
 
 from omegaconf import MISSING
 
@@ -34,6 +35,7 @@ class TrainConfig:
     score: ScoreConfig = MISSING
     paths: PathsConfig = MISSING
     compare: CompareConfig = MISSING
+    heldout: Optional[DataConfig] = MISSING  # an extra test set, scored as a whole; null: none
     seed: int = MISSING
     optimized_metric: str = MISSING  # what each run returns to the sweeper
     optimized_direction: Direction = MISSING
