@@ -129,8 +129,8 @@ def score_heldout(settings, model, split, train_codes: np.ndarray, heldout) -> t
     metrics, _, _ = score_codes(train_codes, split.y_train if y is not None else None, codes, y,
                                 x, knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
                                 max_pairwise=settings.score.max_pairwise)
-    out = {f"heldout_{k}": metrics[k] for k in ("knn_acc", "silhouette", "trustworthiness",
-                                                 "continuity", "kmeans_vmeasure") if k in metrics}
+    kept = ("knn_acc", "silhouette", "trustworthiness", "continuity", "kmeans_vmeasure")
+    out = {f"heldout_{k}": metrics[k] for k in kept if k in metrics}
     if getattr(model, "has_decoder", True):
         with torch.inference_mode():
             recon = model.decode(torch.from_numpy(codes))
