@@ -41,6 +41,8 @@ def describe(cfg: DictConfig) -> str:
     label = f"{m._target_.rsplit('.', 1)[-1]} {list(m.hidden)}->{m.latent_dim} {m.recon.value}"
     if "beta" in m:
         label += f" beta={m.beta:g}" + (" (blog scaling)" if m.kl_scaling.value == "blog" else "")
+        if m.get("beta_schedule", "constant") != "constant":
+            label += f" ({m.beta_schedule.value} over {m.warmup_epochs} ep)"
     return label
 
 

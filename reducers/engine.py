@@ -118,8 +118,10 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
                 loss)
         return FitResult("diverged", history, train_seconds, samples_seen, where, path)
 
+    start_epoch = getattr(model, "start_epoch", None)  # e.g. the VAE's beta schedule
     for epoch in range(resume.epoch + 1, epochs + 1):
         model.train()
+        scheduled = start_epoch(epoch) if start_epoch is not None else {}
         started = time.perf_counter()
         shuffled = x_train[torch.randperm(n, generator=generator)]  # (N, D)
         sums = None
@@ -149,7 +151,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         train_seconds += time.perf_counter() - started
         if not _finite_parameters(model):
             return stop(epoch, step, float("nan"))
-        row = {"epoch": epoch, **{f"train_{k}": v / n for k, v in zip(terms, sums.tolist())}}
+        row = {"epoch": epoch, **scheduled,
+               **{f"train_{k}": v / n for k, v in zip(terms, sums.tolist())}}
         if x_test is not None:
             row.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
         row["seconds"] = time.perf_counter() - started

@@ -6,6 +6,7 @@ one 400->4 layer here (the same parameters, one matmul). The objective's weighti
 """
 
 from collections.abc import Sequence
+from enum import Enum
 
 import torch
 
@@ -15,17 +16,39 @@ from reducers.losses import KLScaling, Weighting, kl_divergence
 from reducers.networks import mlp
 
 
+class BetaSchedule(str, Enum):
+    """The KL weight over the epochs, reaching ``beta``: at once (``constant``); from 0 over
+    ``warmup_epochs`` epochs, then ``beta`` (``linear``, KL warm-up); or that ramp repeated,
+    each cycle ``warmup_epochs`` rising and as many at ``beta`` (``cyclical``, Fu et al. 2019)."""
+
+    constant = "constant"
+    linear = "linear"
+    cyclical = "cyclical"
+
+    def factor(self, epoch: int, warmup_epochs: int) -> float:
+        """The share of ``beta`` used in ``epoch`` (1-based): the first epoch of a ramp is 0."""
+        if self is BetaSchedule.constant or warmup_epochs <= 0:
+            return 1.0
+        position = epoch - 1
+        if self is BetaSchedule.cyclical:
+            position %= 2 * warmup_epochs
+        return min(1.0, position / warmup_epochs)
+
+
 class VAE(Reducer):
     has_prior = True
 
     def __init__(self, input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
                  activation: str = "relu", recon: str = "bce", beta: float = 1.0,
-                 kl_scaling: str = "standard"):
+                 kl_scaling: str = "standard", beta_schedule: str = "constant",
+                 warmup_epochs: int = 0):
         super().__init__(input_dim, hidden, latent_dim, activation, recon)
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
-        self.beta = float(beta)
+        self.beta = float(beta)  # the target: what the schedule reaches and the tables show
+        self.beta_now = self.beta  # what the objective weighs the KL by in this epoch
         self.kl_scaling = KLScaling(kl_scaling)
+        self.beta_schedule, self.warmup_epochs = BetaSchedule(beta_schedule), int(warmup_epochs)
         self.body = mlp([input_dim, *hidden], activation, last_activation=True)
         self.head = torch.nn.Linear(hidden[-1] if hidden else input_dim, 2 * latent_dim)
 
@@ -37,7 +60,13 @@ class VAE(Reducer):
         return self.posterior(x)[0]
 
     def weighting(self, batch: int) -> Weighting:
-        return Weighting.of(self.kl_scaling, self.beta, batch, self.input_dim)
+        return Weighting.of(self.kl_scaling, self.beta_now, batch, self.input_dim)
+
+    def start_epoch(self, epoch: int) -> dict[str, float]:
+        """The engine's call before each epoch: set this epoch's beta; a scheduled one goes to
+        the history (and the epoch's log line)."""
+        self.beta_now = self.beta * self.beta_schedule.factor(epoch, self.warmup_epochs)
+        return {} if self.beta_schedule is BetaSchedule.constant else {"beta": self.beta_now}
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         batch = x.shape[0]
@@ -55,4 +84,6 @@ class VAE(Reducer):
                             [self.decoder])
 
     def effective_kl_weight(self, batch_size: int) -> float:
-        return self.weighting(batch_size).effective_kl_weight
+        """At the target beta (the schedule's end)."""
+        return Weighting.of(self.kl_scaling, self.beta, batch_size,
+                            self.input_dim).effective_kl_weight

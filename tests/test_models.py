@@ -47,3 +47,29 @@ def test_effective_kl_weight():
 def test_library_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         VAE(input_dim=784, **kwargs)
+
+
+def test_beta_schedules_reach_beta_per_epoch():
+    from reducers.vae import BetaSchedule
+    linear = [BetaSchedule.linear.factor(e, 4) for e in range(1, 8)]
+    assert linear == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    cyclical = [BetaSchedule.cyclical.factor(e, 2) for e in range(1, 10)]
+    assert cyclical == [0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0, 1.0, 0.0]  # rise 2, hold 2
+    assert {BetaSchedule.constant.factor(e, 3) for e in range(1, 5)} == {1.0}
+
+
+@pytest.mark.parametrize("backward", ["manual", "autograd"])
+def test_kl_warm_up_weighs_the_kl_by_the_epochs_beta(digits, backward):
+    from reducers import fit
+    torch.manual_seed(0)
+    model = VAE(784, hidden=(32,), beta=2.0, beta_schedule="linear", warmup_epochs=2)
+    x = torch.from_numpy(digits.x_train[:300])
+    result = fit(model, torch.optim.Adam(model.parameters(), lr=1e-3), x, epochs=4,
+                 batch_size=100, progress=False, backward=backward)
+    assert [row["beta"] for row in result.history] == [0.0, 1.0, 2.0, 2.0]
+    first = result.history[0]  # beta 0: the objective is the reconstruction alone
+    assert first["train_total"] == pytest.approx(first["train_recon"], rel=1e-6)
+    last = result.history[-1]
+    assert last["train_total"] == pytest.approx(last["train_recon"] + 2.0 * last["train_kl"],
+                                                rel=1e-5)
+    assert model.effective_kl_weight(100) == 2.0  # the target, as the tables show

@@ -158,6 +158,10 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "model.kl_scaling=seed", "expected one of [standard, blog]"),
     ("train", "model.activation=swish", "model.activation"),
     ("train", "model.latent_dim=0", "model.latent_dim=0 is invalid: must be >= 1"),
+    ("train", "model.beta_schedule=linear", "model.warmup_epochs=0 is invalid: "
+                                            "model.beta_schedule=linear ramps over >= 1 epoch"),
+    ("train", "model.warmup_epochs=-1", "model.warmup_epochs=-1 is invalid: must be >= 0"),
+    ("train", "model.beta_schedule=sigmoid", "expected one of [constant, linear, cyclical]"),
     ("train", "model.hidden=[512,0]", "model.hidden=[512, 0] is invalid: a list of layer sizes"),
     ("train", "model.hidden=abc", "model.hidden"),
     ("train", "model=tsne model.perplexity=0", "model.perplexity=0.0 is invalid: must be > 0"),

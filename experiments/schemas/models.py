@@ -10,6 +10,7 @@ from reducers.anomaly.detectors import ChainVariant
 from reducers.anomaly.scores import Fusion, VAEScore
 from reducers.losses import KLScaling, Recon
 from reducers.networks import Activation
+from reducers.vae import BetaSchedule
 
 
 @dataclass
@@ -43,10 +44,18 @@ class AEConfig(NetworkConfig):
 class VAEConfig(NetworkConfig):
     beta: float = MISSING
     kl_scaling: KLScaling = MISSING
+    beta_schedule: BetaSchedule = MISSING  # constant | linear (KL warm-up) | cyclical
+    warmup_epochs: int = MISSING  # epochs of each ramp from 0 to beta
 
     def __post_init__(self):
         super().__post_init__()
         finite_at_least(self.beta, "model.beta")
+        require(self.warmup_epochs >= 0, "model.warmup_epochs", self.warmup_epochs,
+                "must be >= 0")
+        require(self.beta_schedule is BetaSchedule.constant or self.warmup_epochs >= 1,
+                "model.warmup_epochs", self.warmup_epochs,
+                f"model.beta_schedule={self.beta_schedule.value} ramps over >= 1 epoch; set "
+                "model.warmup_epochs=N")
 
 
 @dataclass
