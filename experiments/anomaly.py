@@ -80,10 +80,12 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     def train(model: torch.nn.Module, x: torch.Tensor, network: str) -> None:
         nonlocal train_seconds
         optimizer = build(cfg.optim)(model.parameters())
+        schedule = settings.trainer.schedule()
         result = fit(model, optimizer, x, epochs=settings.trainer.epochs,
                      batch_size=settings.trainer.batch_size, seed=cfg.seed,
                      progress=settings.trainer.progress, should_stop=lambda: bool(stop),
-                     backward=settings.trainer.backward)
+                     backward=settings.trainer.backward,
+                     lr_factor=schedule.factor if schedule else None)
         histories[network] = result.history
         train_seconds += result.train_seconds
         if result.status != "ok":

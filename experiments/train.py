@@ -84,11 +84,13 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                             model_spec=spec, config=resolved(cfg), threads=threads)
 
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    schedule = settings.trainer.schedule()
     try:
         result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
                      batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
                      progress=settings.trainer.progress, resume=loop, on_epoch_end=save,
-                     should_stop=lambda: bool(stop), backward=settings.trainer.backward)
+                     should_stop=lambda: bool(stop), backward=settings.trainer.backward,
+                     lr_factor=schedule.factor if schedule else None)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk
         save.flush()
     write_history(run_dir / "history.csv", result.history)

@@ -91,10 +91,13 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         progress: bool = True, resume: LoopState | None = None,
         backward: Backward | str = Backward.manual,
         on_epoch_end: Callable[[LoopState], None] | None = None,
-        should_stop: Callable[[], bool] = lambda: False) -> FitResult:
+        should_stop: Callable[[], bool] = lambda: False,
+        lr_factor: Callable[[int, int, int], float] | None = None) -> FitResult:
     """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
     non-finite loss ("diverged") or, between two steps, when ``should_stop()`` is true
-    ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one)."""
+    ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one).
+    ``lr_factor(epoch, step, steps)``: a learning-rate schedule, times each parameter group's
+    initial learning rate (kept in the group as ``initial_lr``, so it survives a resume)."""
     if len(x_train) == 0:
         raise DataError("no training rows: the data (or what data.limit or a held-out "
                         "fraction left of it) is empty")
@@ -119,9 +122,14 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         return FitResult("diverged", history, train_seconds, samples_seen, where, path)
 
     start_epoch = getattr(model, "start_epoch", None)  # e.g. the VAE's beta schedule
+    steps = math.ceil(n / batch_size)
+    for group in optimizer.param_groups if lr_factor is not None else ():
+        group.setdefault("initial_lr", group["lr"])
     for epoch in range(resume.epoch + 1, epochs + 1):
         model.train()
         scheduled = start_epoch(epoch) if start_epoch is not None else {}
+        if lr_factor is not None:
+            scheduled["lr"] = optimizer.param_groups[0]["initial_lr"] * lr_factor(epoch, 1, steps)
         started = time.perf_counter()
         shuffled = x_train[torch.randperm(n, generator=generator)]  # (N, D)
         sums = None
@@ -131,6 +139,10 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
                         epoch - 1)
                 return FitResult("interrupted", history, train_seconds, samples_seen,
                                  backward=path)
+            if lr_factor is not None:
+                factor = lr_factor(epoch, step, steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = group["initial_lr"] * factor
             xb = shuffled[start:start + batch_size]  # (B, D) view
             terms = model.loss(xb) if by_hand is None else by_hand.loss(xb)
             loss = terms["total"].item()

@@ -111,3 +111,23 @@ def test_blog_scaling_is_standard_scaling_with_beta_times_bd_and_lr_over_d(digit
             seed=0, progress=False)
         weights.append(torch.cat([p.detach().ravel() for p in model.parameters()]))
     assert torch.allclose(weights[0], weights[1], rtol=1e-4, atol=1e-6)
+
+
+def test_learning_rate_schedules_are_applied_step_by_step(digits):
+    from reducers.schedules import LRSchedule, Schedule
+    cosine = Schedule(LRSchedule.cosine, epochs=2)
+    assert cosine.factor(1, 1, 10) == 1.0 and cosine.factor(2, 1, 10) == pytest.approx(0.5)
+    assert cosine.factor(2, 10, 10) == pytest.approx(0.0062, abs=1e-3)
+    onecycle = Schedule(LRSchedule.onecycle, epochs=10)
+    factors = [onecycle.factor(e, 1, 1) for e in range(1, 11)]
+    assert factors[0] == pytest.approx(1 / 25) and max(factors) == factors[3] == 1.0
+    assert factors[-1] < factors[4] < 1
+    step = Schedule(LRSchedule.step, epochs=30, step_epochs=10, gamma=0.5)
+    assert [step.factor(e, 5, 9) for e in (1, 10, 11, 21)] == [1.0, 1.0, 0.5, 0.25]
+    for backward in ("manual", "autograd"):
+        model = Autoencoder(784, hidden=(16,))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        result = fit(model, optimizer, torch.from_numpy(digits.x_train[:200]), epochs=2,
+                     batch_size=50, progress=False, backward=backward, lr_factor=cosine.factor)
+        assert [row["lr"] for row in result.history] == pytest.approx([1e-2, 5e-3])
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 * cosine.factor(2, 4, 4))

@@ -173,3 +173,20 @@ def test_a_signal_while_scoring_is_an_interruption_that_resume_finishes(
     assert resumed["status"] == "ok" and resumed["epochs_completed"] == 2
     assert without_timings(resumed["metrics"])["knn_acc"] == record["metrics"]["knn_acc"]
     assert (tmp_path / "scatter.png").exists()
+
+
+def test_schedules_resume_exactly(compose_train, tmp_path):
+    """A learning-rate schedule and a KL warm-up are functions of the position: a run stopped
+    and resumed ends with the weights of one never stopped."""
+    scheduled = [*TINY, "trainer.epochs=4", "trainer.lr_schedule=cosine",
+                 "model.beta_schedule=linear", "model.warmup_epochs=3", "trainer.threads=1",
+                 "trainer.checkpoint_seconds=0", "score.figures=false"]
+    stopped = train(compose_train(*scheduled), tmp_path / "run", StopAfter(25))
+    assert stopped["status"] == "interrupted" and 1 <= stopped["epochs_completed"] < 4
+    resumed = train(compose_train(*scheduled, "trainer.resume=true"), tmp_path / "run")
+    straight = train(compose_train(*scheduled), tmp_path / "straight")
+    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
+    assert a["epoch"] == b["epoch"] == 4 and same_weights(a, b)
+    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    history = (tmp_path / "straight" / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,beta,lr,")

@@ -9,6 +9,7 @@ from omegaconf import MISSING
 from experiments.schemas.checks import check_seed, require
 from reducers.data.table import Scale
 from reducers.engine import Backward
+from reducers.schedules import LRSchedule, Schedule
 
 
 @dataclass
@@ -90,6 +91,15 @@ class TrainerConfig:
     resume_from: Optional[str] = MISSING  # a checkpoint file or a run folder to continue from
     checkpoint_seconds: float = MISSING  # write the last whole epoch at most this often
     backward: Backward = MISSING  # hand-written for the AE and VAE, or autograd
+    lr_schedule: LRSchedule = MISSING  # of the optimiser's learning rate, step by step
+    lr_step_epochs: int = MISSING  # step: every this many epochs
+    lr_gamma: float = MISSING  # step: times this
+
+    def schedule(self) -> Schedule | None:
+        """The engine's ``lr_factor``, or None for ``lr_schedule=none``."""
+        if self.lr_schedule is LRSchedule.none:
+            return None
+        return Schedule(self.lr_schedule, self.epochs, self.lr_step_epochs, self.lr_gamma)
 
     def __post_init__(self):
         require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
@@ -101,6 +111,10 @@ class TrainerConfig:
         require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
         require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
                 "must be >= 1 or null (the cores, shared among parallel jobs)")
+        require(self.lr_step_epochs >= 1, "trainer.lr_step_epochs", self.lr_step_epochs,
+                "must be >= 1")
+        require(math.isfinite(self.lr_gamma) and 0 < self.lr_gamma <= 1, "trainer.lr_gamma",
+                self.lr_gamma, "must be in (0, 1]")
 
 
 @dataclass
