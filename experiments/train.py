@@ -24,6 +24,7 @@ from experiments.schemas.against_data import check_against_data
 from reducers import plots
 from reducers.baselines import EMBEDDING_PROTOCOLS, Baseline
 from reducers.checkpoint import restore
+from reducers.data.split import carve_validation
 from reducers.engine import LoopState, fit
 from reducers.errors import ConfigError, DataError
 from reducers.interrupt import StopRequest
@@ -58,10 +59,13 @@ class Outcome:
     metrics: dict = field(default_factory=dict)  # model-side: reconstruction, KL, active units
     embedding_protocol: str = "inductive"  # a key of reducers.baselines.EMBEDDING_PROTOCOLS
     backward: str | None = None  # how the engine took gradients; None: not trained by it
+    best_epoch: int | None = None  # with a validation set: the epoch of the lowest val_loss
+    stopped_early: int | None = None  # the last epoch, when early stopping ended training
 
 
 def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, threads: int,
-                  point: tuple[dict, Path] | None, stop: StopRequest) -> Outcome:
+                  point: tuple[dict, Path] | None, stop: StopRequest,
+                  x_val: np.ndarray | None) -> Outcome:
     """The engine's loop from the start or from ``point`` (a checkpoint and its path), keeping
     the last whole epoch's checkpoint; then the model-side metrics."""
     optimizer = build(cfg.optim)(model.parameters())
@@ -90,12 +94,18 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                      batch_size=settings.trainer.batch_size, seed=cfg.seed, x_test=x_test,
                      progress=settings.trainer.progress, resume=loop, on_epoch_end=save,
                      should_stop=lambda: bool(stop), backward=settings.trainer.backward,
-                     lr_factor=schedule.factor if schedule else None)
+                     lr_factor=schedule.factor if schedule else None,
+                     x_val=None if x_val is None else torch.from_numpy(x_val),
+                     patience=settings.trainer.early_stopping,
+                     restore_best=settings.trainer.restore_best)
+        if result.restored:  # the checkpoint holds the weights that are scored
+            save(result.last_state)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk
         save.flush()
     write_history(run_dir / "history.csv", result.history)
     outcome = Outcome(result.status, result.train_seconds, result.samples_per_second, None,
-                      result.history, result.diverged, backward=result.backward)
+                      result.history, result.diverged, backward=result.backward,
+                      best_epoch=result.best_epoch, stopped_early=result.stopped_early)
     if outcome.status == "ok" and not stop:
         if loop is not None and loop.epoch == len(result.history) and source != checkpoint:
             save(loop)  # resumed from a finished run elsewhere: keep the model here too
@@ -163,6 +173,9 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     started = time.perf_counter()
     threads = start(cfg.seed, settings.trainer.threads)
     split = build(cfg.data)
+    x_val = None
+    if settings.trainer.val_fraction > 0 and "hidden" in cfg.model:  # networks only
+        split, x_val = carve_validation(split, settings.trainer.val_fraction, cfg.data.seed)
     check_against_data(settings, split)
     model = build(cfg.model, input_dim=split.input_dim)
     check_fits_model(split, model)
@@ -178,7 +191,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
             log.warning("optimized_metric=%s needs labels: a sweeper gets nothing from this "
                         "run; set optimized_metric=trustworthiness", cfg.optimized_metric)
     outcome = fit_baseline(model, split) if isinstance(model, Baseline) else \
-        train_network(cfg, settings, model, split, run_dir, threads, point, stop)
+        train_network(cfg, settings, model, split, run_dir, threads, point, stop, x_val)
     if stop:  # a signal during training, or after it (a baseline cannot stop half-way)
         outcome.status, outcome.codes = "interrupted", None
 
@@ -188,6 +201,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
         "embedding_protocol": outcome.embedding_protocol,
         "embedding_protocol_note": EMBEDDING_PROTOCOLS[outcome.embedding_protocol],
         "epochs_completed": len(outcome.history), "diverged": outcome.diverged,
+        "best_epoch": outcome.best_epoch, "stopped_early": outcome.stopped_early,
         "backward": outcome.backward,
         "metrics": {"train_seconds": outcome.train_seconds,
                     "samples_per_second": outcome.samples_per_second},

@@ -47,6 +47,9 @@ class LoopState:
     train_seconds: float = 0.0
     samples_seen: int = 0
     last_loss: float = float("nan")  # of the last step, reported if the next one diverges
+    best_epoch: int = 0  # with a validation set: the epoch of the lowest validation loss
+    best_loss: float = float("inf")
+    best_state: dict | None = None  # that epoch's weights, when they are to be restored
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -60,6 +63,10 @@ class FitResult:
     samples_seen: int
     diverged: dict | None = None  # epoch, step and last finite loss when status == "diverged"
     backward: str = "autograd"  # or the manual step's kind, e.g. "manual backward, Adam.step()"
+    best_epoch: int | None = None  # with a validation set: the epoch of the lowest val_loss
+    stopped_early: int | None = None  # the last epoch trained, when early stopping ended it
+    restored: bool = False  # the model holds best_epoch's weights, not the last epoch's
+    last_state: "LoopState | None" = None  # where the loop stood after its last epoch
 
     @property
     def samples_per_second(self) -> float:
@@ -92,12 +99,18 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         backward: Backward | str = Backward.manual,
         on_epoch_end: Callable[[LoopState], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        lr_factor: Callable[[int, int, int], float] | None = None) -> FitResult:
+        lr_factor: Callable[[int, int, int], float] | None = None,
+        x_val: torch.Tensor | None = None, patience: int | None = None,
+        restore_best: bool = False) -> FitResult:
     """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
     non-finite loss ("diverged") or, between two steps, when ``should_stop()`` is true
     ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one).
     ``lr_factor(epoch, step, steps)``: a learning-rate schedule, times each parameter group's
-    initial learning rate (kept in the group as ``initial_lr``, so it survives a resume)."""
+    initial learning rate (kept in the group as ``initial_lr``, so it survives a resume).
+    ``x_val``: a validation set; each epoch records ``val_*`` terms and ``val_loss`` (their sum:
+    the reconstruction, plus the KL for a VAE, the negative ELBO at beta 1, whatever beta or
+    scaling is optimised). ``patience``: stop after that many epochs without a lower
+    ``val_loss``; ``restore_best``: end with the weights of the epoch of the lowest one."""
     if len(x_train) == 0:
         raise DataError("no training rows: the data (or what data.limit or a held-out "
                         "fraction left of it) is empty")
@@ -111,6 +124,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     history = list(resume.history)
     train_seconds, samples_seen = resume.train_seconds, resume.samples_seen
     last_loss = resume.last_loss
+    best_epoch, best_loss, best_state = resume.best_epoch, resume.best_loss, resume.best_state
     offered = getattr(model, "manual_step", None)
     by_hand = offered(optimizer) if offered and Backward(backward) is Backward.manual else None
     path = by_hand.kind if by_hand is not None else "autograd"  # recorded in the FitResult
@@ -121,6 +135,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
                 loss)
         return FitResult("diverged", history, train_seconds, samples_seen, where, path)
 
+    state = resume  # where the loop stands: after each epoch, the state handed on
     start_epoch = getattr(model, "start_epoch", None)  # e.g. the VAE's beta schedule
     steps = math.ceil(n / batch_size)
     for group in optimizer.param_groups if lr_factor is not None else ():
@@ -165,13 +180,42 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
             return stop(epoch, step, float("nan"))
         row = {"epoch": epoch, **scheduled,
                **{f"train_{k}": v / n for k, v in zip(terms, sums.tolist())}}
+        if x_val is not None:
+            val = evaluate(model, x_val)
+            row.update({f"val_{k}": v for k, v in val.items()}, val_loss=sum(val.values()))
+            if row["val_loss"] < best_loss:
+                best_epoch, best_loss = epoch, row["val_loss"]
+                if restore_best:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if x_test is not None:
             row.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
         row["seconds"] = time.perf_counter() - started
         history.append(row)
         bar.say(log, logging.INFO, "epoch %d/%d %s", epoch, epochs, " ".join(
             f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds")))
+        state = LoopState(epoch, list(history), generator.get_state(), torch.get_rng_state(),
+                          train_seconds, samples_seen, last_loss, best_epoch, best_loss,
+                          best_state)
         if on_epoch_end is not None:
-            on_epoch_end(LoopState(epoch, list(history), generator.get_state(),
-                                   torch.get_rng_state(), train_seconds, samples_seen, last_loss))
-    return FitResult("ok", history, train_seconds, samples_seen, backward=path)
+            on_epoch_end(state)
+        if patience is not None and x_val is not None and epoch - best_epoch >= patience \
+                and epoch < epochs:
+            bar.say(log, logging.INFO, "early stop after epoch %d: val_loss has not improved "
+                    "since epoch %d", epoch, best_epoch)
+            return _finished(model, history, train_seconds, samples_seen, path, state,
+                             stopped_early=epoch)
+    return _finished(model, history, train_seconds, samples_seen, path, state,
+                     stopped_early=None)
+
+
+def _finished(model, history, train_seconds, samples_seen, path, state: LoopState,
+              stopped_early: int | None) -> FitResult:
+    """A finished loop's result; the best validation epoch's weights put back when kept."""
+    best = state.best_epoch or None
+    restored = state.best_state is not None and best is not None and best != state.epoch
+    if restored:
+        model.load_state_dict(state.best_state)
+        log.info("restored the weights of epoch %d (lowest val_loss %.4g)", best,
+                 state.best_loss)
+    return FitResult("ok", history, train_seconds, samples_seen, backward=path, best_epoch=best,
+                     stopped_early=stopped_early, restored=restored, last_state=state)

@@ -131,3 +131,29 @@ def test_learning_rate_schedules_are_applied_step_by_step(digits):
                      batch_size=50, progress=False, backward=backward, lr_factor=cosine.factor)
         assert [row["lr"] for row in result.history] == pytest.approx([1e-2, 5e-3])
         assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 * cosine.factor(2, 4, 4))
+
+
+def test_early_stopping_restores_the_best_validation_epoch(digits):
+    from reducers.engine import evaluate
+    torch.manual_seed(0)
+    model = Autoencoder(784, hidden=(256,))  # 100 digits to fit, 100 to validate: overfits
+    x, x_val = torch.from_numpy(digits.x_train[:100]), torch.from_numpy(digits.x_train[100:200])
+    result = fit(model, torch.optim.Adam(model.parameters(), lr=3e-3), x, epochs=200,
+                 batch_size=20, progress=False, x_val=x_val, patience=5, restore_best=True)
+    losses = [row["val_loss"] for row in result.history]
+    assert result.stopped_early == len(losses) < 200  # stopped, 5 epochs after the best
+    assert result.best_epoch == 1 + losses.index(min(losses)) == len(losses) - 5
+    assert result.restored and result.status == "ok"
+    assert evaluate(model, x_val)["recon"] == pytest.approx(min(losses), rel=1e-6)
+
+
+def test_without_restore_the_last_epoch_stays(digits):
+    from reducers.engine import evaluate
+    torch.manual_seed(0)
+    model = Autoencoder(784, hidden=(256,))
+    x, x_val = torch.from_numpy(digits.x_train[:100]), torch.from_numpy(digits.x_train[100:200])
+    result = fit(model, torch.optim.Adam(model.parameters(), lr=3e-3), x, epochs=30,
+                 batch_size=20, progress=False, x_val=x_val)
+    assert not result.restored and result.stopped_early is None and len(result.history) == 30
+    assert evaluate(model, x_val)["recon"] == pytest.approx(result.history[-1]["val_loss"],
+                                                            rel=1e-6)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -190,3 +191,28 @@ def test_schedules_resume_exactly(compose_train, tmp_path):
     assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
     history = (tmp_path / "straight" / "history.csv").read_text().splitlines()
     assert history[0].startswith("epoch,beta,lr,")
+
+
+def test_early_stopping_resumes_exactly_and_keeps_the_scored_weights(compose_train, tmp_path):
+    validated = [*TINY, "data.limit=400", "trainer.epochs=40", "model=ae", "model.hidden=[128]",
+                 "optim.lr=3e-3", "trainer.batch_size=32", "trainer.val_fraction=0.25",
+                 "trainer.early_stopping=3", "trainer.restore_best=true", "trainer.threads=1",
+                 "trainer.checkpoint_seconds=0", "score.figures=false"]
+    straight = train(compose_train(*validated), tmp_path / "straight")
+    assert straight["stopped_early"] is not None and straight["best_epoch"] is not None
+    assert straight["best_epoch"] == straight["stopped_early"] - 3
+    stopped = train(compose_train(*validated), tmp_path / "run", StopAfter(30))
+    assert stopped["status"] == "interrupted"
+    resumed = train(compose_train(*validated, "trainer.resume=true"), tmp_path / "run")
+    assert (resumed["best_epoch"], resumed["stopped_early"]) == \
+        (straight["best_epoch"], straight["stopped_early"])
+    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
+    assert same_weights(a, b)  # the restored best epoch's weights, what was scored
+    from reducers.checkpoint import build_model
+    from reducers.scoring import encode
+    model = build_model(b, tmp_path / "straight")
+    codes = np.load(tmp_path / "straight" / "codes.npz")["test"]
+    from reducers.data import load_mnist5k
+    x_test = torch.from_numpy(load_mnist5k(limit=400).x_test)
+    assert np.allclose(encode(model, x_test), codes, atol=1e-6)

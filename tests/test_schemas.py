@@ -177,6 +177,12 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "trainer.batch_size=0", "trainer.batch_size=0 is invalid: must be >= 1"),
     ("train", "trainer.lr_schedule=linear", "expected one of [none, cosine, onecycle, step]"),
     ("train", "trainer.lr_gamma=0", "trainer.lr_gamma=0.0 is invalid: must be in (0, 1]"),
+    ("train", "trainer.early_stopping=5", "trainer.early_stopping=5 is invalid: needs a "
+                                          "validation set: add trainer.val_fraction=0.1"),
+    ("train", "trainer.restore_best=true", "trainer.restore_best=True is invalid: needs a "
+                                           "validation set"),
+    ("train", "trainer.val_fraction=0.6", "trainer.val_fraction=0.6 is invalid: must be in "
+                                          "[0, 0.5)"),
     ("train", "trainer.lr_step_epochs=0", "trainer.lr_step_epochs=0 is invalid: must be >= 1"),
     ("train", "trainer.threads=0", "trainer.threads=0 is invalid: must be >= 1 or null"),
     ("train", "trainer.backward=fast", "Invalid value 'fast', expected one of [manual, autograd]"),

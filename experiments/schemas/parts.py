@@ -91,6 +91,9 @@ class TrainerConfig:
     resume_from: Optional[str] = MISSING  # a checkpoint file or a run folder to continue from
     checkpoint_seconds: float = MISSING  # write the last whole epoch at most this often
     backward: Backward = MISSING  # hand-written for the AE and VAE, or autograd
+    val_fraction: float = MISSING  # > 0: a validation set carved from the training rows
+    early_stopping: Optional[int] = MISSING  # patience in epochs; null: train every epoch
+    restore_best: bool = MISSING  # end with the weights of the lowest validation loss
     lr_schedule: LRSchedule = MISSING  # of the optimiser's learning rate, step by step
     lr_step_epochs: int = MISSING  # step: every this many epochs
     lr_gamma: float = MISSING  # step: times this
@@ -113,6 +116,13 @@ class TrainerConfig:
                 "must be >= 1 or null (the cores, shared among parallel jobs)")
         require(self.lr_step_epochs >= 1, "trainer.lr_step_epochs", self.lr_step_epochs,
                 "must be >= 1")
+        require(0 <= self.val_fraction < 0.5, "trainer.val_fraction", self.val_fraction,
+                "must be in [0, 0.5) (0: no validation set)")
+        for key in ("early_stopping", "restore_best"):
+            require(not getattr(self, key) or self.val_fraction > 0, f"trainer.{key}",
+                    getattr(self, key), "needs a validation set: add trainer.val_fraction=0.1")
+        require(self.early_stopping is None or self.early_stopping >= 1,
+                "trainer.early_stopping", self.early_stopping, "must be >= 1 or null")
         require(math.isfinite(self.lr_gamma) and 0 < self.lr_gamma <= 1, "trainer.lr_gamma",
                 self.lr_gamma, "must be in (0, 1]")
 

@@ -1,7 +1,7 @@
 """The split object every data source returns, and the ways to make one."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -154,3 +154,26 @@ def make_split(x: np.ndarray, y: np.ndarray, *, image_shape: tuple[int, int], na
                         f"{x_te.shape[1]}")
     return Split(np.ascontiguousarray(x), y, (x_te / 255.0).astype(np.float32),
                  y_te.astype(np.int64), image_shape, name)
+
+
+def carve_validation(split: Split, fraction: float, seed: int) -> tuple[Split, np.ndarray]:
+    """A validation set of ``fraction`` of the training rows (stratified by label when there
+    are labels), and the split with the rest as its training part. The test part is untouched:
+    the validation set, not the test set, is what may select an epoch."""
+    if not 0 < fraction < 1:
+        raise DataError(f"trainer.val_fraction={fraction} is invalid: must be in (0, 1)")
+    n_val = int(np.ceil(fraction * len(split.x_train)))
+    classes = len(np.unique(split.y_train)) if split.labelled else 1
+    if not classes <= n_val <= len(split.x_train) - max(classes, 2):
+        raise DataError(f"{split.name}: trainer.val_fraction={fraction} of {len(split.x_train)} "
+                        f"training rows gives {n_val} validation rows; each part needs one of "
+                        f"each of the {classes} classes (and 2 rows): change the fraction")
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(split.x_train))
+    train, val = train_test_split(index, test_size=n_val, random_state=seed,
+                                  stratify=split.y_train if split.labelled else None)
+    train, val = np.sort(train), np.sort(val)
+    kept = replace(split, x_train=np.ascontiguousarray(split.x_train[train]),
+                   y_train=split.y_train[train] if split.labelled else None)
+    return kept, np.ascontiguousarray(split.x_train[val])
