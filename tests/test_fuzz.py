@@ -1,7 +1,8 @@
-"""Fuzzing the config spaces of the train and anomaly apps: random values for their numeric keys
-and random group choices, on tiny real data. Whatever the draw, the app either finishes with a record
-(``ok``, or ``diverged`` for a learning rate that blows up) or refuses with one error line
-naming the problem, before any training: never a traceback, never a half-written run.
+"""Fuzzing the config spaces of the train and anomaly apps: random values for their numeric
+keys and random group choices, on tiny real data. Whatever the draw, the app either finishes
+with a record (``ok``, or ``diverged`` for a learning rate that blows up) or refuses with one
+error line naming the problem, before any training: never a traceback, never a half-written
+run.
 
 Deterministic (``derandomize``), so that CI sees the same draws every time. UMAP is left out:
 its first use compiles for ~45 s."""
@@ -98,8 +99,14 @@ def attempt(app: str, overrides: list[str], run) -> dict | None:
     return record
 
 
-@settings(max_examples=45, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def fuzzing(examples: int):
+    """Hypothesis' settings here: the same draws every time, no time limit per draw."""
+    return settings(max_examples=examples, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+@fuzzing(45)
 @given(overrides=commands())
 def test_any_command_finishes_with_a_record_or_refuses_with_one_line(overrides, tmp_path_factory):
     record = attempt("train", overrides, tmp_path_factory.mktemp("fuzz"))
@@ -133,8 +140,7 @@ def anomaly_commands(draw) -> list[str]:
     return overrides
 
 
-@settings(max_examples=20, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@fuzzing(20)
 @given(overrides=anomaly_commands())
 def test_any_anomaly_command_finishes_or_refuses_with_one_line(overrides, tmp_path_factory):
     record = attempt("anomaly", overrides, tmp_path_factory.mktemp("fuzz"))
