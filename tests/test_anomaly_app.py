@@ -31,6 +31,17 @@ def test_a_run_records_its_rates_as_its_scores_give_them(compose_anomaly, tmp_pa
     assert json.loads((tmp_path / "metrics.json").read_text())["metrics"] == m
 
 
+def test_the_same_command_twice_gives_the_same_scores(compose_anomaly, tmp_path):
+    settings = [*TINY, "detector=vae", "anomaly.figures=false", "seed=7"]
+    first = detect(compose_anomaly(*settings), tmp_path / "a")
+    second = detect(compose_anomaly(*settings), tmp_path / "b")
+    timings = ("train_seconds", "score_seconds")
+    assert {k: v for k, v in first["metrics"].items() if k not in timings} == \
+        {k: v for k, v in second["metrics"].items() if k not in timings}
+    assert np.array_equal(np.load(tmp_path / "a" / "scores.npz")["test"],
+                          np.load(tmp_path / "b" / "scores.npz")["test"])
+
+
 def test_a_held_out_threshold_uses_normal_images_kept_from_training(compose_anomaly, tmp_path):
     record = detect(compose_anomaly(*TINY, "anomaly.normal_class=5",
                                     "anomaly.held_out_fraction=0.25", "anomaly.figures=false"),
