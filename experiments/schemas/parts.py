@@ -7,7 +7,7 @@ from typing import List, Optional
 from omegaconf import MISSING
 
 from experiments.schemas.checks import check_seed, require
-from reducers.data.table import Scale
+from reducers.data.scaling import Scale
 from reducers.engine import Backward
 from reducers.schedules import LRSchedule, Schedule
 

@@ -6,7 +6,8 @@ from reducers.data.builtin import load_digits, load_mnist5k
 from reducers.data.fetch import load_fashion_mnist, load_mnist
 from reducers.data.idx import load_idx, read_idx
 from reducers.data.split import Split, make_split, random_split, stratified_split
-from reducers.data.table import Scale, Scaling, load_table
+from reducers.data.scaling import Scale, Scaling
+from reducers.data.table import load_table
 from reducers.data.tsv import load_tsv
 
 __all__ = ["Split", "make_split", "stratified_split", "random_split", "load_table", "Scale",

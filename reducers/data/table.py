@@ -15,12 +15,12 @@ import csv
 import logging
 import time
 from dataclasses import dataclass, replace
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from reducers.data.scaling import Scale, Scaling
 from reducers.data.split import Split, random_split, stratified_split
 from reducers.errors import ConfigError, DataError
 
@@ -28,52 +28,6 @@ TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 SUFFIXES = (*TEXT_SEPARATORS, ".parquet", ".npy", ".npz")
 log = logging.getLogger(__name__)
 PARQUET_HINT = "pip install -c constraints.txt -e '.[parquet]' (or pip install pyarrow)"
-
-
-class Scale(str, Enum):
-    """How features are scaled, fitted on the training split: to [0, 1] by the training
-    minimum and maximum, to zero mean and unit variance, or not at all."""
-
-    minmax = "minmax"
-    standard = "standard"
-    none = "none"
-
-
-@dataclass(frozen=True)
-class Scaling:
-    """``(x - offset) / factor`` per feature, then clipped to [0, 1] for ``minmax``."""
-
-    kind: Scale
-    offset: np.ndarray  # (D,)
-    factor: np.ndarray  # (D,), never 0
-
-    @classmethod
-    def fit(cls, kind: Scale | str, x_train: np.ndarray) -> "Scaling":
-        kind, d = Scale(kind), x_train.shape[1]
-        if kind is Scale.minmax:
-            low = x_train.min(axis=0)
-            offset, factor = low, x_train.max(axis=0) - low
-        elif kind is Scale.standard:
-            offset, factor = x_train.mean(axis=0), x_train.std(axis=0)
-        else:
-            offset, factor = np.zeros(d), np.ones(d)
-        factor = np.where(factor > 0, factor, 1.0)  # constant in the training split: kept as 0
-        return cls(kind, offset.astype(np.float64), factor.astype(np.float64))
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        out = (x - self.offset) / self.factor
-        if self.kind is Scale.minmax:
-            np.clip(out, 0.0, 1.0, out=out)  # test values beyond the training range
-        return np.ascontiguousarray(out, np.float32)
-
-    def as_dict(self) -> dict:
-        return {"kind": self.kind.value, "offset": self.offset.tolist(),
-                "factor": self.factor.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Scaling":
-        return cls(Scale(d["kind"]), np.asarray(d["offset"], np.float64),
-                   np.asarray(d["factor"], np.float64))
 
 
 @dataclass(frozen=True)
