@@ -29,16 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def check_fits(split, spec: dict, source: Path) -> None:
-    """The data must have the size (and, for tables, the columns) the model was trained on."""
-    expected, features = spec["input_dim"], spec.get("features")
-    if features is not None and split.feature_names is not None \
-            and list(split.feature_names) != features:
-        missing = [f for f in features if f not in split.feature_names]
-        extra = [f for f in split.feature_names if f not in features]
-        raise DataError(f"{split.name}'s feature columns differ from those the model in {source} "
-                        f"was trained on (missing {missing or 'none'}, extra {extra or 'none'}"
-                        f"{', same names in another order' if not missing + extra else ''}); "
-                        "select them with data.features=[...]")
+    """The data must have the size the model was trained on (a table's columns are picked by
+    name when it is loaded with the model's scaling: ``load_data``)."""
+    expected = spec["input_dim"]
     if split.input_dim != expected:
         what = "features" if split.image_shape is None else \
             f"pixels per image ({'x'.join(map(str, split.image_shape))})"

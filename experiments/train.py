@@ -81,8 +81,7 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
         log.info("resuming from %s after epoch %d", source, loop.epoch)
     spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
             "kwargs": {k: v for k, v in resolved(cfg.model).items() if k != "_target_"},
-            "features": split.feature_names and list(split.feature_names),
-            "scaling": split.scaling}  # tables: what embed must apply to other rows
+            "scaling": split.scaling}  # tables: the columns and scaling embed applies to new rows
     checkpoint = run_dir / "checkpoint.pt"
     save = EpochCheckpoints(checkpoint, model, optimizer, settings.trainer.checkpoint_seconds,
                             model_spec=spec, config=resolved(cfg), threads=threads)
