@@ -32,6 +32,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.core.utils import JobStatus
+from omegaconf import OmegaConf
 
 from reducers.io import write_json
 
@@ -78,7 +79,7 @@ class GridsSweeper(BasicSweeper):
     def _job_dir(self, idx: int) -> Optional[Path]:
         """Job ``idx``'s folder, when the sweep's subdir is the job number (the default)."""
         sweep = self.config.hydra.sweep
-        subdir = sweep._get_node("subdir")._value() if "subdir" in sweep else None
+        subdir = OmegaConf.to_container(sweep, resolve=False).get("subdir")  # unresolved
         return Path(sweep.dir) / str(idx) if subdir == "${hydra.job.num}" else None
 
     def _recover(self, launch, relaunch, job_overrides, initial_job_idx) -> list:
