@@ -175,6 +175,9 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     x_val = None
     if settings.trainer.val_fraction > 0 and "hidden" in cfg.model:  # networks only
         split, x_val = carve_validation(split, settings.trainer.val_fraction, cfg.data.seed)
+    elif settings.trainer.val_fraction > 0:
+        log.warning("trainer.val_fraction is not used: %s is fitted in one go, on every "
+                    "training row", cfg.model._target_.rsplit(".", 1)[-1])
     check_against_data(settings, split)
     model = build(cfg.model, input_dim=split.input_dim)
     check_fits_model(split, model)

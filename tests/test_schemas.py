@@ -252,6 +252,8 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("anomaly", "detector=chain detector.fusion=median", "expected one of [mean, max"),
     ("anomaly", "anomaly.protocol=all", "anomaly.protocol=all"),
     ("anomaly", "trainer.resume=true", "does not resume"),
+    ("anomaly", "trainer.val_fraction=0.1", "trainer.val_fraction=0.1 is invalid: "
+                                            "experiments.anomaly trains every epoch"),
     ("anomaly", "optimized_metric=knn_acc", "optimized_metric='knn_acc' is invalid: one of auroc"),
     ("anomaly", "optimized_metric=fpr", "fpr is better when lower"),
     ("embed", "data=digits", "checkpoint is required: add checkpoint=... to the command line"),

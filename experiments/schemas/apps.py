@@ -95,3 +95,5 @@ class AnomalyConfig:
                              DETECTION_DIRECTION)
         require(not self.trainer.resume, "trainer.resume", self.trainer.resume,
                 "experiments.anomaly does not resume (its runs are short): rerun instead")
+        require(self.trainer.val_fraction == 0, "trainer.val_fraction", self.trainer.val_fraction,
+                "experiments.anomaly trains every epoch (no validation split): leave it at 0")
