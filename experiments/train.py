@@ -80,7 +80,8 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                         state["loop"].get("threads"))
         log.info("resuming from %s after epoch %d", source, loop.epoch)
     spec = {"target": cfg.model._target_, "input_dim": split.input_dim,
-            "kwargs": {k: v for k, v in resolved(cfg.model).items() if k != "_target_"},
+            "kwargs": {**{k: v for k, v in resolved(cfg.model).items() if k != "_target_"},
+                       "image_shape": model.image_shape and list(model.image_shape)},
             "scaling": split.scaling}  # tables: the columns and scaling embed applies to new rows
     checkpoint = run_dir / "checkpoint.pt"
     save = EpochCheckpoints(checkpoint, model, optimizer, settings.trainer.checkpoint_seconds,
@@ -96,7 +97,8 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                      lr_factor=schedule.factor if schedule else None,
                      x_val=None if x_val is None else torch.from_numpy(x_val),
                      patience=settings.trainer.early_stopping,
-                     restore_best=settings.trainer.restore_best)
+                     restore_best=settings.trainer.restore_best,
+                     augment=settings.trainer.augment(split.image_shape))
         if result.restored:  # the checkpoint holds the weights that are scored
             save(result.last_state)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk
@@ -179,7 +181,8 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
         log.warning("trainer.val_fraction is not used: %s is fitted in one go, on every "
                     "training row", cfg.model._target_.rsplit(".", 1)[-1])
     check_against_data(settings, split)
-    model = build(cfg.model, input_dim=split.input_dim)
+    network = {"image_shape": split.image_shape} if "hidden" in cfg.model else {}
+    model = build(cfg.model, input_dim=split.input_dim, **network)
     check_fits_model(split, model)
     heldout = load_heldout(cfg, split, model)
     label = describe(cfg)

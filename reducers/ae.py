@@ -1,4 +1,4 @@
-"""A plain autoencoder: deterministic MLP encoder to a d-dimensional code and back."""
+"""A plain autoencoder: deterministic (MLP or conv) encoder to a d-dimensional code and back."""
 
 from collections.abc import Sequence
 
@@ -6,14 +6,16 @@ import torch
 
 from reducers import manual
 from reducers.base import Reducer
-from reducers.networks import mlp
 
 
 class Autoencoder(Reducer):
     def __init__(self, input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-                 activation: str = "relu", recon: str = "bce"):
-        super().__init__(input_dim, hidden, latent_dim, activation, recon)
-        self.encoder = mlp([input_dim, *hidden, latent_dim], activation)
+                 activation: str = "relu", recon: str = "bce", net: str = "mlp",
+                 channels: Sequence[int] = (32, 64), kernel_size: int = 3,
+                 image_shape: Sequence[int] | None = None):
+        super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
+                         kernel_size, image_shape)
+        self.encoder = self.trunk([latent_dim], last_activation=False)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)  # (B, d)

@@ -18,23 +18,49 @@ from torch import nn
 
 from reducers import losses
 from reducers.losses import Recon
-from reducers.networks import check_sizes, mlp
+from reducers.networks import ConvShape, Net, check_sizes, conv_decoder, conv_encoder, mlp
 
 
 class Reducer(nn.Module):
-    """Shared parts: an MLP decoder with a sigmoid output and the contract's defaults. The
-    defaults of every constructor argument are the YAML's (``conf/model/``), checked by a test."""
+    """Shared parts: the decoder (MLP, or transposed convolutions for ``net="conv"``) with a
+    sigmoid output, the encoder's trunk, and the contract's defaults. The defaults of every
+    constructor argument are the YAML's (``conf/model/``), checked by a test; ``image_shape``
+    comes from the data (needed by ``net="conv"`` only)."""
 
     has_prior = False  # True when decoding N(0, I) samples is meaningful (a VAE)
 
     def __init__(self, input_dim: int, hidden: Sequence[int], latent_dim: int, activation: str,
-                 recon: str):
+                 recon: str, net: str = "mlp", channels: Sequence[int] = (32, 64),
+                 kernel_size: int = 3, image_shape: Sequence[int] | None = None):
         super().__init__()
         hidden = list(hidden)
         check_sizes(input_dim, hidden, latent_dim)
         self.input_dim, self.latent_dim = input_dim, latent_dim
+        self.hidden, self.activation = hidden, activation
         self.recon = Recon(recon)
-        self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], activation)  # logits
+        self.net = Net(net)
+        self.image_shape = None if image_shape is None else tuple(image_shape)
+        self.conv = ConvShape.of(self.image_shape, channels, kernel_size) \
+            if self.net is Net.conv else None
+        if self.conv is not None and self.conv.image_shape[0] * self.conv.image_shape[1] \
+                != input_dim:
+            raise ValueError(f"image_shape {self.image_shape} does not hold {input_dim} pixels")
+        self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], activation) \
+            if self.conv is None else conv_decoder(self.conv, latent_dim, hidden, activation)
+
+    def trunk(self, out: list[int], last_activation: bool) -> nn.Sequential:
+        """The encoder from (B, D) through ``hidden`` and then ``out`` (sizes of more fully
+        connected layers): an MLP, or convolutions first for ``net="conv"``."""
+        if self.conv is None:
+            return mlp([self.input_dim, *self.hidden, *out], self.activation, last_activation)
+        return conv_encoder(self.conv, [*self.hidden, *out], self.activation, last_activation)
+
+    @property
+    def trunk_features(self) -> int:
+        """The width of ``trunk([], True)``'s output."""
+        if self.hidden:
+            return self.hidden[-1]
+        return self.input_dim if self.conv is None else self.conv.flat
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -101,7 +101,9 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         should_stop: Callable[[], bool] = lambda: False,
         lr_factor: Callable[[int, int, int], float] | None = None,
         x_val: torch.Tensor | None = None, patience: int | None = None,
-        restore_best: bool = False) -> FitResult:
+        restore_best: bool = False,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
+        ) -> FitResult:
     """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
     non-finite loss ("diverged") or, between two steps, when ``should_stop()`` is true
     ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one).
@@ -110,7 +112,9 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     ``x_val``: a validation set; each epoch records ``val_*`` terms and ``val_loss`` (their sum:
     the reconstruction, plus the KL for a VAE, the negative ELBO at beta 1, whatever beta or
     scaling is optimised). ``patience``: stop after that many epochs without a lower
-    ``val_loss``; ``restore_best``: end with the weights of the epoch of the lowest one."""
+    ``val_loss``; ``restore_best``: end with the weights of the epoch of the lowest one.
+    ``augment(batch, generator)``: a transformed copy of each training batch (e.g.
+    ``reducers.augment.Augment``), drawing from the batch-order generator."""
     if len(x_train) == 0:
         raise DataError("no training rows: the data (or what data.limit or a held-out "
                         "fraction left of it) is empty")
@@ -159,6 +163,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
                 for group in optimizer.param_groups:
                     group["lr"] = group["initial_lr"] * factor
             xb = shuffled[start:start + batch_size]  # (B, D) view
+            if augment is not None:
+                xb = augment(xb, generator)
             terms = model.loss(xb) if by_hand is None else by_hand.loss(xb)
             loss = terms["total"].item()
             if not math.isfinite(loss):

@@ -1,4 +1,4 @@
-"""A Gaussian VAE with an MLP encoder giving (mu, logvar) and a Bernoulli/Gaussian decoder.
+"""A Gaussian VAE with an MLP (or conv) encoder giving (mu, logvar) and a Bernoulli/Gaussian decoder.
 
 The blog's 784-400-[2,2]-2-400-784 is ``hidden=[400], latent_dim=2``: its two 400->2 heads are
 one 400->4 layer here (the same parameters, one matmul). The objective's weighting is
@@ -13,7 +13,6 @@ import torch
 from reducers import manual
 from reducers.base import Reducer
 from reducers.losses import KLScaling, Weighting, kl_divergence
-from reducers.networks import mlp
 
 
 class BetaSchedule(str, Enum):
@@ -41,16 +40,18 @@ class VAE(Reducer):
     def __init__(self, input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
                  activation: str = "relu", recon: str = "bce", beta: float = 1.0,
                  kl_scaling: str = "standard", beta_schedule: str = "constant",
-                 warmup_epochs: int = 0):
-        super().__init__(input_dim, hidden, latent_dim, activation, recon)
+                 warmup_epochs: int = 0, net: str = "mlp", channels: Sequence[int] = (32, 64),
+                 kernel_size: int = 3, image_shape: Sequence[int] | None = None):
+        super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
+                         kernel_size, image_shape)
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)  # the target: what the schedule reaches and the tables show
         self.beta_now = self.beta  # what the objective weighs the KL by in this epoch
         self.kl_scaling = KLScaling(kl_scaling)
         self.beta_schedule, self.warmup_epochs = BetaSchedule(beta_schedule), int(warmup_epochs)
-        self.body = mlp([input_dim, *hidden], activation, last_activation=True)
-        self.head = torch.nn.Linear(hidden[-1] if hidden else input_dim, 2 * latent_dim)
+        self.body = self.trunk([], last_activation=True)
+        self.head = torch.nn.Linear(self.trunk_features, 2 * latent_dim)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.head(self.body(x)).chunk(2, dim=1)  # (B, d) each

@@ -42,3 +42,8 @@ def check_against_data(settings, split) -> None:
     if target == "UMAP":
         require(model.n_neighbors < n_train + n_test, "model.n_neighbors", model.n_neighbors,
                 f"must be below the {n_train + n_test} points UMAP embeds")
+    trainer = getattr(settings, "trainer", None)
+    if trainer is not None and split.image_shape is None and hasattr(model, "hidden"):
+        for key in ("augment_shift", "augment_degrees"):
+            require(getattr(trainer, key) == 0, f"trainer.{key}", getattr(trainer, key),
+                    f"moves images, but {split.name} holds feature rows; leave it at 0")

@@ -97,3 +97,7 @@ class AnomalyConfig:
                 "experiments.anomaly does not resume (its runs are short): rerun instead")
         require(self.trainer.val_fraction == 0, "trainer.val_fraction", self.trainer.val_fraction,
                 "experiments.anomaly trains every epoch (no validation split): leave it at 0")
+        for key in ("augment_shift", "augment_degrees"):
+            require(getattr(self.trainer, key) == 0, f"trainer.{key}",
+                    getattr(self.trainer, key), "experiments.anomaly trains on the images as "
+                    "they are: leave it at 0")

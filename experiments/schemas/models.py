@@ -9,7 +9,7 @@ from experiments.schemas.checks import finite_at_least, layer_sizes, require
 from reducers.anomaly.detectors import ChainVariant
 from reducers.anomaly.scores import Fusion, VAEScore
 from reducers.losses import KLScaling, Recon
-from reducers.networks import Activation
+from reducers.networks import Activation, Net
 from reducers.vae import BetaSchedule
 
 
@@ -26,6 +26,9 @@ class ReducerConfig:
 @dataclass
 class NetworkConfig(ReducerConfig):
     """A network trained by the engine (optim and trainer apply)."""
+    net: Net = MISSING  # mlp | conv
+    channels: List[int] = MISSING  # net=conv: per convolution
+    kernel_size: int = MISSING  # net=conv: odd
     hidden: List[int] = MISSING
     activation: Activation = MISSING
     recon: Recon = MISSING
@@ -33,6 +36,11 @@ class NetworkConfig(ReducerConfig):
     def __post_init__(self):
         super().__post_init__()
         layer_sizes(self.hidden, "model.hidden")
+        require(len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+                "model.channels", self.channels, "one entry per convolution, each >= 1 "
+                "(e.g. [32,64])")
+        require(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "model.kernel_size",
+                self.kernel_size, "an odd number >= 1 (e.g. 3)")
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import List, Optional
 from omegaconf import MISSING
 
 from experiments.schemas.checks import check_seed, require
+from reducers.augment import Augment
 from reducers.data.scaling import Scale
 from reducers.engine import Backward
 from reducers.schedules import LRSchedule, Schedule
@@ -97,12 +98,20 @@ class TrainerConfig:
     lr_schedule: LRSchedule = MISSING  # of the optimiser's learning rate, step by step
     lr_step_epochs: int = MISSING  # step: every this many epochs
     lr_gamma: float = MISSING  # step: times this
+    augment_shift: float = MISSING  # images: random shifts of up to this many pixels
+    augment_degrees: float = MISSING  # images: random rotations of up to this many degrees
 
     def schedule(self) -> Schedule | None:
         """The engine's ``lr_factor``, or None for ``lr_schedule=none``."""
         if self.lr_schedule is LRSchedule.none:
             return None
         return Schedule(self.lr_schedule, self.epochs, self.lr_step_epochs, self.lr_gamma)
+
+    def augment(self, image_shape: tuple[int, int] | None) -> Augment | None:
+        """The engine's ``augment`` for images of ``image_shape``; None when off."""
+        if image_shape is None or not (self.augment_shift > 0 or self.augment_degrees > 0):
+            return None
+        return Augment(tuple(image_shape), self.augment_shift, self.augment_degrees)
 
     def __post_init__(self):
         require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
@@ -125,6 +134,11 @@ class TrainerConfig:
                 "trainer.early_stopping", self.early_stopping, "must be >= 1 or null")
         require(math.isfinite(self.lr_gamma) and 0 < self.lr_gamma <= 1, "trainer.lr_gamma",
                 self.lr_gamma, "must be in (0, 1]")
+        require(math.isfinite(self.augment_shift) and 0 <= self.augment_shift <= 8,
+                "trainer.augment_shift", self.augment_shift, "pixels in [0, 8] (0: no shifts)")
+        require(math.isfinite(self.augment_degrees) and 0 <= self.augment_degrees <= 90,
+                "trainer.augment_degrees", self.augment_degrees,
+                "degrees in [0, 90] (0: no rotations)")
 
 
 @dataclass
