@@ -70,7 +70,8 @@ class ConvShape:
     def of(cls, image_shape, channels, kernel_size: int) -> "ConvShape":
         if image_shape is None:
             raise ConfigError("model.net=conv needs images, but this data has no image shape "
-                              "(a feature table): use model.net=mlp, or give data.image_shape=[h,w]")
+                              "(a feature table): use model.net=mlp, or give "
+                              "data.image_shape=[h,w]")
         if not channels or any(c < 1 for c in channels):
             raise ConfigError(f"model.channels={list(channels)} is invalid: one entry per "
                               "convolution, each >= 1 (e.g. [32,64])")

@@ -1,4 +1,4 @@
-"""A Gaussian VAE with an MLP (or conv) encoder giving (mu, logvar) and a Bernoulli/Gaussian decoder.
+"""A Gaussian VAE: an MLP (or conv) encoder giving (mu, logvar), a Bernoulli/Gaussian decoder.
 
 The blog's 784-400-[2,2]-2-400-784 is ``hidden=[400], latent_dim=2``: its two 400->2 heads are
 one 400->4 layer here (the same parameters, one matmul). The objective's weighting is
