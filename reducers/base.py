@@ -18,7 +18,8 @@ from torch import nn
 
 from reducers import losses
 from reducers.losses import Recon
-from reducers.networks import ConvShape, Net, check_sizes, conv_decoder, conv_encoder, mlp
+from reducers.networks import (ConvShape, Extras, Net, check_sizes, conv_decoder, conv_encoder,
+                               mlp)
 
 
 class Reducer(nn.Module):
@@ -31,12 +32,16 @@ class Reducer(nn.Module):
 
     def __init__(self, input_dim: int, hidden: Sequence[int], latent_dim: int, activation: str,
                  recon: str, net: str = "mlp", channels: Sequence[int] = (32, 64),
-                 kernel_size: int = 3, image_shape: Sequence[int] | None = None):
+                 kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
+                 image_shape: Sequence[int] | None = None):
         super().__init__()
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         hidden = list(hidden)
         check_sizes(input_dim, hidden, latent_dim)
         self.input_dim, self.latent_dim = input_dim, latent_dim
         self.hidden, self.activation = hidden, activation
+        self.extras = Extras(bool(batchnorm), float(dropout))
         self.recon = Recon(recon)
         self.net = Net(net)
         self.image_shape = None if image_shape is None else tuple(image_shape)
@@ -45,15 +50,18 @@ class Reducer(nn.Module):
         if self.conv is not None and self.conv.image_shape[0] * self.conv.image_shape[1] \
                 != input_dim:
             raise ValueError(f"image_shape {self.image_shape} does not hold {input_dim} pixels")
-        self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], activation) \
-            if self.conv is None else conv_decoder(self.conv, latent_dim, hidden, activation)
+        self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], activation,
+                           extras=self.extras) if self.conv is None else \
+            conv_decoder(self.conv, latent_dim, hidden, activation, self.extras)
 
     def trunk(self, out: list[int], last_activation: bool) -> nn.Sequential:
         """The encoder from (B, D) through ``hidden`` and then ``out`` (sizes of more fully
         connected layers): an MLP, or convolutions first for ``net="conv"``."""
         if self.conv is None:
-            return mlp([self.input_dim, *self.hidden, *out], self.activation, last_activation)
-        return conv_encoder(self.conv, [*self.hidden, *out], self.activation, last_activation)
+            return mlp([self.input_dim, *self.hidden, *out], self.activation, last_activation,
+                       self.extras)
+        return conv_encoder(self.conv, [*self.hidden, *out], self.activation, last_activation,
+                            self.extras)
 
     @property
     def trunk_features(self) -> int:

@@ -37,15 +37,30 @@ _ACTIVATIONS = {
 }
 
 
-def mlp(sizes: list[int], activation: Activation | str,
-        last_activation: bool = False) -> nn.Sequential:
-    """Linear layers through ``sizes`` with ``activation`` between them (and after the last)."""
+@dataclass(frozen=True)
+class Extras:
+    """What may follow each activated Linear layer: batch normalisation (between the layer and
+    its activation) and dropout (after the activation). Either one takes a network off the
+    hand-written backward pass (``reducers.manual`` knows Linear layers and activations only)."""
+
+    batchnorm: bool = False
+    dropout: float = 0.0
+
+
+def mlp(sizes: list[int], activation: Activation | str, last_activation: bool = False,
+        extras: Extras = Extras()) -> nn.Sequential:
+    """Linear layers through ``sizes`` with ``activation`` between them (and after the last),
+    each activated one with ``extras``."""
     act = _ACTIVATIONS[Activation(activation)]
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
         if last_activation or i < len(sizes) - 2:
+            if extras.batchnorm:
+                layers.append(nn.BatchNorm1d(fan_out))
             layers.append(act())
+            if extras.dropout > 0:
+                layers.append(nn.Dropout(extras.dropout))
     return nn.Sequential(*layers)
 
 
@@ -97,7 +112,7 @@ class ConvShape:
 
 
 def conv_encoder(shape: ConvShape, hidden: list[int], activation: Activation | str,
-                 last_activation: bool = True) -> nn.Sequential:
+                 last_activation: bool = True, extras: Extras = Extras()) -> nn.Sequential:
     """(B, h*w) rows -> (B, 1, h, w) -> convolutions -> flattened -> ``hidden`` layers
     (activated after the last unless told otherwise)."""
     act = _ACTIVATIONS[Activation(activation)]
@@ -107,19 +122,19 @@ def conv_encoder(shape: ConvShape, hidden: list[int], activation: Activation | s
         layers += [nn.Conv2d(c_in, c_out, shape.kernel_size, stride=2, padding=pad), act()]
     layers.append(nn.Flatten())
     if hidden:
-        layers += list(mlp([shape.flat, *hidden], activation, last_activation))
+        layers += list(mlp([shape.flat, *hidden], activation, last_activation, extras))
     return nn.Sequential(*layers)
 
 
 def conv_decoder(shape: ConvShape, latent_dim: int, hidden: list[int],
-                 activation: Activation | str) -> nn.Sequential:
+                 activation: Activation | str, extras: Extras = Extras()) -> nn.Sequential:
     """The mirror: codes (B, d) -> ``hidden`` reversed -> the last feature maps -> transposed
     convolutions back to (B, 1, h, w) -> (B, h*w) logits."""
     act = _ACTIVATIONS[Activation(activation)]
     pad = shape.kernel_size // 2
     maps = shape.maps
     layers: list[nn.Module] = [*mlp([latent_dim, *reversed(hidden), shape.flat], activation,
-                                    last_activation=True),
+                                    last_activation=True, extras=extras),
                                nn.Unflatten(1, (shape.channels[-1], *maps[-1]))]
     outs = (*reversed(shape.channels[:-1]), 1)
     for i, (c_in, c_out) in enumerate(zip(reversed(shape.channels), outs)):

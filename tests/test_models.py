@@ -73,3 +73,19 @@ def test_kl_warm_up_weighs_the_kl_by_the_epochs_beta(digits, backward):
     assert last["train_total"] == pytest.approx(last["train_recon"] + 2.0 * last["train_kl"],
                                                 rel=1e-5)
     assert model.effective_kl_weight(100) == 2.0  # the target, as the tables show
+
+
+@pytest.mark.parametrize("extras", [{"batchnorm": True}, {"dropout": 0.2}])
+def test_batchnorm_and_dropout_train_by_autograd_and_encode_deterministically(extras, digits):
+    from reducers.engine import fit
+    from reducers.scoring import encode
+    torch.manual_seed(0)
+    model = VAE(input_dim=784, hidden=[64, 32], **extras)
+    kind = torch.nn.BatchNorm1d if "batchnorm" in extras else torch.nn.Dropout
+    assert sum(isinstance(m, kind) for m in model.modules()) == 4  # 2 encoder + 2 decoder
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x = torch.from_numpy(digits.x_train)
+    result = fit(model, optimizer, x, epochs=2, batch_size=100, progress=False)
+    assert result.backward == "autograd" and result.status == "ok"
+    assert (encode(model, x[:50]) == encode(model, x[:50])).all()  # eval mode: no batch stats
+    assert not model.training

@@ -30,12 +30,15 @@ class NetworkConfig(ReducerConfig):
     channels: List[int] = MISSING  # net=conv: per convolution
     kernel_size: int = MISSING  # net=conv: odd
     hidden: List[int] = MISSING
+    batchnorm: bool = MISSING
+    dropout: float = MISSING
     activation: Activation = MISSING
     recon: Recon = MISSING
 
     def __post_init__(self):
         super().__post_init__()
         layer_sizes(self.hidden, "model.hidden")
+        require(0 <= self.dropout < 1, "model.dropout", self.dropout, "must be in [0, 1)")
         require(len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
                 "model.channels", self.channels, "one entry per convolution, each >= 1 "
                 "(e.g. [32,64])")
