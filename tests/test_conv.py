@@ -110,8 +110,8 @@ def test_an_augmented_run_is_reproducible_and_differs_from_a_plain_one(digits):
     assert not torch.equal(run(augment), run(None))
 
 
-def test_a_conv_run_trains_scores_and_embeds_from_its_checkpoint(compose_train, compose_embed,
-                                                                   tmp_path):
+def test_a_conv_run_trains_scores_and_embeds_from_its_checkpoint(
+        compose_train, compose_embed, tmp_path):
     """The run rebuilds nothing by hand: embed reads the image shape from the checkpoint."""
     record = train(compose_train(*TINY, "model=vae", "model.net=conv", "model.channels=[4,8]",
                                  "trainer.augment_shift=1", "score.figures=false"),
