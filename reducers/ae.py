@@ -12,10 +12,10 @@ class Autoencoder(Reducer):
     def __init__(self, input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
                  activation: str = "relu", recon: str = "bce", net: str = "mlp",
                  channels: Sequence[int] = (32, 64), kernel_size: int = 3,
-                 batchnorm: bool = False, dropout: float = 0.0,
+                 batchnorm: bool = False, dropout: float = 0.0, input_dropout: float = 0.0,
                  image_shape: Sequence[int] | None = None):
         super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
-                         kernel_size, batchnorm, dropout, image_shape)
+                         kernel_size, batchnorm, dropout, input_dropout, image_shape)
         self.encoder = self.trunk([latent_dim], last_activation=False)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -33,15 +33,15 @@ class Reducer(nn.Module):
     def __init__(self, input_dim: int, hidden: Sequence[int], latent_dim: int, activation: str,
                  recon: str, net: str = "mlp", channels: Sequence[int] = (32, 64),
                  kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
-                 image_shape: Sequence[int] | None = None):
+                 input_dropout: float = 0.0, image_shape: Sequence[int] | None = None):
         super().__init__()
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not (0 <= dropout < 1 and 0 <= input_dropout < 1):
+            raise ValueError(f"dropouts must be in [0, 1), got {dropout} and {input_dropout}")
         hidden = list(hidden)
         check_sizes(input_dim, hidden, latent_dim)
         self.input_dim, self.latent_dim = input_dim, latent_dim
         self.hidden, self.activation = hidden, activation
-        self.extras = Extras(bool(batchnorm), float(dropout))
+        self.extras = Extras(bool(batchnorm), float(dropout), float(input_dropout))
         self.recon = Recon(recon)
         self.net = Net(net)
         self.image_shape = None if image_shape is None else tuple(image_shape)
@@ -58,10 +58,14 @@ class Reducer(nn.Module):
         """The encoder from (B, D) through ``hidden`` and then ``out`` (sizes of more fully
         connected layers): an MLP, or convolutions first for ``net="conv"``."""
         if self.conv is None:
-            return mlp([self.input_dim, *self.hidden, *out], self.activation, last_activation,
-                       self.extras)
-        return conv_encoder(self.conv, [*self.hidden, *out], self.activation, last_activation,
-                            self.extras)
+            net = mlp([self.input_dim, *self.hidden, *out], self.activation, last_activation,
+                      self.extras)
+        else:
+            net = conv_encoder(self.conv, [*self.hidden, *out], self.activation,
+                               last_activation, self.extras)
+        if self.extras.input_dropout > 0:  # the loss still compares with the clean input
+            net.insert(0, nn.Dropout(self.extras.input_dropout))
+        return net
 
     @property
     def trunk_features(self) -> int:

@@ -40,11 +40,13 @@ _ACTIVATIONS = {
 @dataclass(frozen=True)
 class Extras:
     """What may follow each activated Linear layer: batch normalisation (between the layer and
-    its activation) and dropout (after the activation). Either one takes a network off the
-    hand-written backward pass (``reducers.manual`` knows Linear layers and activations only)."""
+    its activation) and dropout (after the activation); and dropout of the encoder's input. Any
+    of them takes a network off the hand-written backward pass (``reducers.manual`` knows
+    Linear layers and activations only)."""
 
     batchnorm: bool = False
     dropout: float = 0.0
+    input_dropout: float = 0.0  # of the encoder's input pixels (a denoising autoencoder)
 
 
 def mlp(sizes: list[int], activation: Activation | str, last_activation: bool = False,

@@ -42,9 +42,10 @@ class VAE(Reducer):
                  kl_scaling: str = "standard", beta_schedule: str = "constant",
                  warmup_epochs: int = 0, net: str = "mlp", channels: Sequence[int] = (32, 64),
                  kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
+                 input_dropout: float = 0.0,
                  image_shape: Sequence[int] | None = None):
         super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
-                         kernel_size, batchnorm, dropout, image_shape)
+                         kernel_size, batchnorm, dropout, input_dropout, image_shape)
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)  # the target: what the schedule reaches and the tables show

@@ -75,14 +75,16 @@ def test_kl_warm_up_weighs_the_kl_by_the_epochs_beta(digits, backward):
     assert model.effective_kl_weight(100) == 2.0  # the target, as the tables show
 
 
-@pytest.mark.parametrize("extras", [{"batchnorm": True}, {"dropout": 0.2}])
+@pytest.mark.parametrize("extras", [{"batchnorm": True}, {"dropout": 0.2},
+                                    {"input_dropout": 0.2}])
 def test_batchnorm_and_dropout_train_by_autograd_and_encode_deterministically(extras, digits):
     from reducers.engine import fit
     from reducers.scoring import encode
     torch.manual_seed(0)
     model = VAE(input_dim=784, hidden=[64, 32], **extras)
     kind = torch.nn.BatchNorm1d if "batchnorm" in extras else torch.nn.Dropout
-    assert sum(isinstance(m, kind) for m in model.modules()) == 4  # 2 encoder + 2 decoder
+    layers = 1 if "input_dropout" in extras else 4  # the input; or 2 encoder + 2 decoder layers
+    assert sum(isinstance(m, kind) for m in model.modules()) == layers
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     x = torch.from_numpy(digits.x_train)
     result = fit(model, optimizer, x, epochs=2, batch_size=100, progress=False)

@@ -32,13 +32,16 @@ class NetworkConfig(ReducerConfig):
     hidden: List[int] = MISSING
     batchnorm: bool = MISSING
     dropout: float = MISSING
+    input_dropout: float = MISSING
     activation: Activation = MISSING
     recon: Recon = MISSING
 
     def __post_init__(self):
         super().__post_init__()
         layer_sizes(self.hidden, "model.hidden")
-        require(0 <= self.dropout < 1, "model.dropout", self.dropout, "must be in [0, 1)")
+        for key in ("dropout", "input_dropout"):
+            require(0 <= getattr(self, key) < 1, f"model.{key}", getattr(self, key),
+                    "must be in [0, 1)")
         require(len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
                 "model.channels", self.channels, "one entry per convolution, each >= 1 "
                 "(e.g. [32,64])")
