@@ -135,9 +135,11 @@ def load_heldout(cfg: DictConfig, split, model):
     return x, y, extra.name
 
 
-def score_heldout(settings, model, split, train_codes: np.ndarray, heldout) -> tuple[dict, int]:
+def score_heldout(settings, model, split, train_codes: np.ndarray,
+                  heldout) -> tuple[dict, int, dict]:
     """``heldout_*`` metrics: every row of the extra set encoded, the kNN fitted on the run's
-    training codes (the held-out set selects nothing)."""
+    training codes (the held-out set selects nothing); and those codes (and labels) for
+    ``codes.npz``."""
     x, y, name = heldout
     codes = model.transform(x) if isinstance(model, Baseline) else \
         encode(model, torch.from_numpy(x))
@@ -152,7 +154,8 @@ def score_heldout(settings, model, split, train_codes: np.ndarray, heldout) -> t
         out["heldout_recon_mse"] = float(((recon - torch.from_numpy(x)) ** 2).mean())
     log.info("held-out %s (%d rows):%s", name, len(x),
              "".join(f" {k}={v:.3f}" for k, v in out.items()))
-    return out, len(x)
+    arrays = {"heldout": codes} if y is None else {"heldout": codes, "heldout_labels": y}
+    return out, len(x), arrays
 
 
 def fit_baseline(model: Baseline, split) -> Outcome:
@@ -220,11 +223,12 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
             knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
             max_pairwise=settings.score.max_pairwise)
         record["metrics"].update(metrics, **outcome.metrics)
-        write_codes(run_dir / "codes.npz", split, train_codes, test_codes)
+        extra_codes = {}
         if heldout is not None and not stop:
-            extra, record["sample_sizes"]["heldout"] = score_heldout(
+            extra, record["sample_sizes"]["heldout"], extra_codes = score_heldout(
                 settings, model, split, train_codes, heldout)
             record["metrics"].update(extra)
+        write_codes(run_dir / "codes.npz", split, train_codes, test_codes, **extra_codes)
         during = "scoring" if stop else None
     if settings.score.figures:  # after a signal: the loss curves only
         plots.write_run_figures(run_dir, model, split, outcome.history, label,

@@ -133,6 +133,8 @@ def test_an_extra_held_out_set_is_scored_with_the_training_codes(compose_train, 
     for key in ("heldout_silhouette", "heldout_trustworthiness", "heldout_continuity",
                 "heldout_kmeans_vmeasure", "heldout_recon_mse"):
         assert np.isfinite(metrics[key]), key
+    codes = np.load(tmp_path / "vae" / "codes.npz")  # the held-out codes, for figures
+    assert codes["heldout"].shape == (2000, 2) and codes["heldout_labels"].shape == (2000,)
     pca = train(compose_train(*TINY[:2], "model=pca", *held), tmp_path / "pca")
     assert "heldout_knn_acc" in pca["metrics"] and "heldout_recon_mse" not in pca["metrics"]
     with pytest.raises(ConfigError, match="TSNE embeds only the rows it is fitted with"):
