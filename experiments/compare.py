@@ -120,7 +120,9 @@ def write_tables(paths: list[str | Path], out: str | Path,
             ", ".join(f"{n} {status}" for status, n in counts.items()) + ". Sorted by "
             f"`{sort_by}` ({'higher' if DIRECTION[sort_by] >= 0 else 'lower'} is better"
             f"{f'; no run has labels for {asked}' if asked != sort_by else ''}); the "
-            "best value of each column in bold. All metrics on the held-out test split.", "",
+            "best value of each column in bold. All metrics on the held-out test split"
+            + ("; `heldout_*` on the extra test set (`heldout=`), its kNN fitted on the "
+               "training codes." if "heldout_knn_acc" in metrics else "."), "",
             markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
     unlabelled = ok[~ok.labelled.astype(bool)] if len(ok) else ok
     if len(unlabelled):

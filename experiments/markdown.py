@@ -7,8 +7,10 @@ import pandas as pd
 from experiments.results import HEADLINE
 from reducers.scoring import DIRECTION
 
-TABLE_METRICS = (*HEADLINE[:3], "continuity", *HEADLINE[3:], "davies_bouldin", "recon_mse",
-                 "active_units")  # comparison.md's columns, when any run has them
+# comparison.md's columns, when any run has them: the extra test set's first (``heldout=``)
+TABLE_METRICS = ("heldout_knn_acc", "heldout_silhouette", "heldout_trustworthiness",
+                 *HEADLINE[:3], "continuity", *HEADLINE[3:], "davies_bouldin", "recon_mse",
+                 "active_units")
 INTEGERS = {"active_units", "epochs_completed", "seeds"}
 
 
@@ -42,7 +44,7 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
     """Mean ± std over seeds of each setting (every varied column but ``seed``); settings a
     model lacks (the AE's beta) group as missing, positionally, never as index labels."""
     keys = [c for c in varied if c != "seed"]
-    metrics = [m for m in TABLE_METRICS if ok[m].notna().any()]
+    metrics = [m for m in TABLE_METRICS if m in ok and ok[m].notna().any()]
     grouped = ok.assign(_all="all").groupby(keys or ["_all"], sort=False, dropna=False)
     means = grouped[metrics].mean().reset_index()  # same group order in all three
     stds = grouped[metrics].std(ddof=1).reset_index()
