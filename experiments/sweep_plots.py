@@ -93,13 +93,16 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
                 continue
             title, run = cells[r][c][0], cells[r][c][1].iloc[0]
             codes = np.load(Path(run.run) / "codes.npz")
-            labels = codes["test_labels"] if "test_labels" in codes else None  # none: density
-            draw_codes(ax, codes["test"][:, :2], labels, size=2)
+            part = "heldout" if "heldout_labels" in codes else "test"  # the larger test set
+            labels = codes[f"{part}_labels"] if f"{part}_labels" in codes else None  # density
+            draw_codes(ax, codes[part][:, :2], labels, size=2 if len(codes[part]) < 5000 else 0.5)
             if labels is not None:
                 names = codes["class_names"].tolist() if "class_names" in codes else None
                 classes.update({int(c): names[c] if names else str(c) for c in np.unique(labels)})
             score = ("trustworthiness", run.trustworthiness) if pd.isna(run.knn_acc) else \
                 ("knn_acc", run.knn_acc)
+            if part == "heldout":
+                score = ("heldout_knn_acc", run.heldout_knn_acc)
             ax.set_title(f"{title}\n{score[0]} {score[1]:.3f}", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
