@@ -106,8 +106,9 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
             ax.set_title(f"{title}\n{score[0]} {score[1]:.3f}", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
-        if label:
-            axes[r][0].set_ylabel(label, fontsize=10)
+        if label:  # one setting per line when they would not fit beside a panel
+            axes[r][0].set_ylabel(label if len(label) <= 24 else label.replace(" ", "\n"),
+                                  fontsize=10 if len(label) <= 24 else 8)
     handles = [Line2D([], [], ls="", marker="o", color=CLASS_COLOURS(c % 10), label=name)
                for c, name in sorted(classes.items())]
     if handles:

@@ -137,7 +137,7 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["trainer.backward=fast"], ["seed=abc"], ["experiment=nope"],
                  ["sweep=nope"], ["trainer.epochs=3", "b"], ["model.hidden=[1,2"],
                  ["data.path=/tmp/é"], ["model.hidden=abc"], ["+experiment=seed_vae"],
-                 ["model.activation=swish"], ["optimized_direction=up"]):
+                 ["model.activation=swish"], ["optimized_direction=up"], ["model.net=cnn"]):
         add("A setting is wrong: type, name or option", t, args)
     add("A setting is wrong: type, name or option", a, ["detector.variant=latent"])
     add("A setting is wrong: type, name or option", a, ["anomaly.protocol=all"])
@@ -153,16 +153,21 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["model=tsne", "model.max_iter=10"], ["model=umap", "model.n_neighbors=1"],
                  ["compare.sort_by=speed"], ["optimized_metric=speed"],
                  ["optimized_metric=davies_bouldin"], ["trainer.resume_from=x.pt"],
-                 ["trainer.resume=true", "trainer.resume_from=missing.pt"]):
+                 ["trainer.resume=true", "trainer.resume_from=missing.pt"],
+                 ["model.net=conv", "model.kernel_size=4"], ["model.channels=[0]"],
+                 ["model.dropout=1"], ["model.input_dropout=-0.1"],
+                 ["trainer.augment_shift=-1"], ["trainer.augment_degrees=400"]):
         add("A setting is out of range", t, args)
     for args in (["anomaly.normal_class=11"], ["anomaly.threshold_quantile=1"],
                  ["anomaly.held_out_fraction=0.9"], ["detector=vae", "detector.n_samples=0"],
-                 ["trainer.resume=true"], ["optimized_metric=knn_acc"]):
+                 ["trainer.resume=true"], ["optimized_metric=knn_acc"],
+                 ["trainer.augment_shift=1"]):
         add("A setting is out of range", a, args)
     for args in (["score.knn_k=5000"], ["score.trust_k=40"], ["score.max_pairwise=10"],
                  ["score.max_pairwise=11", "score.trust_k=6"],
                  ["model=pca", "model.latent_dim=1000"], ["model=tsne", "model.perplexity=600"],
-                 ["data.limit=5"], ["data=digits", "data.limit=40", "data.test_fraction=0.05"]):
+                 ["data.limit=5"], ["data=digits", "data.limit=40", "data.test_fraction=0.05"],
+                 [*table, "model.net=conv"], [*table, "trainer.augment_degrees=5"]):
         add("A setting does not fit the data", t, args)
     add("A setting does not fit the data", a,
         ["data=digits", "data.limit=40", "data.test_fraction=0.5",
