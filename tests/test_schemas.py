@@ -122,7 +122,8 @@ def test_help_pages_list_each_apps_own_groups_and_their_options():
         assert sorted(listed) == sorted(own), app
     train_help = composer("train", return_hydra_config=True)().hydra.help.template
     assert "model: ae, pca, tsne, umap, vae" in train_help
-    assert "sweep: beta_loss, blog, reducers" in train_help and "detector" not in train_help
+    assert "sweep: beta_loss, blog, quality, reducers" in train_help
+    assert "detector" not in train_help
     anomaly_help = composer("anomaly", return_hydra_config=True)().hydra.help.template
     assert "sweep: anomaly/leave_one_out, anomaly/one_class" in anomaly_help
     assert "detector: ae, chain, vae" in anomaly_help and "model:" not in anomaly_help
@@ -237,7 +238,8 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "optimized_direction=up", "expected one of [maximize, minimize]"),
     ("train", "seed=abc", "seed=abc"),
     ("train", "experiment=nope", "available: blog_vae, blog_vae_fixed"),
-    ("train", "sweep=nope", "Could not find 'sweep/nope'; available: beta_loss, blog, reducers"),
+    ("train", "sweep=nope",
+     "Could not find 'sweep/nope'; available: beta_loss, blog, quality, reducers"),
     ("anomaly", "anomaly.normal_class=11", "anomaly.normal_class=11 is invalid"),
     ("anomaly", "anomaly.protocol=leave_one_out anomaly.anomaly_class=-1",
      "anomaly.anomaly_class=-1 is invalid"),
