@@ -11,11 +11,19 @@ def _model(kind, recon, input_dim=784, **kw):
     return cls(input_dim=input_dim, hidden=[64, 32], recon=recon, **kw)
 
 
+CONV = {"net": "conv", "channels": [8, 16], "image_shape": (28, 28)}
+
+
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 @pytest.mark.parametrize("recon", ["mse", "bce"])
-def test_contract_shapes_and_finite_losses(kind, recon, digits):
+@pytest.mark.parametrize("net", ["mlp", "conv"])
+def test_contract_shapes_and_finite_losses(kind, recon, net, digits):
     torch.manual_seed(0)
-    model = _model(kind, recon)
+    model = _model(kind, recon, **(CONV if net == "conv" else {}))
+    convolutions = [type(m) for m in model.modules()
+                    if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert convolutions == ([torch.nn.ConvTranspose2d] * 2 + [torch.nn.Conv2d] * 2
+                            if net == "conv" else [])  # the decoder is built first
     x = torch.from_numpy(digits.x_train[:32])
     codes = model.encode(x)
     assert codes.shape == (32, 2)
