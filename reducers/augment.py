@@ -30,7 +30,3 @@ class Augment:
         moved = F.grid_sample(x.view(batch, 1, h, w), grid, mode="bilinear",
                               padding_mode="zeros", align_corners=False)
         return moved.view(batch, h * w)
-
-    @property
-    def active(self) -> bool:
-        return self.shift > 0 or self.degrees > 0
