@@ -178,6 +178,14 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "trainer.batch_size=0", "trainer.batch_size=0 is invalid: must be >= 1"),
     ("train", "trainer.lr_schedule=linear", "expected one of [none, cosine, onecycle, step]"),
     ("train", "trainer.lr_gamma=0", "trainer.lr_gamma=0.0 is invalid: must be in (0, 1]"),
+    ("train", "model.net=cnn", "expected one of [mlp, conv]"),
+    ("train", "model.kernel_size=4", "model.kernel_size=4 is invalid: an odd number >= 1"),
+    ("train", "model.channels=[8,0]", "model.channels=[8, 0] is invalid: one entry per "
+                                      "convolution, each >= 1"),
+    ("train", "model.dropout=1", "model.dropout=1.0 is invalid: must be in [0, 1)"),
+    ("train", "model.input_dropout=-0.1", "model.input_dropout=-0.1 is invalid"),
+    ("train", "trainer.augment_shift=9", "trainer.augment_shift=9.0 is invalid: pixels in [0, 8]"),
+    ("train", "trainer.augment_degrees=-5", "trainer.augment_degrees=-5.0 is invalid"),
     ("train", "trainer.early_stopping=5", "trainer.early_stopping=5 is invalid: needs a "
                                           "validation set: add trainer.val_fraction=0.1"),
     ("train", "trainer.restore_best=true", "trainer.restore_best=True is invalid: needs a "
