@@ -111,7 +111,12 @@ def composition_error(exc: Exception) -> str:
     if message.endswith(":") and len(lines) > 1:  # "... raised while composing config:"
         message += f" {lines[1]}"
     if exc.__cause__ is not None:  # OmegaConf's reason, e.g. "Key 'betta' not in 'VAEConfig'"
-        message += f" ({str(exc.__cause__).splitlines()[0]})"
+        reason = str(exc.__cause__).splitlines()[0]
+        message += f" ({reason})"
+        network_only = re.match(r"Key '(\w+)' not in '(PCA|TSNE|UMAP)Config'", reason)
+        if network_only and network_only[1] in schemas.NETWORK_KEYS:
+            message += (f"; model.{network_only[1]} is a network's setting: it applies to "
+                        "model=ae and model=vae, not to a baseline")
     if any(line.startswith("Available options") for line in lines):
         options = lines[next(i for i, line in enumerate(lines)
                              if line.startswith("Available options")) + 1:]

@@ -61,6 +61,7 @@ class Outcome:
     backward: str | None = None  # how the engine took gradients; None: not trained by it
     best_epoch: int | None = None  # with a validation set: the epoch of the lowest val_loss
     stopped_early: int | None = None  # the last epoch, when early stopping ended training
+    neighbours: dict = field(default_factory=dict)  # timings of a neighbour-embedding term
 
 
 def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, threads: int,
@@ -88,6 +89,10 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                             model_spec=spec, config=resolved(cfg), threads=threads)
 
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    graph_seconds = model.fit_neighbours(x_train)  # the training split's only
+    if graph_seconds is not None:
+        log.info("%s term (weight %g): %s in %.2fs", model.neighbours.kind.value,
+                 model.neighbours.weight, model.neighbours.describe(), graph_seconds)
     schedule = settings.trainer.schedule()
     try:
         result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,
@@ -113,6 +118,11 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
             save.flush()
         outcome.codes = encode(model, x_train), encode(model, x_test)
         outcome.metrics = score_model(model, x_test, codes=outcome.codes[1])
+        if graph_seconds is not None and result.history:  # its last epoch's term
+            key = f"train_{model.neighbours.kind.value}"
+            outcome.metrics[key] = result.history[-1][key]
+    if graph_seconds is not None:
+        outcome.neighbours = {"neighbour_graph_seconds": graph_seconds}
     return outcome
 
 
@@ -171,7 +181,8 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
         "backward": outcome.backward,
         "metrics": {"train_seconds": outcome.train_seconds,
                     "samples_per_second": outcome.samples_per_second},
-        "sample_sizes": {}, "timings": {}, **record_header(cfg, threads, split)}
+        "sample_sizes": {}, "timings": dict(outcome.neighbours),
+        **record_header(cfg, threads, split)}
     during = "training" if outcome.status == "interrupted" else None
     test_codes = None
     if outcome.codes is not None:

@@ -13,9 +13,14 @@ class Autoencoder(Reducer):
                  activation: str = "relu", recon: str = "bce", net: str = "mlp",
                  channels: Sequence[int] = (32, 64), kernel_size: int = 3,
                  batchnorm: bool = False, dropout: float = 0.0, input_dropout: float = 0.0,
-                 image_shape: Sequence[int] | None = None):
+                 image_shape: Sequence[int] | None = None, embedding_loss: str = "none",
+                 embedding_weight: float = 1.0, perplexity: float = 30.0,
+                 n_neighbors: int = 15, min_dist: float = 0.1, negative_rate: int = 5,
+                 embedding_batch: int = 256):
         super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
-                         kernel_size, batchnorm, dropout, input_dropout, image_shape)
+                         kernel_size, batchnorm, dropout, input_dropout, image_shape,
+                         embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist,
+                         negative_rate, embedding_batch)
         self.encoder = self.trunk([latent_dim], last_activation=False)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -24,7 +29,7 @@ class Autoencoder(Reducer):
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         logits = self.decoder(self.encoder(x))  # (B, D)
         recon = self.reconstruction(logits, x) / x.shape[0]
-        return {"total": recon, "recon": recon}
+        return self.with_neighbours({"total": recon, "recon": recon})
 
     def manual_step(self, optimizer: torch.optim.Optimizer) -> manual.ManualStep | None:
         if self._own_loss(Autoencoder):

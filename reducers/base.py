@@ -6,6 +6,11 @@
     loss(x)   -> dict    "total" (what the optimiser minimises), "recon" and, for a VAE, "kl";
                          each a scalar tensor, a mean over the batch (``reducers.losses``).
 
+A neighbour-embedding term (``embedding_loss="tsne"|"umap"``, ``reducers.neighbours``) adds
+``embedding_weight`` times itself to "total" and reports itself under its name ("tsne",
+"umap") while training; it needs ``fit_neighbours(x_train)`` first, and evaluation (``eval()``
+mode) leaves it out.
+
 Optionally ``manual_step(optimizer)`` returns an object whose ``loss(x)`` gives the same terms
 and whose ``step()`` then updates the parameters by a hand-written backward pass
 (``reducers.manual``); the engine uses it where offered and autograd on ``loss`` otherwise.
@@ -18,6 +23,7 @@ from torch import nn
 
 from reducers import losses
 from reducers.losses import Recon
+from reducers.neighbours import Embedding, NeighbourTerm
 from reducers.networks import (ConvShape, Extras, Net, check_sizes, conv_decoder, conv_encoder,
                                mlp)
 
@@ -33,7 +39,10 @@ class Reducer(nn.Module):
     def __init__(self, input_dim: int, hidden: Sequence[int], latent_dim: int, activation: str,
                  recon: str, net: str = "mlp", channels: Sequence[int] = (32, 64),
                  kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
-                 input_dropout: float = 0.0, image_shape: Sequence[int] | None = None):
+                 input_dropout: float = 0.0, image_shape: Sequence[int] | None = None,
+                 embedding_loss: str = "none", embedding_weight: float = 1.0,
+                 perplexity: float = 30.0, n_neighbors: int = 15, min_dist: float = 0.1,
+                 negative_rate: int = 5, embedding_batch: int = 256):
         super().__init__()
         if not (0 <= dropout < 1 and 0 <= input_dropout < 1):
             raise ValueError(f"dropouts must be in [0, 1), got {dropout} and {input_dropout}")
@@ -53,6 +62,22 @@ class Reducer(nn.Module):
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], activation,
                            extras=self.extras) if self.conv is None else \
             conv_decoder(self.conv, latent_dim, hidden, activation, self.extras)
+        self.neighbours = None if Embedding(embedding_loss) is Embedding.none else NeighbourTerm(
+            embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist, negative_rate,
+            embedding_batch)
+
+    def fit_neighbours(self, x_train: torch.Tensor) -> float | None:
+        """Give the neighbour-embedding term its training rows (N, D) and build its graph; the
+        seconds that took, or None without such a term."""
+        return None if self.neighbours is None else self.neighbours.fit(x_train)
+
+    def with_neighbours(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``terms`` with the neighbour-embedding term added while training."""
+        if self.neighbours is None or not self.training:
+            return terms
+        term = self.neighbours(self.encode)
+        return {**terms, "total": terms["total"] + self.neighbours.weight * term,
+                self.neighbours.kind.value: term}
 
     def trunk(self, out: list[int], last_activation: bool) -> nn.Sequential:
         """The encoder from (B, D) through ``hidden`` and then ``out`` (sizes of more fully
@@ -94,8 +119,10 @@ class Reducer(nn.Module):
         return None
 
     def _own_loss(self, cls: type) -> bool:
-        """True when a subclass replaced ``cls``'s loss or the reconstruction term in it."""
-        return type(self).loss is not cls.loss or \
+        """True when the loss is not ``cls``'s plain one, which the hand-written backward pass
+        knows: a neighbour-embedding term is on, or a subclass replaced ``cls``'s loss or the
+        reconstruction term in it."""
+        return self.neighbours is not None or type(self).loss is not cls.loss or \
             type(self).reconstruction is not Reducer.reconstruction
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

@@ -43,9 +43,14 @@ class VAE(Reducer):
                  warmup_epochs: int = 0, net: str = "mlp", channels: Sequence[int] = (32, 64),
                  kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
                  input_dropout: float = 0.0,
-                 image_shape: Sequence[int] | None = None):
+                 image_shape: Sequence[int] | None = None, embedding_loss: str = "none",
+                 embedding_weight: float = 1.0, perplexity: float = 30.0,
+                 n_neighbors: int = 15, min_dist: float = 0.1, negative_rate: int = 5,
+                 embedding_batch: int = 256):
         super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
-                         kernel_size, batchnorm, dropout, input_dropout, image_shape)
+                         kernel_size, batchnorm, dropout, input_dropout, image_shape,
+                         embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist,
+                         negative_rate, embedding_batch)
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)  # the target: what the schedule reaches and the tables show
@@ -77,8 +82,8 @@ class VAE(Reducer):
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterisation
         recon_sum = self.reconstruction(self.decoder(z), x)
         kl_sum = kl_divergence(mu, logvar)
-        return {"total": self.weighting(batch).objective(recon_sum, kl_sum),
-                "recon": recon_sum / batch, "kl": kl_sum / batch}
+        return self.with_neighbours({"total": self.weighting(batch).objective(recon_sum, kl_sum),
+                                     "recon": recon_sum / batch, "kl": kl_sum / batch})
 
     def manual_step(self, optimizer: torch.optim.Optimizer) -> manual.ManualStep | None:
         if self._own_loss(VAE):

@@ -184,6 +184,16 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
                                       "convolution, each >= 1"),
     ("train", "model.dropout=1", "model.dropout=1.0 is invalid: must be in [0, 1)"),
     ("train", "model.input_dropout=-0.1", "model.input_dropout=-0.1 is invalid"),
+    ("train", "model.embedding_loss=mds", "expected one of [none, tsne, umap]"),
+    ("train", "model.embedding_loss=tsne model.embedding_batch=20",
+     "model.perplexity=30.0 is invalid: embedding_loss=tsne calibrates it within each sample "
+     "of model.embedding_batch=20 points: keep it below 19"),
+    ("train", "model.n_neighbors=1", "model.n_neighbors=1 is invalid: must be >= 2"),
+    ("train", "model.negative_rate=0", "model.negative_rate=0 is invalid: must be >= 1"),
+    ("train", "model.embedding_weight=-1", "model.embedding_weight=-1.0 is invalid"),
+    ("train", "model=pca model.embedding_loss=umap", "model.embedding_loss is a network's "
+                                                     "setting: it applies to model=ae and "
+                                                     "model=vae, not to a baseline"),
     ("train", "trainer.augment_shift=9", "trainer.augment_shift=9.0 is invalid: pixels in [0, 8]"),
     ("train", "trainer.augment_degrees=-5", "trainer.augment_degrees=-5.0 is invalid"),
     ("train", "trainer.early_stopping=5", "trainer.early_stopping=5 is invalid: needs a "

@@ -7,6 +7,8 @@ under ``conf/`` (``tests/test_schemas.py`` checks that no constructor default co
 it before composing, and the launchers carry the store to their workers.
 """
 
+import dataclasses
+
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -29,6 +31,9 @@ SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
            "data_table": TableDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig, "trainer": TrainerConfig,
            "score": ScoreConfig, "paths": PathsConfig}
+# the settings of the networks (model=ae, vae) and of either of them
+NETWORK_KEYS = frozenset(f.name for schema in (AEConfig, VAEConfig)
+                         for f in dataclasses.fields(schema))
 
 
 def register() -> None:

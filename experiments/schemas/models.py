@@ -9,6 +9,7 @@ from experiments.schemas.checks import finite_at_least, layer_sizes, require
 from reducers.anomaly.detectors import ChainVariant
 from reducers.anomaly.scores import Fusion, VAEScore
 from reducers.losses import KLScaling, Recon
+from reducers.neighbours import Embedding
 from reducers.networks import Activation, Net
 from reducers.vae import BetaSchedule
 
@@ -35,10 +36,30 @@ class NetworkConfig(ReducerConfig):
     input_dropout: float = MISSING
     activation: Activation = MISSING
     recon: Recon = MISSING
+    embedding_loss: Embedding = MISSING  # none | tsne | umap
+    embedding_weight: float = MISSING
+    embedding_batch: int = MISSING
+    n_neighbors: int = MISSING
+    min_dist: float = MISSING
+    negative_rate: int = MISSING
+    perplexity: float = MISSING
 
     def __post_init__(self):
         super().__post_init__()
         layer_sizes(self.hidden, "model.hidden")
+        finite_at_least(self.embedding_weight, "model.embedding_weight")
+        require(self.embedding_batch >= 2, "model.embedding_batch", self.embedding_batch,
+                "must be >= 2")
+        require(self.n_neighbors >= 2, "model.n_neighbors", self.n_neighbors, "must be >= 2")
+        finite_at_least(self.min_dist, "model.min_dist")
+        require(self.negative_rate >= 1, "model.negative_rate", self.negative_rate,
+                "must be >= 1")
+        finite_at_least(self.perplexity, "model.perplexity", 1)
+        require(self.embedding_loss is not Embedding.tsne
+                or self.perplexity < self.embedding_batch - 1, "model.perplexity",
+                self.perplexity, f"embedding_loss=tsne calibrates it within each sample of "
+                f"model.embedding_batch={self.embedding_batch} points: keep it below "
+                f"{self.embedding_batch - 1}")
         for key in ("dropout", "input_dropout"):
             require(0 <= getattr(self, key) < 1, f"model.{key}", getattr(self, key),
                     "must be in [0, 1)")

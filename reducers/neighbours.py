@@ -1,0 +1,245 @@
+"""Neighbour-embedding objectives: a term in an autoencoder's or a VAE's loss that makes its codes
+keep the training data's neighbourhoods, as t-SNE and UMAP embeddings do, while the network
+still encodes new points and decodes.
+
+* ``umap`` (parametric UMAP, Sainburg, McInnes and Gentner 2021): the fuzzy k-nearest-neighbour
+  graph of the training split (``fuzzy_graph``, umap-learn's construction on scikit-learn's exact
+  neighbours) is built once per run. Each step samples ``batch`` edges with probability
+  proportional to their weights and pairs each edge's head with the tails of ``negative_rate``
+  random sampled edges (negative samples, as parametric UMAP draws them). The term is UMAP's
+  cross-entropy of the codes' similarity ``q = 1 / (1 + a d^(2b))``: ``-log q`` on the edges
+  plus ``-log(1 - q)`` on their negatives, per edge, averaged over the edges.
+* ``tsne`` (parametric t-SNE, van der Maaten 2009): each step draws ``batch`` training points;
+  their input affinities P are calibrated to ``perplexity`` within that sample
+  (``tsne_affinities``) and the term is KL(P || Q) with the Student-t similarities Q of their
+  codes (``tsne_divergence``). Within the sample, not from a graph over the whole training set,
+  because Q's normaliser is a sum over all pairs, which a sample estimates without bias; a
+  t-SNE over sampled graph edges needs a noise-contrastive normaliser instead, which is what
+  the umap term's negative sampling is.
+
+Both terms draw from the training rows given to ``NeighbourTerm.fit``, with the global torch
+generator (seeded by the run, saved by the engine's checkpoints), independently of the engine's
+batch: the engine's batch carries the reconstruction (and the KL), this term the neighbourhoods.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import torch
+from scipy import sparse
+from scipy.optimize import curve_fit
+from sklearn.neighbors import NearestNeighbors
+
+
+class Embedding(str, Enum):
+    """The neighbour-embedding term of a network's objective."""
+
+    none = "none"
+    tsne = "tsne"
+    umap = "umap"
+
+
+# --- t-SNE ----------------------------------------------------------------------------------
+
+def tsne_affinities(x: torch.Tensor, perplexity: float) -> torch.Tensor:
+    """t-SNE's joint probabilities P (m, m) of the rows of ``x`` (m, D): the conditionals
+    ``p(j|i)`` (``tsne_conditionals``) symmetrised, ``(P + P^T) / (2m)``."""
+    p = tsne_conditionals(x, perplexity)
+    return (p + p.T) / (2 * len(x))
+
+
+def tsne_conditionals(x: torch.Tensor, perplexity: float, steps: int = 100,
+                      tolerance: float = 1e-5) -> torch.Tensor:
+    """Each row's Gaussian conditional ``p(j|i)`` (m, m) over the other rows of ``x`` (m, D),
+    its precision found by bisection so that its perplexity (exp of its entropy in nats) is
+    ``perplexity``, to ``tolerance`` nats (scikit-learn's)."""
+    m = len(x)
+    if not 1 <= perplexity < m - 1:
+        raise ValueError(f"perplexity {perplexity:g} needs more than {perplexity + 1:g} points, "
+                         f"got {m}")
+    d = torch.cdist(x, x).pow_(2)  # (m, m) squared distances
+    d = d / d.sum(1, keepdim=True).div_(m - 1)  # each row's scale 1: the search starts near
+    off = ~torch.eye(m, dtype=torch.bool)
+    target = math.log(perplexity)
+    lo = torch.zeros(m, 1, dtype=x.dtype)
+    hi = torch.full((m, 1), math.inf, dtype=x.dtype)
+    precision = torch.ones(m, 1, dtype=x.dtype)
+    for _ in range(steps):
+        logits = (-d * precision).masked_fill_(~off, -math.inf)
+        p = torch.softmax(logits, 1)
+        entropy = torch.logsumexp(logits, 1, keepdim=True) + precision * (p * d).sum(1, True)
+        if bool(((entropy - target).abs() < tolerance).all()):
+            break
+        flat = entropy > target  # too many neighbours: sharpen
+        lo, hi = torch.where(flat, precision, lo), torch.where(flat, hi, precision)
+        precision = torch.where(torch.isinf(hi), precision * 2, (lo + hi) / 2)
+    return torch.softmax((-d * precision).masked_fill_(~off, -math.inf), 1)
+
+
+def tsne_divergence(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """KL(P || Q) of joint probabilities ``p`` (m, m), zero diagonal, against the Student-t
+    (one degree of freedom) similarities of the codes ``z`` (m, d):
+    ``q_ij = w_ij / sum_{k != l} w_kl`` with ``w_ij = 1 / (1 + |z_i - z_j|^2)``."""
+    m = len(z)
+    d = (z[:, None, :] - z[None, :, :]).pow(2).sum(-1)  # (m, m); exact zeros on the diagonal
+    log_w = -torch.log1p(d)  # 0 on the diagonal, where p is 0
+    log_normaliser = torch.log(torch.exp(log_w).sum() - m)
+    return torch.xlogy(p, p).sum() - (p * log_w).sum() + p.sum() * log_normaliser
+
+
+# --- UMAP -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Graph:
+    """A symmetric weighted graph over the training rows as directed edge lists (each edge
+    both ways), weights in (0, 1]."""
+    heads: np.ndarray  # (E,) int64
+    tails: np.ndarray  # (E,) int64
+    weights: np.ndarray  # (E,) float64
+    n: int  # rows
+
+    def matrix(self) -> sparse.csr_matrix:
+        return sparse.csr_matrix((self.weights, (self.heads, self.tails)), shape=(self.n, self.n))
+
+
+def smooth_knn(distances: np.ndarray, steps: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """UMAP's local metric of each row (umap-learn's ``smooth_knn_dist``, vectorised):
+    ``rho`` the distance to its nearest other row, and ``sigma`` such that
+    ``sum_j exp(-max(0, d_j - rho) / sigma) = log2(k)`` over its k - 1 neighbours. ``distances``
+    (n, k): to each row's k nearest rows, itself first."""
+    n, k = distances.shape
+    target = math.log2(k)
+    positive = np.where(distances > 0, distances, np.inf)
+    rho = positive.min(1)
+    rho = np.where(np.isfinite(rho), rho, 0.0)  # all neighbours at distance 0
+    excess = np.maximum(distances[:, 1:] - rho[:, None], 0)  # (n, k - 1)
+    lo, hi, sigma = np.zeros(n), np.full(n, np.inf), np.ones(n)
+    active = np.ones(n, dtype=bool)
+    for _ in range(steps):
+        total = np.exp(-excess / sigma[:, None]).sum(1)
+        active &= np.abs(total - target) >= 1e-5  # umap-learn's tolerance: those stop there
+        big = active & (total > target)
+        small = active & ~big
+        hi = np.where(big, sigma, hi)
+        lo = np.where(small, sigma, lo)
+        sigma = np.where(big, (lo + hi) / 2,
+                         np.where(small, np.where(np.isinf(hi), sigma * 2, (lo + hi) / 2),
+                                  sigma))
+    floor = 1e-3 * np.where(rho > 0, distances.mean(1), distances.mean())
+    return np.maximum(sigma, floor), rho
+
+
+def fuzzy_graph(x: np.ndarray, n_neighbors: int) -> Graph:
+    """UMAP's fuzzy simplicial set of the rows of ``x`` (n, D) with Euclidean distances: each
+    row's ``n_neighbors`` nearest (itself included, as in umap-learn) by scikit-learn's exact
+    search, memberships ``exp(-max(0, d - rho) / sigma)``, symmetrised by the fuzzy union
+    ``A + A^T - A * A^T``."""
+    n = len(x)
+    k = min(n_neighbors, n)
+    distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
+    sigma, rho = smooth_knn(distances)
+    strength = np.exp(-np.maximum(distances - rho[:, None], 0) / sigma[:, None])
+    strength[indices == np.arange(n)[:, None]] = 0.0  # no self-loops
+    a = sparse.csr_matrix((strength.ravel(), (np.repeat(np.arange(n), k), indices.ravel())),
+                          shape=(n, n))
+    union = (a + a.T - a.multiply(a.T)).tocoo()
+    keep = union.data > 0
+    return Graph(union.row[keep].astype(np.int64), union.col[keep].astype(np.int64),
+                 union.data[keep].astype(np.float64), n)
+
+
+def curve_parameters(min_dist: float, spread: float = 1.0) -> tuple[float, float]:
+    """UMAP's ``a`` and ``b``: the curve ``1 / (1 + a d^(2b))`` fitted by least squares to 1 up
+    to ``min_dist`` and ``exp(-(d - min_dist) / spread)`` beyond, on [0, 3 spread]."""
+    d = np.linspace(0, 3 * spread, 300)
+    target = np.where(d < min_dist, 1.0, np.exp(-(d - min_dist) / spread))
+    (a, b), _ = curve_fit(lambda d, a, b: 1.0 / (1.0 + a * d ** (2 * b)), d, target)
+    return float(a), float(b)
+
+
+def umap_cross_entropy(heads: torch.Tensor, tails: torch.Tensor, negatives: torch.Tensor,
+                       a: float, b: float) -> torch.Tensor:
+    """UMAP's cross-entropy of the codes of m sampled edges, ``heads`` and ``tails`` (m, d), and
+    of negative samples: the pairs (``heads[i % m]``, ``negatives[i]``), ``negatives`` (r m, d).
+    ``-log q`` of each edge plus ``-log(1 - q)`` of each negative pair, summed and divided by
+    m; q is clipped to [1e-4, 1 - 1e-4] inside the logs (as umap-learn's parametric loss)."""
+    m = len(heads)
+    repeated = heads.repeat(len(negatives) // m, 1)
+    q = _similarity(torch.cat([heads, repeated]), torch.cat([tails, negatives]), a, b)
+    eps = 1e-4
+    attract = -torch.log(q[:m].clamp(eps, 1)).sum()
+    repel = -torch.log((1 - q[m:]).clamp(eps, 1)).sum()
+    return (attract + repel) / m
+
+
+def _similarity(u: torch.Tensor, v: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    d2 = (u - v).pow(2).sum(1).clamp_min(1e-12)  # (m,); the power's gradient is finite
+    return 1 / (1 + a * d2.pow(b))
+
+
+# --- the term a model adds ----------------------------------------------------------------
+
+class NeighbourTerm:
+    """A model's neighbour-embedding term: ``fit(x_train)`` builds what it needs once (the
+    graph for ``umap``), then ``__call__(encode)`` gives the term of one step's sample."""
+
+    def __init__(self, kind: Embedding | str, weight: float, perplexity: float,
+                 n_neighbors: int, min_dist: float, negative_rate: int, batch: int):
+        self.kind = Embedding(kind)
+        if self.kind is Embedding.none:
+            raise ValueError("NeighbourTerm needs a kind: tsne or umap")
+        if not (weight >= 0 and batch >= 2 and negative_rate >= 1 and n_neighbors >= 2
+                and min_dist >= 0 and perplexity > 0):
+            raise ValueError("embedding weight >= 0, batch >= 2, negative_rate >= 1, "
+                             "n_neighbors >= 2, min_dist >= 0 and perplexity > 0 are needed")
+        self.weight, self.perplexity, self.batch = float(weight), float(perplexity), int(batch)
+        self.n_neighbors, self.negative_rate = int(n_neighbors), int(negative_rate)
+        self.a, self.b = curve_parameters(min_dist)
+        self.x: torch.Tensor | None = None
+        self.graph: Graph | None = None
+        self._cumulative: torch.Tensor | None = None
+
+    def fit(self, x_train: torch.Tensor) -> float:
+        """Keep the training rows (N, D) and build the graph (umap); the seconds it took."""
+        started = time.perf_counter()
+        self.x = x_train
+        if self.kind is Embedding.tsne:
+            if self.batch > len(x_train):
+                raise ValueError(f"model.embedding_batch={self.batch} is more than the "
+                                 f"{len(x_train)} training rows; lower it")
+            if not self.perplexity < self.batch - 1:
+                raise ValueError(f"model.perplexity={self.perplexity:g} needs "
+                                 f"model.embedding_batch > {self.perplexity + 1:g}")
+        else:
+            self.graph = fuzzy_graph(x_train.numpy(), self.n_neighbors)
+            self._cumulative = torch.from_numpy(np.cumsum(self.graph.weights))
+        return time.perf_counter() - started
+
+    def describe(self) -> str:
+        """What ``fit`` made, for the log."""
+        if self.graph is not None:
+            return (f"fuzzy {self.n_neighbors}-neighbour graph of {self.graph.n} rows, "
+                    f"{len(self.graph.weights)} directed edges")
+        return f"{self.batch} of {len(self.x)} rows per step, perplexity {self.perplexity:g}"
+
+    def __call__(self, encode) -> torch.Tensor:
+        """The term for one sample of the training rows, their codes by ``encode``."""
+        if self.x is None:
+            raise RuntimeError(f"the {self.kind.value} term needs the training rows first: "
+                               "call model.fit_neighbours(x_train) before training")
+        if self.kind is Embedding.tsne:
+            rows = torch.randperm(len(self.x))[:self.batch]
+            x = self.x[rows]
+            return tsne_divergence(tsne_affinities(x, self.perplexity), encode(x))
+        total = self._cumulative[-1]
+        edges = torch.searchsorted(self._cumulative, torch.rand(self.batch, dtype=total.dtype)
+                                   * total).clamp_max_(len(self._cumulative) - 1)
+        heads = torch.from_numpy(self.graph.heads)[edges]
+        tails = torch.from_numpy(self.graph.tails)[edges]
+        codes = encode(self.x[torch.cat([heads, tails])])  # (2m, d)
+        heads, tails = codes[:self.batch], codes[self.batch:]
+        others = torch.randint(self.batch, (self.batch * self.negative_rate,))
+        return umap_cross_entropy(heads, tails, tails[others], self.a, self.b)

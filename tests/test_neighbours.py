@@ -1,0 +1,160 @@
+"""Neighbour-embedding objectives (``model.embedding_loss=tsne|umap``): the terms against hand
+computations, finite differences and the reference implementations (scikit-learn's t-SNE,
+umap-learn's graph), and the models that train with them, on real digits."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.distance import squareform
+from sklearn.manifold._t_sne import _joint_probabilities, _kl_divergence
+from sklearn.metrics import pairwise_distances
+
+from experiments.train import train
+from reducers import VAE, Autoencoder
+from reducers.engine import fit
+from reducers.neighbours import (NeighbourTerm, curve_parameters, fuzzy_graph, tsne_affinities,
+                                 tsne_conditionals, tsne_divergence, umap_cross_entropy)
+from tests.helpers import TINY
+
+
+def test_tsne_affinities_match_scikit_learns_on_real_digits(digits):
+    x = torch.from_numpy(digits.x_train[:300]).double()
+    ours = tsne_affinities(x, 30.0).numpy()
+    theirs = squareform(_joint_probabilities(pairwise_distances(x.numpy(), squared=True),
+                                             30.0, 0))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-12)
+    assert ours.sum() == pytest.approx(1) and np.allclose(ours, ours.T)
+    assert np.all(np.diag(ours) == 0)
+
+
+@pytest.mark.parametrize("perplexity", [5.0, 30.0])
+def test_each_conditional_has_the_perplexity(perplexity, digits):
+    x = torch.from_numpy(digits.x_train[:200]).double()
+    p = tsne_conditionals(x, perplexity)
+    entropy = -torch.xlogy(p, p).sum(1)
+    np.testing.assert_allclose(torch.exp(entropy).numpy(), perplexity, rtol=1e-4)
+    assert torch.all(p.diagonal() == 0) and torch.allclose(p.sum(1), torch.ones(200).double())
+    with pytest.raises(ValueError, match="perplexity 30 needs more than 31 points"):
+        tsne_affinities(x[:20], 30.0)
+
+
+def test_tsne_divergence_of_a_hand_computed_case():
+    p = torch.tensor([[0, .2, .1], [.2, 0, .2], [.1, .2, 0]], dtype=torch.float64)
+    z = torch.tensor([[0., 0.], [1., 0.], [0., 2.]], dtype=torch.float64)
+    # w = 1 / (1 + d^2): pairs (0,1) d^2=1 -> 1/2, (0,2) d^2=4 -> 1/5, (1,2) d^2=5 -> 1/6
+    w = {(0, 1): 1 / 2, (0, 2): 1 / 5, (1, 2): 1 / 6}
+    total = 2 * sum(w.values())
+    by_hand = sum(2 * p[i, j].item() * math.log(p[i, j].item() / (w[i, j] / total))
+                  for i, j in w)
+    assert tsne_divergence(p, z).item() == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_tsne_divergence_and_gradient_match_scikit_learn_and_finite_differences(digits):
+    x = torch.from_numpy(digits.x_train[:60]).double()
+    p = tsne_affinities(x, 10.0)
+    z = torch.randn(60, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0),
+                    requires_grad=True)
+    kl = tsne_divergence(p, z)
+    kl.backward()
+    theirs, grad = _kl_divergence(z.detach().numpy().ravel(), squareform(p.numpy(),
+                                  checks=False), 1, 60, 2)
+    assert kl.item() == pytest.approx(theirs, rel=1e-6)
+    np.testing.assert_allclose(z.grad.numpy().ravel(), grad, rtol=1e-6, atol=1e-12)
+    small = tsne_affinities(x[:12], 3.0)
+    assert torch.autograd.gradcheck(lambda z: tsne_divergence(small, z),
+                                    (z.detach()[:12].clone().requires_grad_(),))
+
+
+def test_umap_graph_is_symmetric_in_0_1_and_matches_umap_learn(digits):
+    x = digits.x_train[:500]
+    graph = fuzzy_graph(x, 15)
+    a = graph.matrix()
+    assert abs(a - a.T).max() == 0
+    assert graph.weights.min() > 0 and graph.weights.max() <= 1
+    assert np.all(graph.heads != graph.tails) and a.shape == (500, 500)
+    umap = pytest.importorskip("umap.umap_")
+    from sklearn.neighbors import NearestNeighbors
+    distances, indices = NearestNeighbors(n_neighbors=15).fit(x).kneighbors(x)
+    reference, _, _ = umap.fuzzy_simplicial_set(x, 15, 0, "euclidean", knn_indices=indices,
+                                                knn_dists=distances)
+    assert reference.nnz == a.nnz
+    assert abs(reference - a).max() < 1e-5  # umap-learn computes in float32
+    assert curve_parameters(0.1) == pytest.approx(umap.find_ab_params(1.0, 0.1), rel=1e-6)
+
+
+def test_umap_cross_entropy_of_a_hand_computed_case():
+    a, b = 1.5, 0.9
+    heads = torch.tensor([[0., 0.], [1., 1.]], dtype=torch.float64)
+    tails = torch.tensor([[0., 1.], [1., 3.]], dtype=torch.float64)
+    negatives = torch.tensor([[2., 0.], [1., 1.], [0., 2.], [3., 1.]], dtype=torch.float64)
+
+    def q(u, v):
+        return 1 / (1 + a * sum((ui - vi) ** 2 for ui, vi in zip(u, v)) ** b)
+    h, t, n = heads.tolist(), tails.tolist(), negatives.tolist()
+    attract = -math.log(q(h[0], t[0])) - math.log(q(h[1], t[1]))
+    # negatives pair with heads 0, 1, 0, 1; head 1 with (1, 1) is at distance 0: q = 1 clipped
+    repel = -math.log(1 - q(h[0], n[0])) - math.log(1e-4) - math.log(1 - q(h[0], n[2])) \
+        - math.log(1 - q(h[1], n[3]))
+    ours = umap_cross_entropy(heads, tails, negatives, a, b).item()
+    assert ours == pytest.approx((attract + repel) / 2, rel=1e-9)
+    args = [t.clone().requires_grad_() for t in (heads, tails, negatives[[0, 3]])]
+    assert torch.autograd.gradcheck(lambda *t: umap_cross_entropy(*t, a, b), args)
+
+
+@pytest.mark.parametrize("kind", ["umap", "tsne"])
+@pytest.mark.parametrize("cls", [Autoencoder, VAE])
+def test_models_lower_their_embedding_term_through_autograd(cls, kind, digits):
+    torch.manual_seed(0)
+    model = cls(input_dim=784, hidden=[64], embedding_loss=kind, embedding_weight=100,
+                embedding_batch=128, perplexity=10)
+    x = torch.from_numpy(digits.x_train)
+    with pytest.raises(RuntimeError, match="call model.fit_neighbours"):
+        model.loss(x[:8])
+    assert model.fit_neighbours(x) >= 0
+
+    def term():  # over a few samples of the training rows
+        with torch.no_grad():
+            return np.mean([model.neighbours(model.encode).item() for _ in range(5)])
+    before = term()
+    result = fit(model, torch.optim.Adam(model.parameters(), lr=3e-3), x, epochs=4,
+                 batch_size=64, progress=False)
+    assert result.backward == "autograd"  # the hand-written step knows the plain loss only
+    assert term() < 0.8 * before
+    assert all(row[f"train_{kind}"] > 0 for row in result.history)
+    model.eval()  # evaluation reports the reconstruction (and KL) only
+    assert kind not in model.loss(x[:8]) and "recon" in model.loss(x[:8])
+
+
+def test_the_term_weighs_into_the_total(digits):
+    torch.manual_seed(0)
+    x = torch.from_numpy(digits.x_train)
+    model = Autoencoder(input_dim=784, hidden=[32], embedding_loss="umap", embedding_weight=7)
+    model.fit_neighbours(x)
+    terms = model.loss(x[:16])
+    assert terms["total"].item() == pytest.approx(
+        terms["recon"].item() + 7 * terms["umap"].item(), rel=1e-6)
+
+
+def test_a_run_with_a_term_is_reproducible_and_records_it(compose_train, tmp_path):
+    cfg = compose_train(*TINY, "model.embedding_loss=umap", "model.embedding_weight=5",
+                        "score.figures=false")
+    first = train(cfg, tmp_path / "a")
+    assert train(cfg, tmp_path / "b")["metrics"]["knn_acc"] == first["metrics"]["knn_acc"]
+    assert first["status"] == "ok" and first["backward"] == "autograd"
+    assert first["metrics"]["train_umap"] > 0 and first["timings"]["neighbour_graph_seconds"] > 0
+    codes = [np.load(tmp_path / run / "codes.npz")["test"] for run in "ab"]
+    np.testing.assert_array_equal(*codes)
+    history = (tmp_path / "a" / "history.csv").read_text().splitlines()[0]
+    assert "train_umap" in history and "train_kl" in history
+
+
+def test_the_library_refuses_bad_term_settings(digits):
+    with pytest.raises(ValueError, match="tsne or umap|'mds' is not a valid"):
+        Autoencoder(input_dim=784, embedding_loss="mds")
+    with pytest.raises(ValueError, match="negative_rate >= 1"):
+        NeighbourTerm("umap", 1, 30, 15, 0.1, 0, 256)
+    term = NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 2000)
+    with pytest.raises(ValueError, match="embedding_batch=2000 is more than the 800"):
+        term.fit(torch.from_numpy(digits.x_train))
