@@ -89,7 +89,8 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                             model_spec=spec, config=resolved(cfg), threads=threads)
 
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
-    graph_seconds = model.fit_neighbours(x_train)  # the training split's only
+    augment = settings.trainer.augment(split.image_shape)
+    graph_seconds = model.fit_neighbours(x_train, augment)  # the training split's only
     if graph_seconds is not None:
         log.info("%s term (weight %g): %s in %.2fs", model.neighbours.kind.value,
                  model.neighbours.weight, model.neighbours.describe(), graph_seconds)
@@ -103,7 +104,7 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                      x_val=None if x_val is None else torch.from_numpy(x_val),
                      patience=settings.trainer.early_stopping,
                      restore_best=settings.trainer.restore_best,
-                     augment=settings.trainer.augment(split.image_shape))
+                     augment=augment)
         if result.restored:  # the checkpoint holds the weights that are scored
             save(result.last_state)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk

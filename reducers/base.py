@@ -42,7 +42,8 @@ class Reducer(nn.Module):
                  input_dropout: float = 0.0, image_shape: Sequence[int] | None = None,
                  embedding_loss: str = "none", embedding_weight: float = 1.0,
                  perplexity: float = 30.0, n_neighbors: int = 15, min_dist: float = 0.1,
-                 negative_rate: int = 5, embedding_batch: int = 256):
+                 negative_rate: int = 5, embedding_batch: int = 512,
+                 embedding_scale: float = 1.0):
         super().__init__()
         if not (0 <= dropout < 1 and 0 <= input_dropout < 1):
             raise ValueError(f"dropouts must be in [0, 1), got {dropout} and {input_dropout}")
@@ -64,12 +65,13 @@ class Reducer(nn.Module):
             conv_decoder(self.conv, latent_dim, hidden, activation, self.extras)
         self.neighbours = None if Embedding(embedding_loss) is Embedding.none else NeighbourTerm(
             embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist, negative_rate,
-            embedding_batch)
+            embedding_batch, embedding_scale)
 
-    def fit_neighbours(self, x_train: torch.Tensor) -> float | None:
+    def fit_neighbours(self, x_train: torch.Tensor, augment=None) -> float | None:
         """Give the neighbour-embedding term its training rows (N, D) and build its graph; the
-        seconds that took, or None without such a term."""
-        return None if self.neighbours is None else self.neighbours.fit(x_train)
+        seconds that took, or None without such a term. ``augment``: the run's augmentation,
+        applied to the rows the term encodes too."""
+        return None if self.neighbours is None else self.neighbours.fit(x_train, augment)
 
     def with_neighbours(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``terms`` with the neighbour-embedding term added while training."""

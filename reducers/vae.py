@@ -46,11 +46,12 @@ class VAE(Reducer):
                  image_shape: Sequence[int] | None = None, embedding_loss: str = "none",
                  embedding_weight: float = 1.0, perplexity: float = 30.0,
                  n_neighbors: int = 15, min_dist: float = 0.1, negative_rate: int = 5,
-                 embedding_batch: int = 256):
+                 embedding_batch: int = 512,
+                 embedding_scale: float = 1.0):
         super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
                          kernel_size, batchnorm, dropout, input_dropout, image_shape,
                          embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist,
-                         negative_rate, embedding_batch)
+                         negative_rate, embedding_batch, embedding_scale)
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.beta = float(beta)  # the target: what the schedule reaches and the tables show

@@ -56,8 +56,8 @@ def test_the_help_page_as_hydra_renders_it(runs):
     assert proc.returncode == 0
     for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv",
-                 "experiment: blog_vae, blog_vae_fixed, quality_ae, quality_vae",
-                 "sweep: beta_loss, blog, quality, reducers",
+                 "experiment: blog_vae, blog_vae_fixed, quality_ae, quality_vae, visual_vae",
+                 "sweep: beta_loss, blog, embedding, quality, reducers",
                  "_target_: reducers.vae.VAE"):
         assert line in proc.stdout
     assert "detector" not in proc.stdout and "schema" not in proc.stdout

@@ -8,36 +8,41 @@ import numpy as np
 import pytest
 import torch
 from scipy.spatial.distance import squareform
-from sklearn.manifold._t_sne import _joint_probabilities, _kl_divergence
+from sklearn.manifold._t_sne import _joint_probabilities, _joint_probabilities_nn, _kl_divergence
 from sklearn.metrics import pairwise_distances
+from sklearn.neighbors import NearestNeighbors
 
 from experiments.train import train
 from reducers import VAE, Autoencoder
 from reducers.engine import fit
-from reducers.neighbours import (NeighbourTerm, curve_parameters, fuzzy_graph, tsne_affinities,
-                                 tsne_conditionals, tsne_divergence, umap_cross_entropy)
+from reducers.errors import ConfigError
+from reducers.neighbours import (NeighbourTerm, calibrate, curve_parameters, fuzzy_graph,
+                                 tsne_divergence, tsne_graph, umap_cross_entropy)
 from tests.helpers import TINY
-
-
-def test_tsne_affinities_match_scikit_learns_on_real_digits(digits):
-    x = torch.from_numpy(digits.x_train[:300]).double()
-    ours = tsne_affinities(x, 30.0).numpy()
-    theirs = squareform(_joint_probabilities(pairwise_distances(x.numpy(), squared=True),
-                                             30.0, 0))
-    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-12)
-    assert ours.sum() == pytest.approx(1) and np.allclose(ours, ours.T)
-    assert np.all(np.diag(ours) == 0)
 
 
 @pytest.mark.parametrize("perplexity", [5.0, 30.0])
 def test_each_conditional_has_the_perplexity(perplexity, digits):
     x = torch.from_numpy(digits.x_train[:200]).double()
-    p = tsne_conditionals(x, perplexity)
+    d = torch.cdist(x, x).pow(2).fill_diagonal_(math.inf)
+    p = calibrate(d, perplexity)
     entropy = -torch.xlogy(p, p).sum(1)
     np.testing.assert_allclose(torch.exp(entropy).numpy(), perplexity, rtol=1e-4)
     assert torch.all(p.diagonal() == 0) and torch.allclose(p.sum(1), torch.ones(200).double())
-    with pytest.raises(ValueError, match="perplexity 30 needs more than 31 points"):
-        tsne_affinities(x[:20], 30.0)
+    # the exact (dense) t-SNE affinities are these, symmetrised: as scikit-learn's
+    theirs = squareform(_joint_probabilities(pairwise_distances(x.numpy(), squared=True),
+                                             perplexity, 0))
+    np.testing.assert_allclose(((p + p.T) / 400).numpy(), theirs, rtol=1e-4, atol=1e-12)
+
+
+def test_the_sparse_tsne_graph_matches_scikit_learns_barnes_hut_affinities(digits):
+    x = digits.x_train[:400].astype(np.float64)
+    ours = tsne_graph(x, 10.0)
+    knn = NearestNeighbors(n_neighbors=31).fit(x).kneighbors_graph(mode="distance")
+    knn.data **= 2
+    theirs = _joint_probabilities_nn(knn, 10.0, 0)
+    assert abs(ours - theirs).max() < 2e-5 * theirs.max()  # scikit-learn searches in float32
+    assert ours.sum() == pytest.approx(1) and abs(ours - ours.T).max() == 0
 
 
 def test_tsne_divergence_of_a_hand_computed_case():
@@ -53,7 +58,7 @@ def test_tsne_divergence_of_a_hand_computed_case():
 
 def test_tsne_divergence_and_gradient_match_scikit_learn_and_finite_differences(digits):
     x = torch.from_numpy(digits.x_train[:60]).double()
-    p = tsne_affinities(x, 10.0)
+    p = torch.from_numpy(tsne_graph(x.numpy(), 10.0).toarray())
     z = torch.randn(60, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0),
                     requires_grad=True)
     kl = tsne_divergence(p, z)
@@ -62,7 +67,7 @@ def test_tsne_divergence_and_gradient_match_scikit_learn_and_finite_differences(
                                   checks=False), 1, 60, 2)
     assert kl.item() == pytest.approx(theirs, rel=1e-6)
     np.testing.assert_allclose(z.grad.numpy().ravel(), grad, rtol=1e-6, atol=1e-12)
-    small = tsne_affinities(x[:12], 3.0)
+    small = torch.from_numpy(tsne_graph(x[:12].numpy(), 3.0).toarray())
     assert torch.autograd.gradcheck(lambda z: tsne_divergence(small, z),
                                     (z.detach()[:12].clone().requires_grad_(),))
 
@@ -75,7 +80,6 @@ def test_umap_graph_is_symmetric_in_0_1_and_matches_umap_learn(digits):
     assert graph.weights.min() > 0 and graph.weights.max() <= 1
     assert np.all(graph.heads != graph.tails) and a.shape == (500, 500)
     umap = pytest.importorskip("umap.umap_")
-    from sklearn.neighbors import NearestNeighbors
     distances, indices = NearestNeighbors(n_neighbors=15).fit(x).kneighbors(x)
     reference, _, _ = umap.fuzzy_simplicial_set(x, 15, 0, "euclidean", knn_indices=indices,
                                                 knn_dists=distances)
@@ -108,7 +112,7 @@ def test_umap_cross_entropy_of_a_hand_computed_case():
 def test_models_lower_their_embedding_term_through_autograd(cls, kind, digits):
     torch.manual_seed(0)
     model = cls(input_dim=784, hidden=[64], embedding_loss=kind, embedding_weight=100,
-                embedding_batch=128, perplexity=10)
+                embedding_batch=256, perplexity=10)
     x = torch.from_numpy(digits.x_train)
     with pytest.raises(RuntimeError, match="call model.fit_neighbours"):
         model.loss(x[:8])
@@ -156,5 +160,7 @@ def test_the_library_refuses_bad_term_settings(digits):
     with pytest.raises(ValueError, match="negative_rate >= 1"):
         NeighbourTerm("umap", 1, 30, 15, 0.1, 0, 256)
     term = NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 2000)
-    with pytest.raises(ValueError, match="embedding_batch=2000 is more than the 800"):
+    with pytest.raises(ConfigError, match="embedding_batch=2000 is more than the 800"):
         term.fit(torch.from_numpy(digits.x_train))
+    with pytest.raises(ConfigError, match="perplexity=30 needs more than 31 training rows"):
+        NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 10).fit(torch.from_numpy(digits.x_train[:20]))

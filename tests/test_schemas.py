@@ -122,7 +122,7 @@ def test_help_pages_list_each_apps_own_groups_and_their_options():
         assert sorted(listed) == sorted(own), app
     train_help = composer("train", return_hydra_config=True)().hydra.help.template
     assert "model: ae, pca, tsne, umap, vae" in train_help
-    assert "sweep: beta_loss, blog, quality, reducers" in train_help
+    assert "sweep: beta_loss, blog, embedding, quality, reducers" in train_help
     assert "detector" not in train_help
     anomaly_help = composer("anomaly", return_hydra_config=True)().hydra.help.template
     assert "sweep: anomaly/leave_one_out, anomaly/one_class" in anomaly_help
@@ -185,9 +185,10 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "model.dropout=1", "model.dropout=1.0 is invalid: must be in [0, 1)"),
     ("train", "model.input_dropout=-0.1", "model.input_dropout=-0.1 is invalid"),
     ("train", "model.embedding_loss=mds", "expected one of [none, tsne, umap]"),
-    ("train", "model.embedding_loss=tsne model.embedding_batch=20",
-     "model.perplexity=30.0 is invalid: embedding_loss=tsne calibrates it within each sample "
-     "of model.embedding_batch=20 points: keep it below 19"),
+    ("train", "model.embedding_loss=tsne model.perplexity=0.5",
+     "model.perplexity=0.5 is invalid: must be a finite number >= 1"),
+    ("train", "model.embedding_scale=0", "model.embedding_scale=0.0 is invalid: must be a "
+                                         "finite number > 0"),
     ("train", "model.n_neighbors=1", "model.n_neighbors=1 is invalid: must be >= 2"),
     ("train", "model.negative_rate=0", "model.negative_rate=0 is invalid: must be >= 1"),
     ("train", "model.embedding_weight=-1", "model.embedding_weight=-1.0 is invalid"),
@@ -257,7 +258,7 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "seed=abc", "seed=abc"),
     ("train", "experiment=nope", "available: blog_vae, blog_vae_fixed"),
     ("train", "sweep=nope",
-     "Could not find 'sweep/nope'; available: beta_loss, blog, quality, reducers"),
+     "Could not find 'sweep/nope'; available: beta_loss, blog, embedding, quality, reducers"),
     ("anomaly", "anomaly.normal_class=11", "anomaly.normal_class=11 is invalid"),
     ("anomaly", "anomaly.protocol=leave_one_out anomaly.anomaly_class=-1",
      "anomaly.anomaly_class=-1 is invalid"),

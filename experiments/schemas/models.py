@@ -1,5 +1,6 @@
 """Schemas of the model options (``model=``) and the anomaly detectors (``detector=``)."""
 
+import math
 from dataclasses import dataclass
 from typing import List
 
@@ -39,6 +40,7 @@ class NetworkConfig(ReducerConfig):
     embedding_loss: Embedding = MISSING  # none | tsne | umap
     embedding_weight: float = MISSING
     embedding_batch: int = MISSING
+    embedding_scale: float = MISSING
     n_neighbors: int = MISSING
     min_dist: float = MISSING
     negative_rate: int = MISSING
@@ -55,11 +57,8 @@ class NetworkConfig(ReducerConfig):
         require(self.negative_rate >= 1, "model.negative_rate", self.negative_rate,
                 "must be >= 1")
         finite_at_least(self.perplexity, "model.perplexity", 1)
-        require(self.embedding_loss is not Embedding.tsne
-                or self.perplexity < self.embedding_batch - 1, "model.perplexity",
-                self.perplexity, f"embedding_loss=tsne calibrates it within each sample of "
-                f"model.embedding_batch={self.embedding_batch} points: keep it below "
-                f"{self.embedding_batch - 1}")
+        require(math.isfinite(self.embedding_scale) and self.embedding_scale > 0,
+                "model.embedding_scale", self.embedding_scale, "must be a finite number > 0")
         for key in ("dropout", "input_dropout"):
             require(0 <= getattr(self, key) < 1, f"model.{key}", getattr(self, key),
                     "must be in [0, 1)")
