@@ -92,8 +92,8 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
     augment = settings.trainer.augment(split.image_shape)
     graph_seconds = model.fit_neighbours(x_train, augment)  # the training split's only
     if graph_seconds is not None:
-        log.info("%s term (weight %g): %s in %.2fs", model.neighbours.kind.value,
-                 model.neighbours.weight, model.neighbours.describe(), graph_seconds)
+        log.info("%s term (weight %g, built in %.2fs): %s", model.neighbours.kind.value,
+                 model.neighbours.weight, graph_seconds, model.neighbours.describe())
     schedule = settings.trainer.schedule()
     try:
         result = fit(model, optimizer, x_train, epochs=settings.trainer.epochs,

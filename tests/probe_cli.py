@@ -156,7 +156,10 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["trainer.resume=true", "trainer.resume_from=missing.pt"],
                  ["model.net=conv", "model.kernel_size=4"], ["model.channels=[0]"],
                  ["model.dropout=1"], ["model.input_dropout=-0.1"],
-                 ["trainer.augment_shift=-1"], ["trainer.augment_degrees=400"]):
+                 ["trainer.augment_shift=-1"], ["trainer.augment_degrees=400"],
+                 ["model.embedding_loss=tsne", "model.perplexity=0.5"],
+                 ["model.embedding_scale=0"], ["model.negative_rate=0"],
+                 ["model=pca", "model.embedding_loss=umap"]):
         add("A setting is out of range", t, args)
     for args in (["anomaly.normal_class=11"], ["anomaly.threshold_quantile=1"],
                  ["anomaly.held_out_fraction=0.9"], ["detector=vae", "detector.n_samples=0"],
@@ -167,7 +170,9 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["score.max_pairwise=11", "score.trust_k=6"],
                  ["model=pca", "model.latent_dim=1000"], ["model=tsne", "model.perplexity=600"],
                  ["data.limit=5"], ["data=digits", "data.limit=40", "data.test_fraction=0.05"],
-                 [*table, "model.net=conv"], [*table, "trainer.augment_degrees=5"]):
+                 [*table, "model.net=conv"], [*table, "trainer.augment_degrees=5"],
+                 ["model.embedding_loss=tsne", "model.embedding_batch=5000"],
+                 ["model.embedding_loss=tsne", "model.perplexity=400"]):
         add("A setting does not fit the data", t, args)
     add("A setting does not fit the data", a,
         ["data=digits", "data.limit=40", "data.test_fraction=0.5",
@@ -244,7 +249,10 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  [*table, "data.scale=standard", "model=pca"],
                  ["hydra.run.dir='" + str(d / "runs" / "with space") + "'"],
                  ["hydra.run.dir='" + str(d / "runs" / "é") + "'"],
-                 ["seed=4294967295"], ["score.max_pairwise=11"]):
+                 ["seed=4294967295"], ["score.max_pairwise=11"],
+                 ["model.embedding_loss=umap", "data.limit=40"],
+                 [*table, "model.embedding_loss=tsne", "model.perplexity=5",
+                  "model.embedding_batch=64"]):
         add("Edge inputs that work", t, args, WORKS)
     add("Edge inputs that work", e, [f"checkpoint={d / 'runs' / 'one_d'}"], WORKS)
     add("Edge inputs that work", e, [f"checkpoint={d / 'runs' / 'table'}", *table,

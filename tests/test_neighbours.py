@@ -14,11 +14,13 @@ from sklearn.neighbors import NearestNeighbors
 
 from experiments.train import train
 from reducers import VAE, Autoencoder
+from reducers.augment import Augment
+from reducers.checkpoint import load_checkpoint
 from reducers.engine import fit
 from reducers.errors import ConfigError
 from reducers.neighbours import (NeighbourTerm, calibrate, curve_parameters, fuzzy_graph,
                                  tsne_divergence, tsne_graph, umap_cross_entropy)
-from tests.helpers import TINY
+from tests.helpers import TINY, StopAfter, without_timings
 
 
 @pytest.mark.parametrize("perplexity", [5.0, 30.0])
@@ -164,3 +166,58 @@ def test_the_library_refuses_bad_term_settings(digits):
         term.fit(torch.from_numpy(digits.x_train))
     with pytest.raises(ConfigError, match="perplexity=30 needs more than 31 training rows"):
         NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 10).fit(torch.from_numpy(digits.x_train[:20]))
+
+
+def test_the_term_sees_the_codes_times_its_scale_and_moved_copies(digits):
+    x = torch.from_numpy(digits.x_train)
+    model = VAE(input_dim=784, hidden=[32], embedding_loss="tsne", embedding_batch=64,
+                perplexity=5)
+    for kind in ("tsne", "umap"):
+        one, ten = (NeighbourTerm(kind, 1, 5, 15, 0.1, 5, 64, scale=s) for s in (1, 10))
+        one.fit(x), ten.fit(x)
+        torch.manual_seed(3)
+        by_scale = ten(model.encode)
+        torch.manual_seed(3)
+        by_hand = one(lambda rows: 10 * model.encode(rows))
+        assert by_scale.item() == pytest.approx(by_hand.item(), rel=1e-6), kind
+    moved = NeighbourTerm("umap", 1, 5, 15, 0.1, 5, 64)
+    moved.fit(x, augment=Augment((28, 28), shift=2, degrees=10))
+    seen = []
+    moved(lambda rows: seen.append(rows) or model.encode(rows))
+    rows = seen[0]  # moved copies of training digits: none is one of them
+    assert rows.shape == (64, 784)
+    assert torch.cdist(rows[:8], x).min() > 0
+
+
+def test_conv_networks_train_with_a_term(digits):
+    torch.manual_seed(0)
+    model = VAE(input_dim=784, hidden=[16], net="conv", channels=[4, 8], image_shape=(28, 28),
+                embedding_loss="umap", embedding_weight=10, embedding_batch=64)
+    x = torch.from_numpy(digits.x_train)
+    model.fit_neighbours(x)
+    result = fit(model, torch.optim.Adam(model.parameters(), lr=3e-3), x, epochs=1,
+                 batch_size=100, progress=False)
+    assert result.status == "ok" and result.history[0]["train_umap"] > 0
+
+
+def test_a_run_with_a_term_resumes_exactly(compose_train, tmp_path):
+    """The term draws from the global generator, which checkpoints keep: a run stopped and
+    resumed ends with the weights of one never stopped."""
+    settings = [*TINY, "trainer.epochs=3", "model.embedding_loss=tsne", "model.perplexity=5",
+                "model.embedding_batch=64", "trainer.augment_shift=1", "trainer.threads=1",
+                "trainer.checkpoint_seconds=0", "score.figures=false"]
+    stopped = train(compose_train(*settings), tmp_path / "run", StopAfter(20))
+    assert stopped["status"] == "interrupted" and 1 <= stopped["epochs_completed"] < 3
+    resumed = train(compose_train(*settings, "trainer.resume=true"), tmp_path / "run")
+    straight = train(compose_train(*settings), tmp_path / "straight")
+    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
+    assert a["epoch"] == b["epoch"] == 3
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in b["model"])
+    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+
+
+def test_the_visual_vae_preset(compose_train):
+    cfg = compose_train("experiment=visual_vae")
+    assert cfg.model._target_ == "reducers.vae.VAE" and cfg.model.embedding_loss == "tsne"
+    assert (cfg.model.embedding_weight, cfg.model.embedding_scale) == (300, 10)
+    assert (cfg.trainer.augment_shift, cfg.trainer.augment_degrees) == (2, 10)

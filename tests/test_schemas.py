@@ -189,6 +189,9 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
      "model.perplexity=0.5 is invalid: must be a finite number >= 1"),
     ("train", "model.embedding_scale=0", "model.embedding_scale=0.0 is invalid: must be a "
                                          "finite number > 0"),
+    ("train", "model.embedding_loss=tsne model.embedding_batch=5000",
+     "model.embedding_batch=5000 is invalid: the tsne term draws at most the 4000 training "
+     "images; lower it"),
     ("train", "model.n_neighbors=1", "model.n_neighbors=1 is invalid: must be >= 2"),
     ("train", "model.negative_rate=0", "model.negative_rate=0 is invalid: must be >= 1"),
     ("train", "model.embedding_weight=-1", "model.embedding_weight=-1.0 is invalid"),

@@ -42,6 +42,12 @@ def check_against_data(settings, split) -> None:
     if target == "UMAP":
         require(model.n_neighbors < n_train + n_test, "model.n_neighbors", model.n_neighbors,
                 f"must be below the {n_train + n_test} points UMAP embeds")
+    if getattr(model, "embedding_loss", None) == "tsne":  # a str Enum
+        require(model.embedding_batch <= n_train, "model.embedding_batch", model.embedding_batch,
+                f"the tsne term draws at most the {n_train} training {rows}; lower it")
+        require(model.perplexity < n_train - 1, "model.perplexity", model.perplexity,
+                f"the tsne term needs it below {n_train - 1} (the training {rows} less one); "
+                "lower it")
     trainer = getattr(settings, "trainer", None)
     if trainer is not None and split.image_shape is None and hasattr(model, "hidden"):
         for key in ("augment_shift", "augment_degrees"):
