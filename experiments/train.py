@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def describe(cfg: DictConfig) -> str:
-    """Short label of the model settings for titles, e.g. 'VAE [512, 256]->2 bce beta=1'."""
+    """Short label of the model settings for titles, e.g. 'VAE [512, 256]->2 bce beta=1', with
+    a neighbour-embedding term ' + tsne x300'."""
     m = cfg.model
     if "hidden" not in m:  # a baseline
         return f"{m._target_.rsplit('.', 1)[-1]} ->{m.latent_dim}"
@@ -44,6 +45,8 @@ def describe(cfg: DictConfig) -> str:
         label += f" beta={m.beta:g}" + (" (blog scaling)" if m.kl_scaling.value == "blog" else "")
         if m.get("beta_schedule", "constant") != "constant":
             label += f" ({m.beta_schedule.value} over {m.warmup_epochs} ep)"
+    if m.get("embedding_loss", "none") != "none":
+        label += f" + {m.embedding_loss.value} x{m.embedding_weight:g}"
     return label
 
 

@@ -12,7 +12,8 @@ from sklearn.manifold._t_sne import _joint_probabilities, _joint_probabilities_n
 from sklearn.metrics import pairwise_distances
 from sklearn.neighbors import NearestNeighbors
 
-from experiments.train import train
+from experiments.embed import embed
+from experiments.train import describe, train
 from reducers import VAE, Autoencoder
 from reducers.augment import Augment
 from reducers.checkpoint import load_checkpoint
@@ -143,7 +144,8 @@ def test_the_term_weighs_into_the_total(digits):
         terms["recon"].item() + 7 * terms["umap"].item(), rel=1e-6)
 
 
-def test_a_run_with_a_term_is_reproducible_and_records_it(compose_train, tmp_path):
+def test_a_run_with_a_term_is_reproducible_records_it_and_embeds(compose_train, compose_embed,
+                                                                  tmp_path):
     cfg = compose_train(*TINY, "model.embedding_loss=umap", "model.embedding_weight=5",
                         "score.figures=false")
     first = train(cfg, tmp_path / "a")
@@ -154,6 +156,8 @@ def test_a_run_with_a_term_is_reproducible_and_records_it(compose_train, tmp_pat
     np.testing.assert_array_equal(*codes)
     history = (tmp_path / "a" / "history.csv").read_text().splitlines()[0]
     assert "train_umap" in history and "train_kl" in history
+    embed(compose_embed(f"checkpoint={tmp_path / 'a'}", "data.limit=1000"), tmp_path / "e")
+    assert np.allclose(np.load(tmp_path / "e" / "codes.npz")["test"], codes[0], atol=1e-5)
 
 
 def test_the_library_refuses_bad_term_settings(digits):
@@ -221,3 +225,4 @@ def test_the_visual_vae_preset(compose_train):
     assert cfg.model._target_ == "reducers.vae.VAE" and cfg.model.embedding_loss == "tsne"
     assert (cfg.model.embedding_weight, cfg.model.embedding_scale) == (300, 10)
     assert (cfg.trainer.augment_shift, cfg.trainer.augment_degrees) == (2, 10)
+    assert describe(cfg) == "VAE [512, 256]->2 bce beta=1 + tsne x300"  # figure titles
