@@ -144,8 +144,8 @@ def test_the_term_weighs_into_the_total(digits):
         terms["recon"].item() + 7 * terms["umap"].item(), rel=1e-6)
 
 
-def test_a_run_with_a_term_is_reproducible_records_it_and_embeds(compose_train, compose_embed,
-                                                                  tmp_path):
+def test_a_run_with_a_term_is_reproducible_records_it_and_embeds(
+        compose_train, compose_embed, tmp_path):
     cfg = compose_train(*TINY, "model.embedding_loss=umap", "model.embedding_weight=5",
                         "score.figures=false")
     first = train(cfg, tmp_path / "a")
