@@ -28,9 +28,9 @@ The term sees the codes times ``scale``: both similarities have a unit of distan
 Student-t's width, UMAP's ``a`` and ``b``), and t-SNE's layouts span tens of those units, so a
 VAE whose KL keeps its codes within a few units of the origin (where its prior draws) needs
 a scale of about 5-10 for the two terms to agree. Given an ``augment`` (the run's image
-augmentation), the term encodes moved copies of its rows
-while the graph stays that of the clean ones: neighbours stay neighbours under small shifts and
-rotations, which is what lets the encoder place unseen digits.
+augmentation), the term encodes moved copies of its rows while the graph stays that of the
+clean ones: neighbours stay neighbours under small shifts and rotations, which is what lets the
+encoder place unseen digits.
 """
 
 import math
@@ -201,8 +201,9 @@ def _similarity(u: torch.Tensor, v: torch.Tensor, a: float, b: float) -> torch.T
 # --- the term a model adds ----------------------------------------------------------------
 
 class NeighbourTerm:
-    """A model's neighbour-embedding term: ``fit(x_train)`` builds what it needs once (the
-    graph for ``umap``), then ``__call__(encode)`` gives the term of one step's sample."""
+    """A model's neighbour-embedding term: ``fit(x_train)`` builds what it needs once (t-SNE's
+    affinities or UMAP's graph), then ``__call__(encode)`` gives the term of one step's
+    sample."""
 
     def __init__(self, kind: Embedding | str, weight: float, perplexity: float,
                  n_neighbors: int, min_dist: float, negative_rate: int, batch: int,
