@@ -81,6 +81,16 @@ def renamed_hint(argv: list[str]) -> str | None:
     return None
 
 
+def null_group_hint(argv: list[str]) -> str | None:
+    """The one-line fix for ``group=null`` (Hydra raises a bare ValueError on it), or None."""
+    for arg in argv:
+        key, equals, value = arg.lstrip("+").partition("=")
+        if equals and value.strip().lower() == "null" and (CONF_DIR / key).is_dir():
+            return (f"{arg!r}: {key} is a group of options ({group_options(key)}): name one, "
+                    "or leave the argument out for the default")
+    return None
+
+
 def override_error(exc: OverrideParseException) -> str:
     """A command-line argument Hydra's grammar rejects, as one line: the argument, where it
     goes wrong (the caret of Hydra's message as a character position) and how to quote it."""
@@ -187,7 +197,7 @@ def untouched_if_refused(folder: Path | None):
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
     """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
     still gets Hydra's full output."""
-    hint = renamed_hint(sys.argv[1:])
+    hint = renamed_hint(sys.argv[1:]) or null_group_hint(sys.argv[1:])
     if hint:
         print(f"error: {hint}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

@@ -56,18 +56,22 @@ def load_run(run_dir: Path) -> dict:
                epochs_completed=record.get("epochs_completed"), reason=reason(record),
                labelled=data.get("labelled", True))
     row["run"] = str(run_dir)
+    row["metric_keys"] = tuple(record.get("metrics", {}))  # e.g. train_tsne: not a setting
     return row
 
 
 def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
-    """All runs under ``paths`` and the setting columns that vary between them."""
+    """All runs under ``paths`` and the setting columns that vary between them; the metrics
+    the runs recorded besides the scores (e.g. ``train_tsne``) in ``table.attrs["extra"]``."""
     table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
-    metrics = set(DIRECTION) | {"status", "reason", "run", "kl_weight_effective",
-                                "epochs_completed", "embedding_protocol", "labelled"}
+    recorded = set().union(*table.pop("metric_keys"))
+    metrics = set(DIRECTION) | recorded | {"status", "reason", "run", "kl_weight_effective",
+                                           "epochs_completed", "embedding_protocol", "labelled"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]
     varied = [c for c in settings if table[c].nunique() > 1]  # keys a model lacks: implied
     for metric in DIRECTION:  # runs that never scored still get every metric column
         table[metric] = table[metric] if metric in table else np.nan
+    table.attrs["extra"] = sorted(recorded - set(DIRECTION))
     return table, varied
 
 
@@ -104,8 +108,8 @@ def write_tables(paths: list[str | Path], out: str | Path,
     table = sort_table(table, sort_by)
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     metrics = [m for m in DIRECTION if table[m].notna().any()]
-    columns = [*varied, "status", *metrics, "kl_weight_effective", "embedding_protocol",
-               "epochs_completed", "reason", "run"]
+    columns = [*varied, "status", *metrics, *table.attrs.get("extra", []),
+               "kl_weight_effective", "embedding_protocol", "epochs_completed", "reason", "run"]
     with atomic_open(out / "comparison.csv", "w") as f:
         table[[c for c in columns if c in table]].to_csv(f, index=False)
 

@@ -137,7 +137,8 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["trainer.backward=fast"], ["seed=abc"], ["experiment=nope"],
                  ["sweep=nope"], ["trainer.epochs=3", "b"], ["model.hidden=[1,2"],
                  ["data.path=/tmp/é"], ["model.hidden=abc"], ["+experiment=seed_vae"],
-                 ["model.activation=swish"], ["optimized_direction=up"], ["model.net=cnn"]):
+                 ["model.activation=swish"], ["optimized_direction=up"], ["model.net=cnn"],
+                 ["heldout=null"], ["model=null"]):
         add("A setting is wrong: type, name or option", t, args)
     add("A setting is wrong: type, name or option", a, ["detector.variant=latent"])
     add("A setting is wrong: type, name or option", a, ["anomaly.protocol=all"])

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from experiments.cli import group_options, renamed_hint
+from experiments.cli import group_options, null_group_hint, renamed_hint
 from tests.helpers import run_cli
 from tests.test_schemas import message
 
@@ -74,6 +74,17 @@ def test_the_help_page_as_hydra_renders_it(runs):
 ])
 def test_earlier_spellings_get_a_one_line_fix(argv, hint):
     assert hint in renamed_hint(argv)
+
+
+def test_a_group_set_to_null_is_one_line_naming_its_options():
+    proc = run_cli("heldout=null", "trainer.epochs=1")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == ("error: 'heldout=null': heldout is a group of options "
+                                   "(mnist_t10k): name one, or leave the argument out for "
+                                   "the default")
+    assert null_group_hint(["model=null"]).endswith("(ae, pca, tsne, umap, vae): name one, or "
+                                                    "leave the argument out for the default")
+    assert null_group_hint(["model.hidden=null", "heldout=mnist_t10k"]) is None
 
 
 def test_current_spellings_pass_and_options_are_listed_from_the_folders():

@@ -170,3 +170,18 @@ def test_out_naming_a_file_is_one_line(sweep, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --out") and "a file, not a folder" in err
     assert (tmp_path / "tables").read_text() == "not a folder"
+
+
+def test_recorded_metrics_besides_the_scores_are_not_settings(tmp_path):
+    """A neighbour term's last value (train_umap) differs per run: it is a metric column of
+    comparison.csv, never a setting that splits the seeds' groups."""
+    for seed in (0, 1):
+        _train(tmp_path / "sweep" / str(seed), "model.embedding_loss=umap", f"seed={seed}")
+    table, varied = collect([tmp_path / "sweep"])
+    assert varied == ["seed"] and table.attrs["extra"][-1] == "train_umap"
+    _, md = _write([tmp_path / "sweep"], tmp_path / "out")
+    summary = md.split("## Mean ± std over seeds")[1].strip().splitlines()
+    assert summary[0].startswith("| seeds |") and summary[3] == ""  # one group: both seeds
+    assert summary[2].startswith("| 2 |")
+    csv = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert csv.train_umap.notna().all() and csv.train_umap.nunique() == 2
