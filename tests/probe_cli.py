@@ -251,7 +251,7 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["hydra.run.dir='" + str(d / "runs" / "with space") + "'"],
                  ["hydra.run.dir='" + str(d / "runs" / "é") + "'"],
                  ["seed=4294967295"], ["score.max_pairwise=11"],
-                 ["model.embedding_loss=umap", "data.limit=40"],
+                 ["model.embedding_loss=umap", "model.embedding_batch=64"],
                  [*table, "model.embedding_loss=tsne", "model.perplexity=5",
                   "model.embedding_batch=64"]):
         add("Edge inputs that work", t, args, WORKS)
