@@ -67,6 +67,25 @@ def without_timings(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k not in ("train_seconds", "samples_per_second")}
 
 
+def stopped_then_resumed(compose_train, settings: list[str], folder: Path, stop_after: int,
+                         epochs: int) -> dict:
+    """Train ``settings`` in ``folder``/run, stopped by a signal at the ``stop_after``-th step
+    and resumed, and again in ``folder``/straight without a stop; check that both end after
+    ``epochs`` epochs with the same weights and metrics. Returns the stopped run's record."""
+    from experiments.train import train
+    from reducers.checkpoint import load_checkpoint
+
+    stopped = train(compose_train(*settings), folder / "run", StopAfter(stop_after))
+    assert stopped["status"] == "interrupted" and 1 <= stopped["epochs_completed"] < epochs
+    resumed = train(compose_train(*settings, "trainer.resume=true"), folder / "run")
+    straight = train(compose_train(*settings), folder / "straight")
+    a, b = load_checkpoint(folder / "run"), load_checkpoint(folder / "straight")
+    assert a["epoch"] == b["epoch"] == epochs
+    assert all(torch.equal(a["model"][name], b["model"][name]) for name in b["model"])
+    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    return stopped
+
+
 def plain_loop(model, optimizer, x, epochs, batch_size, seed):
     """The textbook loop: the engine's permutations, autograd, one step per batch; the mean
     loss of each epoch."""

@@ -16,12 +16,11 @@ from experiments.embed import embed
 from experiments.train import describe, train
 from reducers import VAE, Autoencoder
 from reducers.augment import Augment
-from reducers.checkpoint import load_checkpoint
 from reducers.engine import fit
 from reducers.errors import ConfigError
 from reducers.neighbours import (NeighbourTerm, calibrate, curve_parameters, fuzzy_graph,
                                  tsne_divergence, tsne_graph, umap_cross_entropy)
-from tests.helpers import TINY, StopAfter, without_timings
+from tests.helpers import TINY, stopped_then_resumed
 
 
 @pytest.mark.parametrize("perplexity", [5.0, 30.0])
@@ -210,14 +209,7 @@ def test_a_run_with_a_term_resumes_exactly(compose_train, tmp_path):
     settings = [*TINY, "trainer.epochs=3", "model.embedding_loss=tsne", "model.perplexity=5",
                 "model.embedding_batch=64", "trainer.augment_shift=1", "trainer.threads=1",
                 "trainer.checkpoint_seconds=0", "score.figures=false"]
-    stopped = train(compose_train(*settings), tmp_path / "run", StopAfter(20))
-    assert stopped["status"] == "interrupted" and 1 <= stopped["epochs_completed"] < 3
-    resumed = train(compose_train(*settings, "trainer.resume=true"), tmp_path / "run")
-    straight = train(compose_train(*settings), tmp_path / "straight")
-    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
-    assert a["epoch"] == b["epoch"] == 3
-    assert all(torch.equal(a["model"][k], b["model"][k]) for k in b["model"])
-    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    stopped_then_resumed(compose_train, settings, tmp_path, stop_after=20, epochs=3)
 
 
 def test_the_visual_vae_preset(compose_train):

@@ -16,7 +16,8 @@ from experiments.resume import resume_command
 from experiments.train import train
 from reducers.checkpoint import load_checkpoint
 from reducers.errors import CheckpointError, ConfigError
-from tests.helpers import ROOT, TINY, StopAfter, run_cli, without_timings
+from tests.helpers import (ROOT, TINY, StopAfter, run_cli, stopped_then_resumed,
+                           without_timings)
 
 # small but slow enough per epoch (100 steps) that the signal lands mid-training
 RUN = ["trainer.epochs=8", "data.limit=2000", "model.hidden=[64]", "trainer.batch_size=16",
@@ -182,13 +183,7 @@ def test_schedules_resume_exactly(compose_train, tmp_path):
     scheduled = [*TINY, "trainer.epochs=4", "trainer.lr_schedule=cosine",
                  "model.beta_schedule=linear", "model.warmup_epochs=3", "trainer.threads=1",
                  "trainer.checkpoint_seconds=0", "score.figures=false"]
-    stopped = train(compose_train(*scheduled), tmp_path / "run", StopAfter(25))
-    assert stopped["status"] == "interrupted" and 1 <= stopped["epochs_completed"] < 4
-    resumed = train(compose_train(*scheduled, "trainer.resume=true"), tmp_path / "run")
-    straight = train(compose_train(*scheduled), tmp_path / "straight")
-    a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
-    assert a["epoch"] == b["epoch"] == 4 and same_weights(a, b)
-    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    stopped_then_resumed(compose_train, scheduled, tmp_path, stop_after=25, epochs=4)
     history = (tmp_path / "straight" / "history.csv").read_text().splitlines()
     assert history[0].startswith("epoch,beta,lr,")
 
