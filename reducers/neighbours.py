@@ -3,23 +3,23 @@ keep the training data's neighbourhoods, as t-SNE and UMAP embeddings do, while 
 still encodes new points and decodes.
 
 * ``umap`` (parametric UMAP, Sainburg, McInnes and Gentner 2021): the fuzzy k-nearest-neighbour
-  graph of the training split (``fuzzy_graph``, umap-learn's construction on scikit-learn's exact
-  neighbours) is built once per run. Each step samples ``batch / 2`` edges (so it encodes
-  ``batch`` rows, as the tsne term does) with probability proportional to their weights and
-  pairs each edge's head with the tails of ``negative_rate`` random sampled edges (negative
-  samples, as parametric UMAP draws them). The term is UMAP's cross-entropy of the codes'
-  similarity ``q = 1 / (1 + a d^(2b))``: ``-log q`` on the edges plus ``-log(1 - q)`` on their
-  negatives, per edge, averaged over the edges.
+  graph of the training split (``neighbour_graphs.fuzzy_graph``: umap-learn's construction on
+  scikit-learn's exact neighbours) is built once per run. Each step samples ``batch / 2`` edges
+  (so it encodes ``batch`` rows, as the tsne term does) with probability proportional to their
+  weights and pairs each edge's head with the tails of ``negative_rate`` random sampled edges
+  (negative samples, as parametric UMAP draws them). The term is UMAP's cross-entropy of the
+  codes' similarity ``q = 1 / (1 + a d^(2b))``: ``-log q`` on the edges plus ``-log(1 - q)`` on
+  their negatives, per edge, averaged over the edges.
 * ``tsne`` (parametric t-SNE, van der Maaten 2009): t-SNE's input affinities over the whole
-  training split (``tsne_graph``: each row's Gaussian over its ``3 perplexity`` nearest rows,
-  calibrated to ``perplexity``, as Barnes-Hut t-SNE builds them) are built once per run. Each
-  step draws ``batch`` training rows, takes P among them (renormalised) and the term is
-  KL(P || Q) with the Student-t similarities Q of their codes (``tsne_divergence``). From the
-  graph, not calibrated within each sample as in the 2009 paper: a perplexity of 30 within a
-  sample of 500 of 4,000 rows spans the neighbourhood of a perplexity of about 240 over all of
-  them, blurring the local structure; on the default digits the graph's term reached a
-  held-out 5-NN accuracy of 0.757 where the in-sample one reached 0.733 (2,000 steps of 500,
-  the encoder alone), and costs less per step (no calibration).
+  training split (``neighbour_graphs.tsne_graph``: each row's Gaussian over its
+  ``3 perplexity`` nearest rows, calibrated to ``perplexity``, as Barnes-Hut t-SNE builds them)
+  are built once per run. Each step draws ``batch`` training rows, takes P among them
+  (renormalised) and the term is KL(P || Q) with the Student-t similarities Q of their codes
+  (``tsne_divergence``). From the graph, not calibrated within each sample as in the 2009
+  paper: a perplexity of 30 within a sample of 500 of 4,000 rows spans the neighbourhood of a
+  perplexity of about 240 over all of them, blurring the local structure; on the default digits
+  the graph's term reached a held-out 5-NN accuracy of 0.757 where the in-sample one reached
+  0.733 (2,000 steps of 500, the encoder alone), and costs less per step (no calibration).
 
 Both terms draw from the training rows given to ``NeighbourTerm.fit``, with the global torch
 generator (seeded by the run, saved by the engine's checkpoints), independently of the engine's
@@ -33,18 +33,16 @@ clean ones: neighbours stay neighbours under small shifts and rotations, which i
 encoder place unseen digits.
 """
 
-import math
 import time
-from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 import torch
 from scipy import sparse
 from scipy.optimize import curve_fit
-from sklearn.neighbors import NearestNeighbors
 
 from reducers.errors import ConfigError
+from reducers.neighbour_graphs import Graph, fuzzy_graph, tsne_graph
 
 
 class Embedding(str, Enum):
@@ -56,46 +54,6 @@ class Embedding(str, Enum):
 
 
 # --- t-SNE ----------------------------------------------------------------------------------
-
-def calibrate(d: torch.Tensor, perplexity: float, steps: int = 100,
-              tolerance: float = 1e-5) -> torch.Tensor:
-    """Rows ``softmax(-d_i * precision_i)`` of squared distances ``d`` (m, k) (inf: not a
-    neighbour), each precision found by bisection so that the row's perplexity (exp of its
-    entropy in nats) is ``perplexity``, to ``tolerance`` nats (scikit-learn's)."""
-    m, k = d.shape
-    off = torch.isfinite(d)
-    finite = torch.where(off, d, 0)
-    d = torch.where(off, finite / (finite.sum(1, keepdim=True) / off.sum(1, keepdim=True))
-                    .clamp_min_(1e-30), math.inf)  # each row's scale 1: the search starts near
-    finite = torch.where(off, d, 0)
-    target = math.log(perplexity)
-    lo = torch.zeros(m, 1, dtype=d.dtype)
-    hi = torch.full((m, 1), math.inf, dtype=d.dtype)
-    precision = torch.ones(m, 1, dtype=d.dtype)
-    for _ in range(steps):
-        logits = -d * precision
-        p = torch.softmax(logits, 1)
-        entropy = torch.logsumexp(logits, 1, keepdim=True) + precision * (p * finite).sum(1, True)
-        if bool(((entropy - target).abs() < tolerance).all()):
-            break
-        flat = entropy > target  # too many neighbours: sharpen
-        lo, hi = torch.where(flat, precision, lo), torch.where(flat, hi, precision)
-        precision = torch.where(torch.isinf(hi), precision * 2, (lo + hi) / 2)
-    return torch.softmax(-d * precision, 1)
-
-
-def tsne_graph(x: np.ndarray, perplexity: float) -> sparse.csr_matrix:
-    """t-SNE's joint probabilities over all the rows of ``x`` (n, D), sparse as Barnes-Hut
-    t-SNE builds them: each row's conditional over its ``3 perplexity`` nearest other rows
-    (scikit-learn's exact search), symmetrised, ``(P + P^T) / (2n)``."""
-    n = len(x)
-    k = min(n - 1, int(3 * perplexity) + 1)
-    distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors()  # self excluded
-    p = calibrate(torch.from_numpy(distances).double().pow(2), perplexity).numpy()
-    conditional = sparse.csr_matrix((p.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)),
-                                    shape=(n, n))
-    return (conditional + conditional.T).tocsr() / (2 * n)
-
 
 def tsne_divergence(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """KL(P || Q) of joint probabilities ``p`` (m, m), zero diagonal, against the Student-t
@@ -109,65 +67,6 @@ def tsne_divergence(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 
 # --- UMAP -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Graph:
-    """A symmetric weighted graph over the training rows as directed edge lists (each edge
-    both ways), weights in (0, 1]."""
-    heads: np.ndarray  # (E,) int64
-    tails: np.ndarray  # (E,) int64
-    weights: np.ndarray  # (E,) float64
-    n: int  # rows
-
-    def matrix(self) -> sparse.csr_matrix:
-        return sparse.csr_matrix((self.weights, (self.heads, self.tails)), shape=(self.n, self.n))
-
-
-def smooth_knn(distances: np.ndarray, steps: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """UMAP's local metric of each row (umap-learn's ``smooth_knn_dist``, vectorised):
-    ``rho`` the distance to its nearest other row, and ``sigma`` such that
-    ``sum_j exp(-max(0, d_j - rho) / sigma) = log2(k)`` over its k - 1 neighbours. ``distances``
-    (n, k): to each row's k nearest rows, itself first."""
-    n, k = distances.shape
-    target = math.log2(k)
-    positive = np.where(distances > 0, distances, np.inf)
-    rho = positive.min(1)
-    rho = np.where(np.isfinite(rho), rho, 0.0)  # all neighbours at distance 0
-    excess = np.maximum(distances[:, 1:] - rho[:, None], 0)  # (n, k - 1)
-    lo, hi, sigma = np.zeros(n), np.full(n, np.inf), np.ones(n)
-    active = np.ones(n, dtype=bool)
-    for _ in range(steps):
-        total = np.exp(-excess / sigma[:, None]).sum(1)
-        active &= np.abs(total - target) >= 1e-5  # umap-learn's tolerance: those stop there
-        big = active & (total > target)
-        small = active & ~big
-        hi = np.where(big, sigma, hi)
-        lo = np.where(small, sigma, lo)
-        sigma = np.where(big, (lo + hi) / 2,
-                         np.where(small, np.where(np.isinf(hi), sigma * 2, (lo + hi) / 2),
-                                  sigma))
-    floor = 1e-3 * np.where(rho > 0, distances.mean(1), distances.mean())
-    return np.maximum(sigma, floor), rho
-
-
-def fuzzy_graph(x: np.ndarray, n_neighbors: int) -> Graph:
-    """UMAP's fuzzy simplicial set of the rows of ``x`` (n, D) with Euclidean distances: each
-    row's ``n_neighbors`` nearest (itself included, as in umap-learn) by scikit-learn's exact
-    search, memberships ``exp(-max(0, d - rho) / sigma)``, symmetrised by the fuzzy union
-    ``A + A^T - A * A^T``."""
-    n = len(x)
-    k = min(n_neighbors, n)
-    distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
-    sigma, rho = smooth_knn(distances)
-    strength = np.exp(-np.maximum(distances - rho[:, None], 0) / sigma[:, None])
-    strength[indices == np.arange(n)[:, None]] = 0.0  # no self-loops
-    a = sparse.csr_matrix((strength.ravel(), (np.repeat(np.arange(n), k), indices.ravel())),
-                          shape=(n, n))
-    union = (a + a.T - a.multiply(a.T)).tocoo()
-    keep = union.data > 0
-    return Graph(union.row[keep].astype(np.int64), union.col[keep].astype(np.int64),
-                 union.data[keep].astype(np.float64), n)
-
 
 def curve_parameters(min_dist: float, spread: float = 1.0) -> tuple[float, float]:
     """UMAP's ``a`` and ``b``: the curve ``1 / (1 + a d^(2b))`` fitted by least squares to 1 up

@@ -18,8 +18,9 @@ from reducers import VAE, Autoencoder
 from reducers.augment import Augment
 from reducers.engine import fit
 from reducers.errors import ConfigError
-from reducers.neighbours import (NeighbourTerm, calibrate, curve_parameters, fuzzy_graph,
-                                 tsne_divergence, tsne_graph, umap_cross_entropy)
+from reducers.neighbour_graphs import calibrate, fuzzy_graph, tsne_graph
+from reducers.neighbours import (NeighbourTerm, curve_parameters, tsne_divergence,
+                                 umap_cross_entropy)
 from tests.helpers import TINY, stopped_then_resumed
 
 
