@@ -99,6 +99,21 @@ def _similarity(u: torch.Tensor, v: torch.Tensor, a: float, b: float) -> torch.T
 
 # --- the term a model adds ----------------------------------------------------------------
 
+def check_rows(kind: Embedding | str, batch: int, perplexity: float, n: int) -> None:
+    """A ConfigError naming the setting when ``n`` training rows cannot hold a term of
+    ``kind`` with these settings (the app calls it before any work, ``fit`` again)."""
+    kind = Embedding(kind)
+    if kind is Embedding.tsne and batch > n:
+        raise ConfigError(f"model.embedding_batch={batch} is invalid: the tsne term draws at "
+                          f"most the {n} training rows; lower it")
+    if kind is Embedding.tsne and not perplexity < n - 1:
+        raise ConfigError(f"model.perplexity={perplexity:g} is invalid: the tsne term needs it "
+                          f"below {n - 1} (the training rows less one); lower it")
+    if kind is Embedding.umap and n < 2:
+        raise ConfigError(f"model.embedding_loss=umap is invalid: the term needs 2 training "
+                          f"rows or more, got {n}")
+
+
 class NeighbourTerm:
     """A model's neighbour-embedding term: ``fit(x_train)`` builds what it needs once (t-SNE's
     affinities or UMAP's graph), then ``__call__(encode)`` gives the term of one step's
@@ -129,18 +144,10 @@ class NeighbourTerm:
         """Keep the training rows (N, D) and build the graph; the seconds it took.
         ``augment(x, generator)``: moves the rows the term encodes (``reducers.augment``)."""
         started = time.perf_counter()
-        n = len(x_train)
+        check_rows(self.kind, self.batch, self.perplexity, len(x_train))
         if self.kind is Embedding.tsne:
-            if self.batch > n:
-                raise ConfigError(f"model.embedding_batch={self.batch} is more than the {n} "
-                                  "training rows; lower it")
-            if not self.perplexity < n - 1:
-                raise ConfigError(f"model.perplexity={self.perplexity:g} needs more than "
-                                  f"{self.perplexity + 1:g} training rows, got {n}; lower it")
             self.affinities = tsne_graph(x_train.numpy(), self.perplexity)
         else:
-            if n < 2:
-                raise ConfigError(f"the umap term needs 2 training rows or more, got {n}")
             self.graph = fuzzy_graph(x_train.numpy(), self.n_neighbors)
             self._cumulative = torch.from_numpy(np.cumsum(self.graph.weights))
         self.x, self.augment = x_train, augment

@@ -173,7 +173,8 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["data.limit=5"], ["data=digits", "data.limit=40", "data.test_fraction=0.05"],
                  [*table, "model.net=conv"], [*table, "trainer.augment_degrees=5"],
                  ["model.embedding_loss=tsne", "model.embedding_batch=5000"],
-                 ["model.embedding_loss=tsne", "model.perplexity=400"]):
+                 ["model.embedding_loss=tsne", "model.embedding_batch=64",
+                  "model.perplexity=400"]):
         add("A setting does not fit the data", t, args)
     add("A setting does not fit the data", a,
         ["data=digits", "data.limit=40", "data.test_fraction=0.5",

@@ -166,9 +166,11 @@ def test_the_library_refuses_bad_term_settings(digits):
     with pytest.raises(ValueError, match="negative_rate >= 1"):
         NeighbourTerm("umap", 1, 30, 15, 0.1, 0, 256)
     term = NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 2000)
-    with pytest.raises(ConfigError, match="embedding_batch=2000 is more than the 800"):
+    with pytest.raises(ConfigError, match="embedding_batch=2000 is invalid: the tsne term draws "
+                                          "at most the 800 training rows"):
         term.fit(torch.from_numpy(digits.x_train))
-    with pytest.raises(ConfigError, match="perplexity=30 needs more than 31 training rows"):
+    with pytest.raises(ConfigError, match="perplexity=30 is invalid: the tsne term needs it "
+                                          "below 19"):
         NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 10).fit(torch.from_numpy(digits.x_train[:20]))
 
 

@@ -191,7 +191,7 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
                                          "finite number > 0"),
     ("train", "model.embedding_loss=tsne model.embedding_batch=5000",
      "model.embedding_batch=5000 is invalid: the tsne term draws at most the 4000 training "
-     "images; lower it"),
+     "rows; lower it"),
     ("train", "model.n_neighbors=1", "model.n_neighbors=1 is invalid: must be >= 2"),
     ("train", "model.negative_rate=0", "model.negative_rate=0 is invalid: must be >= 1"),
     ("train", "model.embedding_weight=-1", "model.embedding_weight=-1.0 is invalid"),

@@ -4,6 +4,7 @@ setting too large for the data is one line naming the key, the limit and the fix
 library's error after minutes of training."""
 
 from experiments.schemas.checks import require
+from reducers.neighbours import check_rows
 
 
 def check_against_data(settings, split) -> None:
@@ -42,12 +43,8 @@ def check_against_data(settings, split) -> None:
     if target == "UMAP":
         require(model.n_neighbors < n_train + n_test, "model.n_neighbors", model.n_neighbors,
                 f"must be below the {n_train + n_test} points UMAP embeds")
-    if getattr(model, "embedding_loss", None) == "tsne":  # a str Enum
-        require(model.embedding_batch <= n_train, "model.embedding_batch", model.embedding_batch,
-                f"the tsne term draws at most the {n_train} training {rows}; lower it")
-        require(model.perplexity < n_train - 1, "model.perplexity", model.perplexity,
-                f"the tsne term needs it below {n_train - 1} (the training {rows} less one); "
-                "lower it")
+    if getattr(model, "embedding_loss", "none") != "none":  # a neighbour-embedding term
+        check_rows(model.embedding_loss, model.embedding_batch, model.perplexity, n_train)
     trainer = getattr(settings, "trainer", None)
     if trainer is not None and split.image_shape is None and hasattr(model, "hidden"):
         for key in ("augment_shift", "augment_degrees"):
