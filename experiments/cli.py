@@ -21,6 +21,22 @@ from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 
 EXIT_BAD_INPUT = 2
+
+
+class LaterExit:
+    """The exit code a command ends with once Hydra has returned, so that every callback (the
+    tables, tracking, a user's own) has run first: 3 for a single run that diverged, 1 for a
+    sweep in which a job failed or a search in which no trial finished. The first one set
+    wins."""
+
+    def __init__(self):
+        self.code = 0
+
+    def set(self, code: int) -> None:
+        self.code = self.code or code
+
+
+EXIT_LATER = LaterExit()
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # absolute: console scripts too
 
 # arguments spelt as in earlier versions, and what to write now (a leading '+' before
@@ -197,6 +213,7 @@ def untouched_if_refused(folder: Path | None):
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
     """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
     still gets Hydra's full output."""
+    EXIT_LATER.code = 0
     hint = renamed_hint(sys.argv[1:]) or null_group_hint(sys.argv[1:])
     if hint:
         print(f"error: {hint}", file=sys.stderr)
@@ -208,6 +225,8 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
         _run(main, user_wants_traceback)
     if stop:  # interrupted: everything is recorded; exit as the shell expects after a signal
         sys.exit(stop.exit_code)
+    if EXIT_LATER.code:
+        sys.exit(EXIT_LATER.code)
 
 
 def _run(main: Callable[[], object], user_wants_traceback: bool) -> None:

@@ -19,6 +19,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from experiments.cli import EXIT_LATER
 from reducers.errors import ReducerError
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ NOT_FINISHED = ("failed", "unreadable")  # diverged and interrupted runs are res
 class TablesCallback(Callback):
     """At the end of a multirun, the tables of ``builder`` (a module name) in the sweep folder,
     with its ``options``. Runs once, in the submitting process, after every job has returned;
-    then, when a job failed, the sweep exits with ``EXIT_JOBS_FAILED``."""
+    then, when a job failed, the sweep exits with ``EXIT_JOBS_FAILED`` (once every callback has
+    run)."""
 
     def __init__(self, builder: str, **options):
         self.builder, self.options = builder, options
@@ -171,7 +173,7 @@ class TablesCallback(Callback):
         if failed:
             print(f"error: {failed} of {len(table)} runs failed; their reasons are in "
                   f"{sweep_dir / 'comparison.md'}", file=sys.stderr)
-            sys.exit(EXIT_JOBS_FAILED)
+            EXIT_LATER.set(EXIT_JOBS_FAILED)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -24,7 +24,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli import EXIT_BAD_INPUT, error_line
+from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER, error_line
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
 from reducers.errors import CheckpointError, ConfigError, ReducerError
@@ -212,7 +212,8 @@ def diverged_line(record: dict) -> str:
 def finish(job: Job, cfg: DictConfig,
            on_interrupt: Callable[[Job], None] | None = None) -> float | None:
     """What a Hydra app returns: ``optimized_metric`` of a finished run for the sweeper (None
-    otherwise). An interrupted run calls ``on_interrupt``; a single run that diverged exits 3."""
+    otherwise). An interrupted run calls ``on_interrupt``; a single run that diverged says so in
+    one line and exits 3 once Hydra's callbacks have run (``EXIT_LATER``)."""
     record = job.record
     if record is None:
         return None
@@ -220,5 +221,5 @@ def finish(job: Job, cfg: DictConfig,
         on_interrupt(job)
     if record["status"] == "diverged" and job.single:
         print(diverged_line(record), file=sys.stderr)
-        sys.exit(EXIT_DIVERGED)
+        EXIT_LATER.set(EXIT_DIVERGED)
     return record["metrics"].get(cfg.optimized_metric) if record["status"] == "ok" else None

@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APPS = {"train", "anomaly", "embed"}
 TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots"}
-BELOW_APPS = {"schemas": set(), "results": set(), "cli": {"schemas"},
+BELOW_APPS = {"schemas": set(), "results": {"cli", "schemas"}, "cli": {"schemas"},
               "runtime": {"cli", "schemas"}, "resume": {"runtime", "results", "cli", "schemas"}}
 
 
