@@ -1,0 +1,251 @@
+"""``hydra/sweeper=search`` (what ``hparams_search=...`` selects): Optuna's sampling, through
+the hydra-optuna-sweeper plugin (the ``[optuna]`` extra), as a search that survives its trials.
+
+- A trial whose run diverged, failed, was killed or returned no value (``optimized_metric``
+  missing from its metrics) is told to Optuna as **failed**, never given a made-up value: a
+  penalty would enter TPE's model of good and bad regions as if it had been measured, and no
+  one value is worse than every real one for every metric and direction. Optuna's samplers
+  leave failed trials out. The sweep goes on (``max_failure_rate``, default 1: stop asking
+  for new trials once more than that fraction of this command's trials failed).
+- ``n_trials`` is the number of trials the study should hold. With a ``storage`` (an sqlite
+  file), re-running the same command resumes the study: it runs only the trials still
+  missing (those of an interrupted command are run again). Raise ``n_trials`` to search
+  further; a study made with other settings is refused, naming them.
+- A job that kills its worker costs only itself (``survival.py``).
+- At the end, in the sweep folder: ``trials.csv`` (every trial of the study: its state,
+  value, parameters, run folder and why it failed), ``optimization_results.yaml`` (as Hydra's
+  Optuna sweeper writes it) and ``search.md`` with ``search_history.png``
+  (``experiments.search_report``). The comparison tables come from the app's callback, as for
+  every sweep.
+"""
+
+import logging
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.utils import JobStatus
+from hydra.plugins.sweeper import Sweeper
+from omegaconf import OmegaConf
+
+from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
+from reducers.errors import ConfigError
+from reducers.io import write_json
+
+log = logging.getLogger(__name__)
+EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
+
+try:  # the plugin's configs need hydra and omegaconf only; without it there is no `search`
+    from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
+except ImportError:
+    OptunaSweeperConf = None
+
+if OptunaSweeperConf is not None:
+    @dataclass
+    class SearchSweeperConf(OptunaSweeperConf):
+        _target_: str = "hydra_plugins.reducer_sweep.search.SearchSweeper"
+        n_jobs: int = 1  # trials asked at once: as many as the launcher runs side by side
+        max_failure_rate: float = 1.0
+
+    ConfigStore.instance().store(group="hydra/sweeper", name="search", node=SearchSweeperConf,
+                                 provider="reducer-sweep")
+
+
+class SearchSweeper(SurvivingCrashes, Sweeper):
+    def __init__(self, **settings: Any) -> None:
+        from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
+        self.optuna = OptunaSweeperImpl(**settings)  # its parsing of the search space
+        self.storage, self.study_name = settings["storage"], settings["study_name"]
+        self.n_trials, self.n_jobs = settings["n_trials"], max(1, settings["n_jobs"])
+        self.max_failure_rate = settings["max_failure_rate"]
+        self.job_idx = 0
+
+    def setup(self, *, hydra_context, task_function, config) -> None:
+        self.optuna.setup(hydra_context=hydra_context, task_function=task_function,
+                          config=config)
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = self.optuna.launcher
+        self.survive_crashes()
+
+    def sweep(self, arguments: List[str]) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        distributions, fixed = self._search_space(arguments)
+        directions = [getattr(d, "value", d) for d in self.optuna._get_directions()]
+        if len(directions) != 1:
+            raise ConfigError("hydra.sweeper.direction: a search here has one objective "
+                              "(optimized_metric and optimized_direction)")
+        self.direction = directions[0]
+        study = optuna.create_study(study_name=self.study_name, storage=self._storage(),
+                                    sampler=self.optuna.sampler, directions=directions,
+                                    load_if_exists=True)
+        self._check_same_command(study)
+        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            optuna.trial.Trial(study, stale._trial_id).set_user_attr("status", "interrupted")
+            study.tell(stale.number, state=TrialState.FAIL)  # its command was stopped
+        counted = sum(_counts(t) for t in study.get_trials(deepcopy=False))
+        to_go = max(0, self.n_trials - counted)
+        log.info("study %s (%s, %s, %s %s): %d of %d trials done, %d to run",
+                 study.study_name, self.storage or "in memory", type(study.sampler).__name__,
+                 directions[0], self.config.optimized_metric, counted, self.n_trials, to_go)
+        failed = ran = 0
+        while to_go > 0:
+            trials = [study.ask() for _ in range(min(self.n_jobs, to_go))]
+            overrides = self.optuna._configure_trials(trials, distributions, fixed)
+            results = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
+            returned = {r.hydra_cfg.hydra.job.num: r for r in results if r.hydra_cfg}
+            stopped = False
+            for idx, trial in enumerate(trials, self.job_idx):
+                value, status, why = self._outcome(idx, returned.get(idx))
+                trial.set_user_attr("status", status)
+                trial.set_user_attr("overrides", [f"{k}={v}" for k, v in trial.params.items()])
+                trial.set_user_attr("run_dir", str(self._job_dir(idx) or ""))
+                if value is None:
+                    trial.set_user_attr("reason", why)
+                    log.warning("trial %d %s (%s): told to Optuna as failed", trial.number,
+                                status, why)
+                    study.tell(trial, state=TrialState.FAIL)
+                else:
+                    study.tell(trial, values=[value])
+                failed += value is None and status != "interrupted"
+                stopped = stopped or status == "interrupted"
+                to_go -= status != "interrupted"
+            self.job_idx += len(trials)
+            ran += len(trials)
+            if stopped:
+                log.warning("the search was interrupted: re-run the same command to resume "
+                            "it (with hydra.sweeper.storage set, the study is kept)")
+                break
+            if failed / ran > self.max_failure_rate:
+                log.error("%d of %d trials failed (max_failure_rate=%g): no more are asked",
+                          failed, ran, self.max_failure_rate)
+                break
+        self._write_results(study)
+
+    def _search_space(self, arguments: List[str]):
+        """Optuna's distributions and the fixed values, from ``params`` and the command line
+        (as the plugin parses them); a grid sampler gets its grid."""
+        from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
+        import functools
+        import optuna
+
+        self.optuna._process_searchspace_config()
+        distributions, fixed = create_params_from_overrides(
+            self.optuna._parse_sweeper_params_config() + list(arguments))
+        distributions = {**(self.optuna.search_space_distributions or {}), **distributions}
+        for name in fixed:
+            distributions.pop(name, None)
+        sampler = self.optuna.sampler
+        if isinstance(sampler, functools.partial) and sampler.func == optuna.samplers.GridSampler:
+            grid = {name: self.optuna._to_grid_sampler_choices(d)
+                    for name, d in distributions.items()}
+            self.optuna.sampler = sampler(grid)
+            self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
+        return distributions, fixed
+
+    def _storage(self) -> Optional[str]:
+        """The storage URL; an sqlite file's folder is made first (sqlite does not)."""
+        if self.storage and str(self.storage).startswith("sqlite:///"):
+            path = Path(str(self.storage)[len("sqlite:///"):])
+            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return self.storage
+
+    def _check_same_command(self, study) -> None:
+        """A kept study is resumed only by the command that made it (its settings, not
+        ``hydra.*``): values measured under other settings are not comparable."""
+        command = sorted(str(o) for o in self.config.hydra.overrides.task)
+        made_by = study.user_attrs.get("command")
+        if made_by is None:
+            study.set_user_attr("command", command)
+        elif made_by != command:
+            differ = sorted(set(made_by) ^ set(command))
+            raise ConfigError(
+                f"study {study.study_name!r} in {self.storage} was made by another command "
+                f"(differing: {' '.join(differ)}): re-run its own command to resume it, or name "
+                "a new study (hydra.sweeper.study_name=...)")
+
+    def _outcome(self, idx: int, result) -> tuple[Optional[float], str, str]:
+        """(the value to tell Optuna or None, the run's status, why there is no value)."""
+        from experiments.results import read_record, reason
+
+        folder = self._job_dir(idx)
+        record = read_record(folder) if folder is not None else {"status": "ok"}
+        status = record.get("status", "failed")
+        if result is None or result.status != JobStatus.COMPLETED:
+            return None, "failed" if status == "ok" else status, \
+                reason(record) if status != "ok" else "the job raised an error (see its log)"
+        if status != "ok":
+            return None, status, reason(record)
+        value = result.return_value
+        metric = self.config.optimized_metric
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None, "failed", f"{metric} is not among its metrics"
+        if not math.isfinite(value):
+            return None, "failed", f"{metric} = {value}"
+        return value, status, ""
+
+    def _write_results(self, study) -> None:
+        import optuna
+
+        from experiments import search_report
+        from experiments.cli import EXIT_LATER
+        from experiments.results import EXIT_JOBS_FAILED
+
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        write_trials(study, sweep_dir / "trials.csv")
+        done = [t for t in study.trials if t.value is not None]
+        if done:
+            best = study.best_trial
+            OmegaConf.save(OmegaConf.create({"name": "optuna", "best_params": best.params,
+                                             "best_value": best.value}),
+                           sweep_dir / "optimization_results.yaml")
+            log.info("best trial %d: %s = %.4g (%s)", best.number,
+                     self.config.optimized_metric, best.value,
+                     " ".join(best.user_attrs.get("overrides", [])))
+        else:
+            print(f"error: no trial of study {study.study_name} finished: nothing to choose "
+                  f"from; the reasons are in {sweep_dir / 'search.md'}", file=sys.stderr)
+            EXIT_LATER.set(EXIT_JOBS_FAILED)
+        write_json(sweep_dir / "search.json", {
+            "study": study.study_name, "storage": self.storage,
+            "sampler": type(study.sampler).__name__, "optuna": optuna.__version__,
+            "metric": self.config.optimized_metric,
+            "direction": self.direction, "n_trials": self.n_trials,
+            "command": study.user_attrs.get("command", [])})
+        search_report.write_tables([sweep_dir], sweep_dir)
+        log.info("search report -> %s", sweep_dir / "search.md")
+
+
+def _counts(trial) -> bool:
+    """Whether a finished trial counts towards ``n_trials`` (an interrupted one does not)."""
+    from optuna.trial import TrialState
+    return trial.state == TrialState.COMPLETE or (
+        trial.state == TrialState.FAIL and trial.user_attrs.get("status") != "interrupted")
+
+
+def write_trials(study, path: Path) -> None:
+    """``trials.csv``: one row per trial of the study, every command's, in trial order."""
+    import pandas as pd
+
+    from reducers.io import atomic_open
+
+    rows = []
+    for t in study.trials:
+        seconds = (t.datetime_complete - t.datetime_start).total_seconds() \
+            if t.datetime_complete and t.datetime_start else None
+        rows.append({"trial": t.number, "state": t.state.name,
+                     "status": t.user_attrs.get("status", t.state.name.lower()),
+                     "value": t.value, **{f"param:{k}": v for k, v in t.params.items()},
+                     "run_dir": t.user_attrs.get("run_dir", ""),
+                     "reason": t.user_attrs.get("reason", ""),
+                     "overrides": " ".join(t.user_attrs.get("overrides", [])),
+                     "started": t.datetime_start, "seconds": seconds})
+    with atomic_open(path, "w") as f:
+        pd.DataFrame(rows).to_csv(f, index=False)
