@@ -18,8 +18,9 @@ from experiments.schemas.models import (AEConfig, AEDetectorConfig, ChainDetecto
                                         PCAConfig, TSNEConfig, UMAPConfig, VAEConfig,
                                         VAEDetectorConfig)
 from experiments.schemas.parts import (AdamConfig, DataConfig, DownloadDataConfig,
-                                       FileDataConfig, PathsConfig, SGDConfig, ScoreConfig,
-                                       TableDataConfig, TrainerConfig)
+                                       FileDataConfig, MLflowTrackingConfig, PathsConfig,
+                                       SGDConfig, ScoreConfig, TableDataConfig,
+                                       TensorBoardTrackingConfig, TrackingConfig, TrainerConfig)
 from reducers.errors import ConfigError
 
 SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
@@ -30,7 +31,9 @@ SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
            "data_table": TableDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig, "trainer": TrainerConfig,
-           "score": ScoreConfig, "paths": PathsConfig}
+           "score": ScoreConfig, "paths": PathsConfig, "tracking": TrackingConfig,
+           "tracking_mlflow": MLflowTrackingConfig,
+           "tracking_tensorboard": TensorBoardTrackingConfig}
 # the settings of the networks (model=ae, vae) and of either of them
 NETWORK_KEYS = frozenset(f.name for schema in (AEConfig, VAEConfig)
                          for f in dataclasses.fields(schema))

@@ -9,7 +9,7 @@ from omegaconf import MISSING
 from experiments.schemas.checks import check_seed, metric_and_direction, require
 from experiments.schemas.models import AEDetectorConfig, ReducerConfig
 from experiments.schemas.parts import (DataConfig, OptimConfig, PathsConfig, ScoreConfig,
-                                       TrainerConfig)
+                                       TrackingConfig, TrainerConfig)
 from reducers.anomaly.metrics import DIRECTION as DETECTION_DIRECTION
 from reducers.anomaly.protocols import Protocol
 from reducers.scoring import DIRECTION
@@ -36,6 +36,7 @@ class TrainConfig:
     paths: PathsConfig = MISSING
     compare: CompareConfig = MISSING
     heldout: Optional[DataConfig] = MISSING  # an extra test set, scored as a whole; null: none
+    tracking: TrackingConfig = MISSING  # experiments.tracking
     seed: int = MISSING
     optimized_metric: str = MISSING  # what each run returns to the sweeper
     optimized_direction: Direction = MISSING

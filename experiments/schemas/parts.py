@@ -1,7 +1,8 @@
-"""Schemas of the parts every app shares: data, optimiser, trainer, scoring, paths."""
+"""Schemas of the parts every app shares: data, optimiser, trainer, scoring, paths, tracking."""
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 from typing import List, Optional
 
 from omegaconf import MISSING
@@ -159,3 +160,33 @@ class ScoreConfig:
 class PathsConfig:
     output_root: str = MISSING
     data_dir: str = MISSING
+
+
+class Tracker(str, Enum):
+    none = "none"
+    mlflow = "mlflow"
+    tensorboard = "tensorboard"
+
+
+@dataclass
+class TrackingConfig:
+    """``tracking=none|mlflow|tensorboard`` (experiments.tracking)."""
+    kind: Tracker = MISSING
+
+
+@dataclass
+class MLflowTrackingConfig(TrackingConfig):
+    uri: Optional[str] = MISSING  # null: a local sqlite store under paths.output_root
+    experiment: Optional[str] = MISSING  # null: the app's name (train)
+    checkpoint: bool = MISSING  # log checkpoint.pt as an artifact too
+
+    def __post_init__(self):
+        for key in ("uri", "experiment"):
+            value = getattr(self, key)
+            require(value is None or bool(value.strip()), f"tracking.{key}", value,
+                    "must not be empty (null for the default)")
+
+
+@dataclass
+class TensorBoardTrackingConfig(TrackingConfig):
+    projector: bool = MISSING  # the test codes in TensorBoard's embedding projector
