@@ -4,6 +4,7 @@ hint for spellings that changed, an existing run folder left as it was by a refu
 and the shell's exit code for a signal once an interrupted run is recorded. ``prepare_hydra``
 is the one place where what Hydra needs is registered."""
 
+import importlib.util
 import os
 import re
 import signal
@@ -26,14 +27,16 @@ EXIT_BAD_INPUT = 2
 class LaterExit:
     """The exit code a command ends with once Hydra has returned, so that every callback (the
     tables, tracking, a user's own) has run first: 3 for a single run that diverged, 1 for a
-    sweep in which a job failed or a search in which no trial finished. The first one set
-    wins."""
+    sweep in which a job failed or a search in which no trial finished, each with its error
+    line, printed last. The first one set wins."""
 
     def __init__(self):
-        self.code = 0
+        self.code, self.line = 0, ""
 
-    def set(self, code: int) -> None:
-        self.code = self.code or code
+    def set(self, code: int, line: str) -> None:
+        """Exit with ``code`` after printing ``line`` (one error line) last."""
+        if not self.code:
+            self.code, self.line = code, line
 
 
 EXIT_LATER = LaterExit()
@@ -107,6 +110,57 @@ def null_group_hint(argv: list[str]) -> str | None:
     return None
 
 
+# optional features: the arguments that need them, the module, its package and its extra
+EXTRAS = ((re.compile(r"hparams_search=|hydra/sweeper=(search|optuna)\b"),
+           "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper", "optuna"),
+          (re.compile(r"hydra/launcher=(local|slurm|submitit_\w+)$"),
+           "hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher", "cluster"),
+          (re.compile(r"hydra/launcher=ray"), "hydra_plugins.hydra_ray_launcher",
+           "hydra-ray-launcher", "ray"),
+          (re.compile(r"tracking=mlflow$"), "mlflow", "mlflow", "mlflow"),
+          (re.compile(r"tracking=tensorboard$"), "tensorboard", "tensorboard", "tensorboard"),
+          (re.compile(r"model=(.*,)?umap(,|$)"), "umap", "umap-learn", "umap"))
+# what Hydra cannot load when a plugin is missing (a preset or a config that names it)
+PLUGIN_EXTRAS = {"hydra/sweeper/optuna": "optuna", "hydra/sweeper/search": "optuna",
+                 "hydra/sweeper/sampler": "optuna", "hydra/launcher/submitit": "cluster",
+                 "hydra/launcher/local": "cluster", "hydra/launcher/slurm": "cluster",
+                 "hydra/launcher/ray": "ray"}
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package missing, or an import hook refusing it
+        return False
+
+
+def pip_extra(extra: str) -> str:
+    return f"pip install -c constraints.txt -e '.[{extra}]'"
+
+
+def missing_extra_hint(argv: list[str]) -> str | None:
+    """The one line for an argument whose optional extra is not installed, or None."""
+    for arg in argv:
+        for pattern, module, package, extra in EXTRAS:
+            if pattern.match(arg.lstrip("+")) and not installed(module):
+                return f"{arg} needs {package}, the optional extra: {pip_extra(extra)}"
+    return None
+
+
+SEARCHES = re.compile(r"\+?(hparams_search=|hydra/sweeper=(search|optuna)\b)")
+
+
+def conflict_hint(argv: list[str]) -> str | None:
+    """A stored grid (``sweep=``) and an Optuna search in one command, or None."""
+    grids = [a for a in argv if a.lstrip("+").startswith("sweep=")]
+    searches = [a for a in argv if SEARCHES.match(a)]
+    if grids and searches:
+        return (f"{grids[0]} is a stored grid and {searches[0]} an Optuna search: a command "
+                "runs one or the other (search over a grid's keys by naming them in the "
+                "search, e.g. 'model.recon=choice(mse,bce)')")
+    return None
+
+
 def override_error(exc: OverrideParseException) -> str:
     """A command-line argument Hydra's grammar rejects, as one line: the argument, where it
     goes wrong (the caret of Hydra's message as a character position) and how to quote it."""
@@ -143,6 +197,12 @@ def composition_error(exc: Exception) -> str:
         if network_only and network_only[1] in schemas.NETWORK_KEYS:
             message += (f"; model.{network_only[1]} is a network's setting: it applies to "
                         "model=ae and model=vae, not to a baseline")
+    unloaded = re.search(r"Could not (?:load|find) '(hydra/(?:sweeper|launcher)/\w+)", message)
+    if unloaded:
+        extra = next((e for prefix, e in PLUGIN_EXTRAS.items()
+                      if unloaded[1].startswith(prefix)), None)
+        if extra:
+            message += f"; it needs the optional extra: {pip_extra(extra)}"
     if any(line.startswith("Available options") for line in lines):
         options = lines[next(i for i, line in enumerate(lines)
                              if line.startswith("Available options")) + 1:]
@@ -213,8 +273,10 @@ def untouched_if_refused(folder: Path | None):
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
     """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
     still gets Hydra's full output."""
-    EXIT_LATER.code = 0
-    hint = renamed_hint(sys.argv[1:]) or null_group_hint(sys.argv[1:])
+    EXIT_LATER.__init__()
+    argv = sys.argv[1:]
+    hint = renamed_hint(argv) or null_group_hint(argv) or conflict_hint(argv) or \
+        missing_extra_hint(argv)
     if hint:
         print(f"error: {hint}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
@@ -226,6 +288,7 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
     if stop:  # interrupted: everything is recorded; exit as the shell expects after a signal
         sys.exit(stop.exit_code)
     if EXIT_LATER.code:
+        print(EXIT_LATER.line, file=sys.stderr)
         sys.exit(EXIT_LATER.code)
 
 

@@ -171,9 +171,8 @@ class TablesCallback(Callback):
                  sweep_dir / "comparison.md")
         failed = int(table.status.isin(NOT_FINISHED).sum())
         if failed:
-            print(f"error: {failed} of {len(table)} runs failed; their reasons are in "
-                  f"{sweep_dir / 'comparison.md'}", file=sys.stderr)
-            EXIT_LATER.set(EXIT_JOBS_FAILED)
+            EXIT_LATER.set(EXIT_JOBS_FAILED, f"error: {failed} of {len(table)} runs failed; "
+                           f"their reasons are in {sweep_dir / 'comparison.md'}")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -220,6 +220,5 @@ def finish(job: Job, cfg: DictConfig,
     if record["status"] == "interrupted" and on_interrupt is not None:
         on_interrupt(job)
     if record["status"] == "diverged" and job.single:
-        print(diverged_line(record), file=sys.stderr)
-        EXIT_LATER.set(EXIT_DIVERGED)
+        EXIT_LATER.set(EXIT_DIVERGED, diverged_line(record))
     return record["metrics"].get(cfg.optimized_metric) if record["status"] == "ok" else None

@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -61,6 +62,7 @@ def history_figure(trials: pd.DataFrame, metric: str, direction: str):
         low = ax.get_ylim()[0] if not done.empty else 0.0
         ax.plot(lost.trial, np.full(len(lost), low), "x", color=FAILED_COLOUR, ms=9, mew=2,
                 label="no value (" + ", ".join(sorted(set(lost.status))) + ")")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{metric} ({direction})")
     ax.set_title("optimisation history")
@@ -89,10 +91,13 @@ def report(about: dict, trials: pd.DataFrame, out: Path) -> str:
                 if about.get("storage") else "in memory (this command's trials only)")
              + f". {len(trials)} trials: "
              + ", ".join(f"{n} {status}" for status, n in counts.items()) + "."]
-    if (trials.state != "COMPLETE").any():
-        lines.append("Trials without a value (diverged, failed, interrupted) were told to "
-                     "Optuna as failed: its samplers leave them out, where a made-up value "
-                     "would be taken for a measurement.")
+    if (trials.state == "PRUNED").any():
+        lines.append("Diverged trials were told to Optuna as pruned, without a value: TPE "
+                     "ranks them below every finished trial, and so learns to avoid where "
+                     "they were.")
+    if (trials.state == "FAIL").any():
+        lines.append("Failed and interrupted trials were told to Optuna as failed: they say "
+                     "nothing about their parameters, and its samplers leave them out.")
     best = best_index(trials, direction)
     if best is None:
         lines += ["", "**No trial finished**: nothing to choose from (the reasons are below)."]

@@ -130,6 +130,7 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its database set-up lines
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
     experiment_id = found.experiment_id if found else \

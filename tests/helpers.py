@@ -40,6 +40,29 @@ def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+WITHOUT = """
+import sys
+class Missing:  # an import hook: these packages are not installed
+    def find_spec(self, name, path=None, target=None):
+        if any(name == m or name.startswith(m + ".") for m in {modules!r}):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Missing())
+sys.argv = ["{module}", *sys.argv[1:]]
+from {module} import cli
+cli()
+"""
+
+
+def run_cli_without(modules: list[str], *args: str, module: str = "experiments.train"):
+    """``run_cli`` in a Python where ``modules`` (and their submodules) cannot be imported, as
+    on a machine without an optional extra."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    code = WITHOUT.format(modules=list(modules), module=module)
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
 def vae_killing_its_worker_at_beta_2(**kwargs):
     """A ``model._target_`` for sweeps: the VAE, except that at beta 2 the job kills its own
     process, as the out-of-memory killer would (a job that breaks its worker every time)."""

@@ -1,12 +1,16 @@
 """``hydra/sweeper=search`` (what ``hparams_search=...`` selects): Optuna's sampling, through
 the hydra-optuna-sweeper plugin (the ``[optuna]`` extra), as a search that survives its trials.
 
-- A trial whose run diverged, failed, was killed or returned no value (``optimized_metric``
-  missing from its metrics) is told to Optuna as **failed**, never given a made-up value: a
-  penalty would enter TPE's model of good and bad regions as if it had been measured, and no
-  one value is worse than every real one for every metric and direction. Optuna's samplers
-  leave failed trials out. The sweep goes on (``max_failure_rate``, default 1: stop asking
-  for new trials once more than that fraction of this command's trials failed).
+- No trial is given a made-up value. A trial whose run **diverged** is told to Optuna as
+  **pruned**: TPE ranks a pruned trial without intermediate values below every finished one,
+  so it learns to avoid where the diverged trials were (measured: 12 of 20 trials diverged in
+  a learning-rate range reaching 1e3 when they were told as failed, which TPE leaves out).
+  A trial that **failed** (an error, a killed worker, ``optimized_metric`` missing from its
+  metrics) or was **interrupted** is told as **failed**: it says nothing about its parameters,
+  and samplers leave it out. A penalty value instead would enter TPE's model as if measured,
+  and no one value is worse than every real one for every metric and direction. The search
+  goes on either way (``max_failure_rate``, default 1: stop asking for new trials once more
+  than that fraction of this command's trials failed; diverged ones are not failures).
 - ``n_trials`` is the number of trials the study should hold. With a ``storage`` (an sqlite
   file), re-running the same command resumes the study: it runs only the trials still
   missing (those of an interrupted command are run again). Raise ``n_trials`` to search
@@ -21,7 +25,6 @@ the hydra-optuna-sweeper plugin (the ``[optuna]`` extra), as a search that survi
 
 import logging
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
@@ -105,13 +108,14 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
                 trial.set_user_attr("overrides", [f"{k}={v}" for k, v in trial.params.items()])
                 trial.set_user_attr("run_dir", str(self._job_dir(idx) or ""))
                 if value is None:
+                    state = TrialState.PRUNED if status == "diverged" else TrialState.FAIL
                     trial.set_user_attr("reason", why)
-                    log.warning("trial %d %s (%s): told to Optuna as failed", trial.number,
-                                status, why)
-                    study.tell(trial, state=TrialState.FAIL)
+                    log.warning("trial %d %s (%s): told to Optuna as %s", trial.number,
+                                status, why, state.name.lower())
+                    study.tell(trial, state=state)
                 else:
                     study.tell(trial, values=[value])
-                failed += value is None and status != "interrupted"
+                failed += value is None and status not in ("interrupted", "diverged")
                 stopped = stopped or status == "interrupted"
                 to_go -= status != "interrupted"
             self.job_idx += len(trials)
@@ -162,11 +166,13 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         if made_by is None:
             study.set_user_attr("command", command)
         elif made_by != command:
-            differ = sorted(set(made_by) ^ set(command))
+            then, now = (dict(o.partition("=")[::2] for o in c) for c in (made_by, command))
+            differ = "; ".join(f"{k}: {then.get(k, 'not set')} then, {now.get(k, 'not set')} "
+                               "now" for k in sorted({*then, *now}) if then.get(k) != now.get(k))
             raise ConfigError(
                 f"study {study.study_name!r} in {self.storage} was made by another command "
-                f"(differing: {' '.join(differ)}): re-run its own command to resume it, or name "
-                "a new study (hydra.sweeper.study_name=...)")
+                f"({differ}): re-run its own command to resume it, or name a new study "
+                "(hydra.sweeper.study_name=...)")
 
     def _outcome(self, idx: int, result) -> tuple[Optional[float], str, str]:
         """(the value to tell Optuna or None, the run's status, why there is no value)."""
@@ -210,9 +216,9 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
                      self.config.optimized_metric, best.value,
                      " ".join(best.user_attrs.get("overrides", [])))
         else:
-            print(f"error: no trial of study {study.study_name} finished: nothing to choose "
-                  f"from; the reasons are in {sweep_dir / 'search.md'}", file=sys.stderr)
-            EXIT_LATER.set(EXIT_JOBS_FAILED)
+            EXIT_LATER.set(EXIT_JOBS_FAILED, f"error: no trial of study {study.study_name} "
+                           "finished: nothing to choose from; the reasons are in "
+                           f"{sweep_dir / 'search.md'}")
         write_json(sweep_dir / "search.json", {
             "study": study.study_name, "storage": self.storage,
             "sampler": type(study.sampler).__name__, "optuna": optuna.__version__,
@@ -226,7 +232,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
 def _counts(trial) -> bool:
     """Whether a finished trial counts towards ``n_trials`` (an interrupted one does not)."""
     from optuna.trial import TrialState
-    return trial.state == TrialState.COMPLETE or (
+    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
         trial.state == TrialState.FAIL and trial.user_attrs.get("status") != "interrupted")
 
 

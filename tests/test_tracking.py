@@ -1,0 +1,121 @@
+"""Experiment tracking (experiments/tracking.py) against the real libraries: an MLflow client
+reads a joblib sweep back (a parent run, a child per job, with params, per-epoch metrics and
+artifacts), TensorBoard's event reader reads a run's scalars back; and every optional feature
+without its extra is one line naming the pip command."""
+
+import csv
+import json
+import sys
+
+import pytest
+from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from experiments.tracking import TrackingCallback
+from reducers.errors import ConfigError
+from tests.helpers import run_cli, run_cli_without
+
+FAST = ["trainer.epochs=2", "data.limit=500", "model.hidden=[32]", "trainer.progress=false"]
+
+
+def history(run_dir) -> list[dict]:
+    with open(run_dir / "history.csv") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def test_mlflow_reads_back_a_joblib_sweep_as_a_parent_and_its_children(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli("-m", "tracking=mlflow", "model.beta=0.5,1,2,4", *FAST, "hydra/launcher=joblib",
+                   "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
+                   f"paths.output_root={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("train")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 4
+    parent = parents[0].info.run_id
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent}
+    assert {a.path for a in client.list_artifacts(parent)} >= {"comparison.md",
+                                                               "comparison.csv"}
+    betas = set()
+    for child in children:
+        run_dir = sweep / child.data.tags["run_dir"].rsplit("/", 1)[-1]
+        record = json.loads((run_dir / "metrics.json").read_text())
+        assert child.info.status == "FINISHED" and child.data.tags["status"] == "ok"
+        assert float(child.data.params["model.beta"]) == record["config"]["model"]["beta"]
+        assert child.data.params["trainer.epochs"] == "2"
+        betas.add(float(child.data.params["model.beta"]))
+        assert child.data.metrics["knn_acc"] == pytest.approx(record["metrics"]["knn_acc"])
+        curve = sorted(client.get_metric_history(child.info.run_id, "train_total"),
+                       key=lambda m: m.step)
+        rows = history(run_dir)
+        assert [m.step for m in curve] == [row["epoch"] for row in rows] == [1, 2]
+        assert [m.value for m in curve] == pytest.approx([row["train_total"] for row in rows])
+        files = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"metrics.json", "history.csv", "scatter.png", "hydra"} <= files
+    assert betas == {0.5, 1, 2, 4}
+
+
+def test_mlflow_logs_a_single_run_that_diverged_and_it_still_exits_3(tmp_path):
+    proc = run_cli("tracking=mlflow", "optim=sgd", "optim.lr=1e12", "model.recon=mse", *FAST,
+                   f"hydra.run.dir={tmp_path / 'run'}", f"paths.output_root={tmp_path}")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: training diverged at epoch 1")
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    [run] = client.search_runs([client.get_experiment_by_name("train").experiment_id])
+    assert run.info.status == "FAILED" and run.data.tags["status"] == "diverged"
+    assert run.data.tags["mlflow.note.content"].startswith("diverged at epoch 1")
+    assert run.data.params["optim.lr"] == "1000000000000.0"
+
+
+def test_tensorboard_event_files_read_back(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("tracking=tensorboard", *FAST, f"hydra.run.dir={run_dir}", "model.beta=2")
+    assert proc.returncode == 0, proc.stderr
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    rows = history(run_dir)
+    for key in ("train_total", "test_recon"):
+        assert [s.step for s in events.Scalars(key)] == [row["epoch"] for row in rows] == [1, 2]
+        assert [s.value for s in events.Scalars(key)] == \
+            pytest.approx([row[key] for row in rows], rel=1e-6)
+    record = json.loads((run_dir / "metrics.json").read_text())
+    [final] = events.Scalars("final/knn_acc")
+    assert final.step == 2 and final.value == pytest.approx(record["metrics"]["knn_acc"])
+    content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    hparams = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.hparams
+    assert hparams["model.beta"].number_value == 2 and hparams["model"].string_value == "VAE"
+    projector = run_dir / "tensorboard" / "projector_config.pbtxt"
+    assert "test_codes" in projector.read_text()
+
+
+def test_a_tracker_without_its_package_is_one_line_before_any_run(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow raises ImportError
+    with pytest.raises(ConfigError, match=r"^tracking=mlflow needs mlflow, the optional extra: "
+                                          r"pip install -c constraints.txt -e '\.\[mlflow\]'$"):
+        TrackingCallback(OmegaConf.create({"kind": "mlflow", "uri": None, "experiment": None,
+                                           "checkpoint": False}), "outputs")
+
+
+@pytest.mark.parametrize("modules, args, package, extra", [
+    (["hydra_plugins.hydra_optuna_sweeper"], ["hparams_search=vae_optuna"],
+     "hydra-optuna-sweeper", "optuna"),
+    (["hydra_plugins.hydra_submitit_launcher"], ["-m", "hydra/launcher=slurm"],
+     "hydra-submitit-launcher", "cluster"),
+    (["hydra_plugins.hydra_ray_launcher"], ["-m", "hydra/launcher=ray"], "hydra-ray-launcher",
+     "ray"),
+    (["mlflow"], ["tracking=mlflow"], "mlflow", "mlflow"),
+    (["tensorboard"], ["tracking=tensorboard"], "tensorboard", "tensorboard"),
+    (["umap"], ["-m", "model=pca,umap"], "umap-learn", "umap"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_each_optional_feature_without_its_extra_is_one_line(modules, args, package, extra,
+                                                             tmp_path):
+    proc = run_cli_without(modules, *args, f"paths.output_root={tmp_path}")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"error: {args[-1]} needs {package}, the optional extra: pip install "
+                           f"-c constraints.txt -e '.[{extra}]'\n")
+    assert not any(tmp_path.iterdir())  # nothing written
