@@ -8,8 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = {"train", "anomaly", "embed"}
-TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots"}
-BELOW_APPS = {"schemas": set(), "results": {"cli", "schemas"}, "cli": {"schemas"},
+TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots", "search_report"}
+BELOW_APPS = {"schemas": set(), "results": {"cli"}, "cli": {"schemas"},
               "runtime": {"cli", "schemas"}, "resume": {"runtime", "results", "cli", "schemas"}}
 
 

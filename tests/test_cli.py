@@ -1,8 +1,12 @@
 """The command line (experiments/cli.py): one line and exit code 2 for bad input, the same line
 the in-process check gives (tests/test_schemas.py checks the many cases there), hints for the
-spellings of earlier versions, and the help pages."""
+spellings of earlier versions, the help pages, and tab completion of the console scripts."""
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +62,9 @@ def test_the_help_page_as_hydra_renders_it(runs):
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv",
                  "experiment: blog_vae, blog_vae_fixed, quality_ae, quality_vae, visual_vae",
                  "sweep: beta_loss, blog, embedding, quality, reducers",
-                 "_target_: reducers.vae.VAE"):
+                 "hparams_search: vae_optuna (default: none)",
+                 "tracking: mlflow, none, tensorboard (default: none)",
+                 'eval "$(reducer-train -sc install=bash)"', "_target_: reducers.vae.VAE"):
         assert line in proc.stdout
     assert "detector" not in proc.stdout and "schema" not in proc.stdout
 
@@ -92,3 +98,21 @@ def test_current_spellings_pass_and_options_are_listed_from_the_folders():
                          "+model.extra=1", "seed=3"]) is None
     assert group_options("optim") == "adam, sgd"
     assert group_options("sweep/anomaly") == "anomaly/leave_one_out, anomaly/one_class"
+
+
+@pytest.mark.parametrize("script, line, expected", [
+    ("reducer-train", "reducer-train tracking=",
+     "tracking=mlflow tracking=none tracking=tensorboard"),
+    ("reducer-train", "reducer-train hparams", "hparams_search="),
+    ("reducer-train", "reducer-train model.be", "model.beta= model.beta_schedule="),
+    ("reducer-anomaly", "reducer-anomaly detector=", "detector=ae detector=chain detector=vae"),
+])
+def test_tab_completion_of_the_console_scripts(script, line, expected):
+    """What bash's completion function (``eval "$(reducer-train -sc install=bash)"``) asks."""
+    path = Path(sys.executable).parent / script
+    if not path.exists():
+        pytest.skip(f"{script} is not installed beside {sys.executable}")
+    proc = subprocess.run([str(path), "-sc", "query=bash"], capture_output=True, text=True,
+                          env={**os.environ, "COMP_LINE": line}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected
