@@ -191,7 +191,7 @@ def composition_error(exc: Exception) -> str:
     if message.endswith(":") and len(lines) > 1:  # "... raised while composing config:"
         message += f" {lines[1]}"
     if exc.__cause__ is not None:  # OmegaConf's reason, e.g. "Key 'betta' not in 'VAEConfig'"
-        reason = str(exc.__cause__).splitlines()[0]
+        reason = (str(exc.__cause__).splitlines() or [type(exc.__cause__).__name__])[0]
         message += f" ({reason})"
         network_only = re.match(r"Key '(\w+)' not in '(PCA|TSNE|UMAP)Config'", reason)
         if network_only and network_only[1] in schemas.NETWORK_KEYS:

@@ -17,6 +17,10 @@ written entry, and diverged, failed and interrupted runs are logged too, with th
   final metrics, the hparams table (the settings the command line changed, and the model)
   and, with ``tracking.projector``, the test codes in the embedding projector. Point
   ``tensorboard --logdir`` at a run, a sweep or all of ``outputs/``.
+
+Runs made without tracking (or while a server was down) are logged later from their folders:
+
+    python -m experiments.tracking PATH [PATH ...] --to mlflow|tensorboard [--uri URI]
 """
 
 import csv
@@ -24,13 +28,15 @@ import itertools
 import json
 import logging
 import math
+import shutil
+import sys
 from pathlib import Path
 
 import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.results import find_runs, flatten, read_record, reason
+from experiments.results import OneLineParser, find_runs, flatten, read_record, reason
 from reducers.errors import ConfigError, ReducerError
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,8 @@ class TrackingCallback(Callback):
         self.kind = self.settings["kind"]
         self.output_root = Path(output_root)
         require(self.kind)  # before any run starts
+        if self.kind == "mlflow":
+            check_store(self.uri())
 
     def on_run_end(self, config: DictConfig, **kwargs) -> None:
         self._log(Path(config.hydra.runtime.output_dir), [], config.hydra.job.name)
@@ -71,7 +79,8 @@ class TrackingCallback(Callback):
             return
         self._log(sweep_dir, runs, config.hydra.job.name)
 
-    def _log(self, folder: Path, jobs: list[Path], app: str) -> None:
+    def _log(self, folder: Path, jobs: list[Path], app: str) -> bool:
+        """Log a run (``jobs`` empty) or a sweep; False (and an error line) on failure."""
         try:
             if self.kind == "mlflow":
                 where = log_mlflow(folder, jobs, self.uri(), self.settings.get("experiment")
@@ -80,11 +89,16 @@ class TrackingCallback(Callback):
                 for run in jobs or [folder]:
                     log_tensorboard(run, self.settings["projector"])
                 where = f"tensorboard --logdir {folder}"
-        except Exception:  # a tracking store that fails must not cost the runs: all on disk
-            log.exception("%s: logging failed; the runs are all in %s", self.kind, folder)
-            return
+        except Exception as exc:  # a tracking store that fails must not cost the runs
+            text = " ".join(str(exc).split())[:300] or type(exc).__name__
+            log.error("%s: logging failed (%s); the runs are all in %s: log them later with "
+                      "python -m experiments.tracking %s --to %s%s", self.kind, text, folder,
+                      folder, self.kind, f" --uri {self.settings['uri']}"
+                      if self.kind == "mlflow" and self.settings["uri"] else "")
+            return False
         log.info("%s: %s logged -> %s", self.kind,
                  f"sweep of {len(jobs)} runs" if jobs else "run", where)
+        return True
 
     def uri(self) -> str:
         return self.settings["uri"] or f"sqlite:///{(self.output_root / 'mlflow.db').resolve()}"
@@ -94,6 +108,28 @@ class TrackingCallback(Callback):
         server's default)."""
         return None if self.settings["uri"] else \
             (self.output_root / "mlartifacts").resolve().as_uri()
+
+
+def check_store(uri: str) -> None:
+    """One line before any run when the MLflow store cannot be reached: a server that does not
+    answer its health check within 5 s, an sqlite file whose folder cannot be made."""
+    if uri.startswith(("http://", "https://")):
+        import urllib.request
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5):
+                return
+        except Exception as exc:  # refused, unknown host, timeout, an HTTP error
+            reason = getattr(exc, "reason", None) or exc
+            raise ConfigError(f"tracking.uri={uri}: no MLflow server answers ({reason}); "
+                              "start one (mlflow server --port ...) or leave tracking.uri out "
+                              "for the local store") from None
+    if uri.startswith("sqlite:///"):
+        folder = Path(uri[len("sqlite:///"):]).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"tracking.uri={uri}: cannot make {folder} "
+                              f"({exc.strerror or exc}); name another file") from None
 
 
 def run_contents(run_dir: Path) -> dict:
@@ -193,6 +229,8 @@ def log_tensorboard(run_dir: Path, projector: bool) -> Path:
 
     run = run_contents(run_dir)
     out = run_dir / "tensorboard"
+    if out.is_dir():  # written from the run's files alone: logged again, written again
+        shutil.rmtree(out)
     with SummaryWriter(log_dir=str(out)) as writer:
         for row in run["history"]:
             for key, value in row.items():
@@ -220,3 +258,42 @@ def _hparam(value):
     if isinstance(value, (bool, int, float, str)):
         return value
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Log run folders or sweep folders after the fact; 0, or 2 with one error line."""
+    parser = OneLineParser(prog="python -m experiments.tracking",
+                           description="Log finished runs (run folders) or sweeps (sweep "
+                                       "folders: a parent run and a child per job) to MLflow "
+                                       "or TensorBoard, as tracking= does at the end of a run.")
+    parser.add_argument("paths", nargs="+", help="run folders or sweep folders")
+    parser.add_argument("--to", choices=sorted(EXTRAS), required=True, help="the tracker")
+    parser.add_argument("--uri", help="MLflow: the store (default: sqlite:///OUTPUT_ROOT/"
+                                      "mlflow.db) or a server, http://host:5000")
+    parser.add_argument("--experiment", default="train", help="MLflow: the experiment "
+                                                              "(default: train)")
+    parser.add_argument("--output-root", default="outputs",
+                        help="where the default MLflow store is (default: outputs)")
+    parser.add_argument("--no-projector", action="store_true",
+                        help="TensorBoard: leave the codes out of the projector")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = {"kind": args.to, "uri": args.uri, "experiment": args.experiment,
+                "checkpoint": False, "projector": not args.no_projector}
+    try:
+        tracker = TrackingCallback(OmegaConf.create(settings), args.output_root)
+        logged = []
+        for path in map(Path, args.paths):
+            if (path / "metrics.json").exists():
+                logged.append(tracker._log(path, [], args.experiment))
+            else:
+                runs = [r for r in find_runs([path]) if r != path]
+                logged.append(tracker._log(path, runs, args.experiment))
+    except ReducerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if all(logged) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

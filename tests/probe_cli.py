@@ -261,6 +261,28 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                                      f"data.path={d / 'reordered.csv'}"], WORKS)
     add("Edge inputs that work", a, ["detector.latent_dim=1"], WORKS)
     add("Edge inputs that work", a, [*table, "data.label=cultivar"], WORKS)
+    out_root = f"paths.output_root={d / 'searches'}"
+    search = ["hparams_search=vae_optuna", out_root]
+    for args in (["sweep=beta_loss", *search], ["hydra.sweeper.n_trials=0", *search],
+                 ["hydra.sweeper.n_jobs=-1", *search],
+                 ["hydra.sweeper.max_failure_rate=2", *search],
+                 ["hydra.sweeper.storage=notaurl", *search],
+                 [f"hydra.sweeper.storage=sqlite:///{f['a_file'] / 'study.db'}", *search],
+                 ["model.beta=tag(log, interval(0, 1))", *search],
+                 ["model.betta=choice(1,2)", *search], ["model.beta=choice(abc,1)", *search],
+                 ["hparams_search=grid", out_root], ["tracking=wandb", out_root],
+                 ["tracking=mlflow", "tracking.experiment=", out_root],
+                 ["tracking=mlflow", "tracking.checkpoint=maybe", out_root],
+                 ["tracking=tensorboard", "tracking.uri=x", out_root]):
+        add("A search or a tracker is set wrong", t, args)
+    for args in (["hydra.sweeper.n_trials=2", *search],
+                 ["hydra.sweeper.n_trials=1",
+                  f"hydra.sweeper.storage=sqlite:///{d / 'new' / 'folder' / 'study.db'}",
+                  *search],
+                 ["tracking=mlflow", out_root], ["tracking=tensorboard",
+                                                 "tracking.projector=false", out_root],
+                 ["hydra.mode=MULTIRUN", "model.beta=1,2", "tracking=mlflow", out_root]):
+        add("Edge inputs that work", t, args, WORKS)
     return out
 
 

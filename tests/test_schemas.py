@@ -21,7 +21,7 @@ from reducers.baselines import Baseline
 from tests.helpers import StopAfter, composer
 
 APPS = {"train": ["model", "data", "optim", "trainer", "score", "paths", "experiment",
-                  "heldout"],
+                  "heldout", "hparams_search", "tracking"],
         "anomaly": ["detector", "data", "optim", "trainer", "paths"],
         "embed": ["data", "score", "paths"]}
 REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"],

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from experiments import tracking
 from experiments.tracking import TrackingCallback
 from reducers.errors import ConfigError
 from tests.helpers import run_cli, run_cli_without
@@ -58,6 +59,23 @@ def test_mlflow_reads_back_a_joblib_sweep_as_a_parent_and_its_children(tmp_path)
         files = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"metrics.json", "history.csv", "scatter.png", "hydra"} <= files
     assert betas == {0.5, 1, 2, 4}
+    # the same sweep logged again after the fact, by the command for runs made without tracking
+    assert tracking.main([str(sweep), "--to", "mlflow", "--output-root", str(tmp_path),
+                          "--experiment", "again"]) == 0
+    again = client.search_runs([client.get_experiment_by_name("again").experiment_id])
+    assert len(again) == 5
+    assert sorted(r.data.metrics.get("knn_acc", -1) for r in again) == \
+        sorted(r.data.metrics.get("knn_acc", -1) for r in runs)
+
+
+def test_a_server_that_does_not_answer_is_one_line_before_any_run(tmp_path, capsys):
+    proc = run_cli("tracking=mlflow", "tracking.uri=http://127.0.0.1:9", *FAST,
+                   f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        "error: tracking.uri=http://127.0.0.1:9: no MLflow server answers (")
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+    assert tracking.main([str(tmp_path), "--to", "mlflow", "--uri", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err.startswith("error: tracking.uri=http://127.0.0.1:9: no MLflow")
 
 
 def test_mlflow_logs_a_single_run_that_diverged_and_it_still_exits_3(tmp_path):

@@ -60,9 +60,16 @@ if OptunaSweeperConf is not None:
 class SearchSweeper(SurvivingCrashes, Sweeper):
     def __init__(self, **settings: Any) -> None:
         from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
+        for key, low in (("n_trials", 1), ("n_jobs", 1)):
+            if not isinstance(settings[key], int) or settings[key] < low:
+                raise ConfigError(f"hydra.sweeper.{key}={settings[key]} is invalid: must be an "
+                                  f"integer >= {low}")
+        if not 0 <= settings["max_failure_rate"] <= 1:
+            raise ConfigError(f"hydra.sweeper.max_failure_rate={settings['max_failure_rate']} "
+                              "is invalid: must be between 0 and 1")
         self.optuna = OptunaSweeperImpl(**settings)  # its parsing of the search space
         self.storage, self.study_name = settings["storage"], settings["study_name"]
-        self.n_trials, self.n_jobs = settings["n_trials"], max(1, settings["n_jobs"])
+        self.n_trials, self.n_jobs = settings["n_trials"], settings["n_jobs"]
         self.max_failure_rate = settings["max_failure_rate"]
         self.job_idx = 0
 
@@ -77,6 +84,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         import optuna
         from optuna.trial import TrialState
 
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the study is logged below
         distributions, fixed = self._search_space(arguments)
         directions = [getattr(d, "value", d) for d in self.optuna._get_directions()]
         if len(directions) != 1:
@@ -99,6 +107,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         while to_go > 0:
             trials = [study.ask() for _ in range(min(self.n_jobs, to_go))]
             overrides = self.optuna._configure_trials(trials, distributions, fixed)
+            self.validate_batch_is_legal(overrides)  # a bad key or value: one line, no run
             results = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
             returned = {r.hydra_cfg.hydra.job.num: r for r in results if r.hydra_cfg}
             stopped = False
@@ -138,8 +147,15 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         import optuna
 
         self.optuna._process_searchspace_config()
-        distributions, fixed = create_params_from_overrides(
-            self.optuna._parse_sweeper_params_config() + list(arguments))
+        given = self.optuna._parse_sweeper_params_config() + list(arguments)
+        for argument in given:  # one line naming the dimension Optuna cannot take
+            try:
+                create_params_from_overrides([argument])
+            except (ValueError, TypeError, AssertionError, NotImplementedError) as exc:
+                raise ConfigError(f"{argument} is not a search dimension Optuna takes: "
+                                  f"{' '.join(str(exc).split()) or type(exc).__name__}"
+                                  ) from None
+        distributions, fixed = create_params_from_overrides(given)
         distributions = {**(self.optuna.search_space_distributions or {}), **distributions}
         for name in fixed:
             distributions.pop(name, None)
@@ -151,12 +167,28 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
             self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
         return distributions, fixed
 
-    def _storage(self) -> Optional[str]:
-        """The storage URL; an sqlite file's folder is made first (sqlite does not)."""
-        if self.storage and str(self.storage).startswith("sqlite:///"):
-            path = Path(str(self.storage)[len("sqlite:///"):])
-            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return self.storage
+    def _storage(self):
+        """The study's storage (None: in memory); an sqlite file's folder is made first (sqlite
+        does not). One line for a URL Optuna cannot open."""
+        import optuna
+
+        if not self.storage:
+            return None
+        url = str(self.storage)
+        fix = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
+        if url.startswith("sqlite:///"):
+            folder = Path(url[len("sqlite:///"):]).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"hydra.sweeper.storage={url}: cannot make {folder} "
+                                  f"({exc.strerror or exc}); {fix}") from None
+        try:
+            return optuna.storages.get_storage(url)
+        except Exception as exc:  # SQLAlchemy's, Optuna's: whatever the URL is, one line
+            detail = " ".join(str(exc).split())[:200]
+            raise ConfigError(f"hydra.sweeper.storage={url} cannot be opened ({detail}); "
+                              f"{fix}") from None
 
     def _check_same_command(self, study) -> None:
         """A kept study is resumed only by the command that made it (its settings, not

@@ -33,6 +33,10 @@ class SurvivingCrashes:
             try:
                 results = launch(job_overrides, initial_job_idx)
             except Exception as exc:  # the launcher lost a worker, and with it the batch
+                folders = [self._job_dir(i) for i in
+                           range(initial_job_idx, initial_job_idx + len(job_overrides))]
+                if not any(f is not None and f.exists() for f in folders):
+                    raise  # no job started: the launcher failed, not a worker
                 log.error("a worker of this batch died (%s); the jobs it took down run again",
                           _first_line(exc))
                 results = self._recover(launch, launch_surviving_crashes, job_overrides,
