@@ -38,6 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.results import OneLineParser, find_runs, flatten, read_record, reason
 from reducers.errors import ConfigError, ReducerError
+from reducers.io import make_sqlite_folder
 
 log = logging.getLogger(__name__)
 EXTRAS = {"mlflow": ("mlflow", "mlflow"), "tensorboard": ("tensorboard", "tensorboard")}
@@ -123,13 +124,7 @@ def check_store(uri: str) -> None:
             raise ConfigError(f"tracking.uri={uri}: no MLflow server answers ({reason}); "
                               "start one (mlflow server --port ...) or leave tracking.uri out "
                               "for the local store") from None
-    if uri.startswith("sqlite:///"):
-        folder = Path(uri[len("sqlite:///"):]).expanduser().parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"tracking.uri={uri}: cannot make {folder} "
-                              f"({exc.strerror or exc}); name another file") from None
+    make_sqlite_folder(uri, "tracking.uri", "name another file")
 
 
 def run_contents(run_dir: Path) -> dict:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from reducers.errors import OutputError
+from reducers.errors import ConfigError, OutputError
 
 
 @contextmanager
@@ -51,3 +51,17 @@ def write_json(path: str | Path, obj: dict) -> None:
     with atomic_open(path, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=False, default=str)
         f.write("\n")
+
+
+def make_sqlite_folder(url: str, setting: str, fix: str) -> None:
+    """Make the folder of an ``sqlite:///FILE`` URL (sqlite does not); a ConfigError naming
+    ``setting`` (e.g. ``tracking.uri``) and ``fix`` when it cannot be made. Any other URL is
+    left alone."""
+    if not url.startswith("sqlite:///"):
+        return
+    folder = Path(url[len("sqlite:///"):]).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{setting}={url}: cannot make {folder} ({exc.strerror or exc}); "
+                          f"{fix}") from None

@@ -36,7 +36,7 @@ from omegaconf import OmegaConf
 
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
-from reducers.io import write_json
+from reducers.io import make_sqlite_folder, write_json
 
 log = logging.getLogger(__name__)
 EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
@@ -176,13 +176,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
             return None
         url = str(self.storage)
         fix = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
-        if url.startswith("sqlite:///"):
-            folder = Path(url[len("sqlite:///"):]).expanduser().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"hydra.sweeper.storage={url}: cannot make {folder} "
-                                  f"({exc.strerror or exc}); {fix}") from None
+        make_sqlite_folder(url, "hydra.sweeper.storage", fix)
         try:
             return optuna.storages.get_storage(url)
         except Exception as exc:  # SQLAlchemy's, Optuna's: whatever the URL is, one line
