@@ -4,7 +4,6 @@ hint for spellings that changed, an existing run folder left as it was by a refu
 and the shell's exit code for a signal once an interrupted run is recorded. ``prepare_hydra``
 is the one place where what Hydra needs is registered."""
 
-import importlib.util
 import os
 import re
 import signal
@@ -18,6 +17,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import schemas
+from experiments.extras import missing_extra_hint, plugin_hint
 from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 
@@ -110,43 +110,6 @@ def null_group_hint(argv: list[str]) -> str | None:
     return None
 
 
-# optional features: the arguments that need them, the module, its package and its extra
-EXTRAS = ((re.compile(r"hparams_search=|hydra/sweeper=(search|optuna)\b"),
-           "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper", "optuna"),
-          (re.compile(r"hydra/launcher=(local|slurm|submitit_\w+)$"),
-           "hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher", "cluster"),
-          (re.compile(r"hydra/launcher=ray"), "hydra_plugins.hydra_ray_launcher",
-           "hydra-ray-launcher", "ray"),
-          (re.compile(r"tracking=mlflow$"), "mlflow", "mlflow", "mlflow"),
-          (re.compile(r"tracking=tensorboard$"), "tensorboard", "tensorboard", "tensorboard"),
-          (re.compile(r"model=(.*,)?umap(,|$)"), "umap", "umap-learn", "umap"))
-# what Hydra cannot load when a plugin is missing (a preset or a config that names it)
-PLUGIN_EXTRAS = {"hydra/sweeper/optuna": "optuna", "hydra/sweeper/search": "optuna",
-                 "hydra/sweeper/sampler": "optuna", "hydra/launcher/submitit": "cluster",
-                 "hydra/launcher/local": "cluster", "hydra/launcher/slurm": "cluster",
-                 "hydra/launcher/ray": "ray"}
-
-
-def installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:  # a parent package missing, or an import hook refusing it
-        return False
-
-
-def pip_extra(extra: str) -> str:
-    return f"pip install -c constraints.txt -e '.[{extra}]'"
-
-
-def missing_extra_hint(argv: list[str]) -> str | None:
-    """The one line for an argument whose optional extra is not installed, or None."""
-    for arg in argv:
-        for pattern, module, package, extra in EXTRAS:
-            if pattern.match(arg.lstrip("+")) and not installed(module):
-                return f"{arg} needs {package}, the optional extra: {pip_extra(extra)}"
-    return None
-
-
 SEARCHES = re.compile(r"\+?(hparams_search=|hydra/sweeper=(search|optuna)\b)")
 
 
@@ -197,12 +160,7 @@ def composition_error(exc: Exception) -> str:
         if network_only and network_only[1] in schemas.NETWORK_KEYS:
             message += (f"; model.{network_only[1]} is a network's setting: it applies to "
                         "model=ae and model=vae, not to a baseline")
-    unloaded = re.search(r"Could not (?:load|find) '(hydra/(?:sweeper|launcher)/\w+)", message)
-    if unloaded:
-        extra = next((e for prefix, e in PLUGIN_EXTRAS.items()
-                      if unloaded[1].startswith(prefix)), None)
-        if extra:
-            message += f"; it needs the optional extra: {pip_extra(extra)}"
+    message += plugin_hint(message)
     if any(line.startswith("Available options") for line in lines):
         options = lines[next(i for i, line in enumerate(lines)
                              if line.startswith("Available options")) + 1:]

@@ -9,7 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APPS = {"train", "anomaly", "embed"}
 TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots", "search_report"}
-BELOW_APPS = {"schemas": set(), "results": {"cli"}, "cli": {"schemas"},
+BELOW_APPS = {"schemas": set(), "extras": set(), "results": {"cli"},
+              "cli": {"schemas", "extras"},
               "runtime": {"cli", "schemas"}, "resume": {"runtime", "results", "cli", "schemas"}}
 
 
