@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from experiments.results import flatten, read_record, reason
+from experiments.results import flatten, read_config, read_record, reason
 from reducers.errors import ConfigError
 from reducers.io import make_sqlite_folder
 
@@ -40,9 +40,7 @@ def run_contents(run_dir: Path) -> dict:
     """What a tracker logs of one run folder: status and reason, settings, the settings the
     command line changed, per-epoch history, final metrics."""
     record = read_record(run_dir)
-    config_file = run_dir / ".hydra" / "config.yaml"
-    config = yaml.safe_load(config_file.read_text()) if config_file.exists() else \
-        record.get("config", {})
+    config, _ = read_config(run_dir, record)
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.exists() else []
     changed = dict(o.lstrip("+~").split("=", 1) for o in overrides or [] if "=" in o)
@@ -76,7 +74,8 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
     experiment_id = found.experiment_id if found else \
         client.create_experiment(experiment, artifact_location=artifact_root)
 
-    def log_run(run_dir: Path, parent: str | None, name: str) -> None:
+    def log_run(run_dir: Path, parent: str | None, name: str) -> str:
+        """One MLflow run of ``run_dir``; returns the run's status."""
         run = run_contents(run_dir)
         end = _millis(run_dir / "metrics.json") if (run_dir / "metrics.json").exists() else \
             _millis(run_dir)
@@ -107,6 +106,7 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
             client.log_artifact(run_id, str(run_dir / "checkpoint.pt"))
         client.set_terminated(run_id, status=MLFLOW_STATUS.get(run["status"], "FAILED"),
                               end_time=end)
+        return run["status"]
 
     if not jobs:
         log_run(folder, None, folder.name)
@@ -114,9 +114,8 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
     parent = client.create_run(experiment_id, run_name=f"sweep {folder.name}",
                                start_time=min(_millis(j) for j in jobs),
                                tags={"sweep_dir": str(folder.resolve())}).info.run_id
-    for job in jobs:
-        log_run(job, parent, f"{folder.name}/{job.relative_to(folder)}")
-    statuses = [read_record(j)["status"] for j in jobs]
+    statuses = [log_run(job, parent, f"{folder.name}/{job.relative_to(folder)}")
+                for job in jobs]
     client.log_batch(parent, tags=[RunTag("runs", str(len(jobs))), *(
         RunTag(f"runs_{s}", str(statuses.count(s))) for s in sorted(set(statuses)))])
     for path in sorted(folder.glob("*.png")) + [folder / n for n in SWEEP_ARTIFACTS]:
