@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments import schemas
-from experiments.extras import missing_extra_hint, plugin_hint
+from experiments.extras import SEARCH, missing_extra_hint, plugin_hint
 from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 
@@ -32,6 +32,9 @@ class LaterExit:
 
     def __init__(self):
         self.code, self.line = 0, ""
+
+    def reset(self) -> None:
+        self.__init__()
 
     def set(self, code: int, line: str) -> None:
         """Exit with ``code`` after printing ``line`` (one error line) last."""
@@ -110,13 +113,10 @@ def null_group_hint(argv: list[str]) -> str | None:
     return None
 
 
-SEARCHES = re.compile(r"\+?(hparams_search=|hydra/sweeper=(search|optuna)\b)")
-
-
 def conflict_hint(argv: list[str]) -> str | None:
     """A stored grid (``sweep=``) and an Optuna search in one command, or None."""
     grids = [a for a in argv if a.lstrip("+").startswith("sweep=")]
-    searches = [a for a in argv if SEARCHES.match(a)]
+    searches = [a for a in argv if SEARCH.match(a.lstrip("+"))]
     if grids and searches:
         return (f"{grids[0]} is a stored grid and {searches[0]} an Optuna search: a command "
                 "runs one or the other (search over a grid's keys by naming them in the "
@@ -231,7 +231,7 @@ def untouched_if_refused(folder: Path | None):
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
     """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
     still gets Hydra's full output."""
-    EXIT_LATER.__init__()
+    EXIT_LATER.reset()
     argv = sys.argv[1:]
     hint = renamed_hint(argv) or null_group_hint(argv) or conflict_hint(argv) or \
         missing_extra_hint(argv)

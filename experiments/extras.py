@@ -6,9 +6,9 @@ import re
 
 from reducers.errors import ConfigError
 
+SEARCH = re.compile(r"hparams_search=|hydra/sweeper=(search|optuna)\b")  # an Optuna search
 # optional features: the arguments that need them, the module, its package and its extra
-EXTRAS = ((re.compile(r"hparams_search=|hydra/sweeper=(search|optuna)\b"),
-           "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper", "optuna"),
+EXTRAS = ((SEARCH, "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper", "optuna"),
           (re.compile(r"hydra/launcher=(local|slurm|submitit_\w+)$"),
            "hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher", "cluster"),
           (re.compile(r"hydra/launcher=ray"), "hydra_plugins.hydra_ray_launcher",

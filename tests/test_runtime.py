@@ -111,9 +111,9 @@ def test_what_the_app_returns_to_the_sweeper_and_the_shell(hydra_job, tmp_path):
     diverged = {"status": "diverged", "metrics": {}, "network": "autoencoder", "diverged": {
         "epoch": 2, "step": 7, "loss": float("inf"), "last_finite_loss": 12.5}}
     assert finish(Job(diverged, tmp_path, False), cfg) is None  # in a sweep: a row, go on
-    EXIT_LATER.__init__()
+    EXIT_LATER.reset()
     assert finish(Job(diverged, tmp_path, True), cfg) is None  # exit 3 once callbacks ran
     assert EXIT_LATER.code == 3 and EXIT_LATER.line == (
         "error: training of the autoencoder diverged at epoch 2, step 7 (loss inf, last finite "
         "loss 12.5); lower optim.lr or check the data")
-    EXIT_LATER.__init__()
+    EXIT_LATER.reset()
