@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from experiments.results import flatten, read_config, read_record, reason
+from experiments.results import UnreadableRun, flatten, read_config, read_record, reason
 from reducers.errors import ConfigError
 from reducers.io import make_sqlite_folder
 
@@ -40,7 +40,10 @@ def run_contents(run_dir: Path) -> dict:
     """What a tracker logs of one run folder: status and reason, settings, the settings the
     command line changed, per-epoch history, final metrics."""
     record = read_record(run_dir)
-    config, _ = read_config(run_dir, record)
+    try:
+        config, _ = read_config(run_dir, record)
+    except UnreadableRun as exc:  # logged without its settings, saying why
+        record, config = {**record, "status": "unreadable", "error": str(exc)}, {}
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.exists() else []
     changed = dict(o.lstrip("+~").split("=", 1) for o in overrides or [] if "=" in o)

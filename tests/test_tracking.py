@@ -137,3 +137,15 @@ def test_each_optional_feature_without_its_extra_is_one_line(modules, args, pack
     assert proc.stderr == (f"error: {args[-1]} needs {package}, the optional extra: pip install "
                            f"-c constraints.txt -e '.[{extra}]'\n")
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_a_run_whose_config_cannot_be_read_is_logged_as_unreadable(tmp_path):
+    from experiments.trackers import run_contents
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("model: [unclosed")
+    (tmp_path / "metrics.json").write_text(json.dumps({"status": "ok",
+                                                       "metrics": {"knn_acc": 0.5}}))
+    run = run_contents(tmp_path)
+    assert run["status"] == "unreadable" and run["params"] == {}
+    assert run["reason"].startswith("unreadable .hydra/config.yaml")
+    assert run["metrics"] == {"knn_acc": 0.5}

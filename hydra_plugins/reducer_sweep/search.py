@@ -36,7 +36,7 @@ from omegaconf import OmegaConf
 
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
-from reducers.io import make_sqlite_folder, write_json
+from reducers.io import atomic_open, make_sqlite_folder, write_json
 
 log = logging.getLogger(__name__)
 EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
@@ -265,8 +265,6 @@ def _counts(trial) -> bool:
 def write_trials(study, path: Path) -> None:
     """``trials.csv``: one row per trial of the study, every command's, in trial order."""
     import pandas as pd
-
-    from reducers.io import atomic_open
 
     rows = []
     for t in study.trials:
