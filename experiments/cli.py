@@ -4,13 +4,18 @@ hint for spellings that changed, an existing run folder left as it was by a refu
 and the shell's exit code for a signal once an interrupted run is recorded. ``prepare_hydra``
 is the one place where what Hydra needs is registered."""
 
+import atexit
+import logging
+import multiprocessing
 import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from hydra.errors import HydraException, OverrideParseException
 from omegaconf import OmegaConf
@@ -228,9 +233,37 @@ def untouched_if_refused(folder: Path | None):
         raise
 
 
-def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> None:
-    """Run a ``@hydra.main`` function as the user's command. A user's own HYDRA_FULL_ERROR=1
-    still gets Hydra's full output."""
+def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> NoReturn:
+    """Run a ``@hydra.main`` function as the user's command, and exit (``exit_now``). A user's
+    own HYDRA_FULL_ERROR=1 still gets Hydra's full output."""
+    try:
+        _command(main, stop)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            exit_now(exc.code or 0)
+        raise  # a message: Python prints it
+    exit_now(0)
+
+
+def exit_now(code: int) -> NoReturn:
+    """``sys.exit(code)``, minus the interpreter's teardown where only this thread is left:
+    with torch, scikit-learn and matplotlib loaded it spends 0.6 s freeing memory that the
+    system takes back at once anyway (``python -m experiments.benchmark`` measures it). Exit
+    handlers still run, and the logs and streams are flushed first. Where another thread or
+    a child process lives (a launcher's workers, a tracker's uploads), the usual exit."""
+    if threading.active_count() > 1 or multiprocessing.active_children():
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+            pass
+    os._exit(code)
+
+
+def _command(main: Callable[[], object], stop: StopRequest | None) -> None:
     EXIT_LATER.reset()
     argv = sys.argv[1:]
     hint = renamed_hint(argv) or null_group_hint(argv) or conflict_hint(argv) or \

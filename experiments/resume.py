@@ -61,19 +61,24 @@ class EpochCheckpoints:
         self.threads = threads
         self.pending: tuple | None = None
         self.written_at = time.monotonic()
+        self.seconds = 0.0  # spent copying and writing
 
     def __call__(self, state: LoopState) -> None:
+        started = time.perf_counter()
         self.pending = (*snapshot(self.model, self.optimizer), state)
+        self.seconds += time.perf_counter() - started
         if time.monotonic() - self.written_at >= self.interval:
             self.flush()
 
     def flush(self) -> None:
         if self.pending is None:
             return
+        started = time.perf_counter()
         model_state, optimizer_state, state = self.pending
         write_checkpoint(self.path, model_state, optimizer_state, epoch=state.epoch,
                          loop={**state.to_dict(), "threads": self.threads}, **self.fixed)
         self.pending, self.written_at = None, time.monotonic()
+        self.seconds += time.perf_counter() - started
 
 
 def resume_command(run_dir: Path, multirun: bool) -> str:

@@ -12,7 +12,9 @@ import os
 import platform
 import signal
 import sys
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,8 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER, error_line
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
+from reducers.eager import skip_dynamo_import
+from reducers.engine import denormals_flushed
 from reducers.errors import CheckpointError, ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
@@ -60,11 +64,38 @@ def auto_threads() -> int:
 
 def start(seed: int, threads: int | None) -> int:
     """Set torch's threads (``threads``, or ``auto_threads()`` when None) and seed; return the
-    threads."""
+    threads. (``run_job`` has set the denormal mode before: ``trainer.flush_denormal``.)"""
+    skip_dynamo_import()
     threads = threads or auto_threads()
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     return threads
+
+
+def single_run() -> bool:
+    """True outside a sweep (and outside Hydra)."""
+    return not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN
+
+
+def seconds_since_process_start() -> float | None:
+    """Seconds since the kernel started this process (Linux, 10 ms resolution; None where it
+    cannot say): what a run spent on the interpreter, imports and Hydra before its work."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime
+        return round(time.clock_gettime(time.CLOCK_BOOTTIME) - started, 3)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+@contextmanager
+def timed(timings: dict, key: str):
+    """Add the seconds the block takes to ``timings[key]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
 
 
 def build(node: DictConfig, **kwargs):
@@ -129,9 +160,14 @@ def write_codes(path: Path, split, train_codes: np.ndarray, test_codes: np.ndarr
 
 
 def write_history(path: Path, history: list[dict]) -> None:
+    """One row per epoch; a term missing from an epoch (the test set's, between evaluations)
+    is an empty cell. Columns in order of first appearance, ``seconds`` last."""
+    columns = dict.fromkeys(key for row in history for key in row)
+    if "seconds" in columns:
+        columns["seconds"] = columns.pop("seconds")
     with atomic_open(path, "w") as f:
         if history:
-            writer = csv.DictWriter(f, fieldnames=list(history[0]))
+            writer = csv.DictWriter(f, fieldnames=list(columns))
             writer.writeheader()
             writer.writerows(history)
 
@@ -165,7 +201,8 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConf
     if STOP:  # an earlier job of this sweep was interrupted: do not start this one
         return recorded("interrupted", "not started: the sweep was interrupted")
     try:
-        with STOP.installed():
+        with STOP.installed(), denormals_flushed(
+                OmegaConf.select(cfg, "trainer.flush_denormal", default=False)):
             return Job(work(cfg, run_dir, STOP), run_dir, single)
     except KeyboardInterrupt:  # a second signal: stopped at once, wherever it was
         STOP.signum = STOP.signum or signal.SIGINT

@@ -19,7 +19,8 @@ from experiments.heldout import load_heldout, score_heldout
 from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point
 from experiments.results import HEADLINE
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, resolved,
-                                 run_job, signal_name, start, write_codes, write_history)
+                                 run_job, seconds_since_process_start, signal_name, single_run,
+                                 start, timed, write_codes, write_history)
 from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
 from reducers import plots
@@ -64,7 +65,7 @@ class Outcome:
     backward: str | None = None  # how the engine took gradients; None: not trained by it
     best_epoch: int | None = None  # with a validation set: the epoch of the lowest val_loss
     stopped_early: int | None = None  # the last epoch, when early stopping ended training
-    neighbours: dict = field(default_factory=dict)  # timings of a neighbour-embedding term
+    timings: dict = field(default_factory=dict)  # seconds: evaluation, checkpoints, encoding...
 
 
 def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, threads: int,
@@ -107,7 +108,7 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
                      x_val=None if x_val is None else torch.from_numpy(x_val),
                      patience=settings.trainer.early_stopping,
                      restore_best=settings.trainer.restore_best,
-                     augment=augment)
+                     augment=augment, test_every=settings.trainer.test_every)
         if result.restored:  # the checkpoint holds the weights that are scored
             save(result.last_state)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk
@@ -116,17 +117,21 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
     outcome = Outcome(result.status, result.train_seconds, result.samples_per_second, None,
                       result.history, result.diverged, backward=result.backward,
                       best_epoch=result.best_epoch, stopped_early=result.stopped_early)
+    timings = outcome.timings
+    timings["eval_seconds"] = result.eval_seconds
+    if graph_seconds is not None:
+        timings["neighbour_graph_seconds"] = graph_seconds
     if outcome.status == "ok" and not stop:
         if loop is not None and loop.epoch == len(result.history) and source != checkpoint:
             save(loop)  # resumed from a finished run elsewhere: keep the model here too
             save.flush()
-        outcome.codes = encode(model, x_train), encode(model, x_test)
-        outcome.metrics = score_model(model, x_test, codes=outcome.codes[1])
+        with timed(timings, "encode_seconds"):
+            outcome.codes = encode(model, x_train), encode(model, x_test)
+            outcome.metrics = score_model(model, x_test, codes=outcome.codes[1])
         if graph_seconds is not None and result.history:  # its last epoch's term
             key = f"train_{model.neighbours.kind.value}"
             outcome.metrics[key] = result.history[-1][key]
-    if graph_seconds is not None:
-        outcome.neighbours = {"neighbour_graph_seconds": graph_seconds}
+    timings["checkpoint_seconds"] = save.seconds
     return outcome
 
 
@@ -147,8 +152,10 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     stop = stop if stop is not None else StopRequest()
     point = resume_point(cfg, settings.trainer, run_dir) if "hidden" in cfg.model else None
     started = time.perf_counter()
+    timings = {"startup_seconds": seconds_since_process_start()} if single_run() else {}
     threads = start(cfg.seed, settings.trainer.threads)
-    split = build(cfg.data)
+    with timed(timings, "data_seconds"):
+        split = build(cfg.data)
     x_val = None
     if settings.trainer.val_fraction > 0 and "hidden" in cfg.model:  # networks only
         split, x_val = carve_validation(split, settings.trainer.val_fraction, cfg.data.seed)
@@ -185,7 +192,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
         "backward": outcome.backward,
         "metrics": {"train_seconds": outcome.train_seconds,
                     "samples_per_second": outcome.samples_per_second},
-        "sample_sizes": {}, "timings": dict(outcome.neighbours),
+        "sample_sizes": {}, "timings": {**timings, **outcome.timings},
         **record_header(cfg, threads, split)}
     during = "training" if outcome.status == "interrupted" else None
     test_codes = None
@@ -201,11 +208,13 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
             extra, record["sample_sizes"]["heldout"], extra_codes = score_heldout(
                 settings, model, split, train_codes, heldout)
             record["metrics"].update(extra)
-        write_codes(run_dir / "codes.npz", split, train_codes, test_codes, **extra_codes)
+        with timed(record["timings"], "codes_write_seconds"):
+            write_codes(run_dir / "codes.npz", split, train_codes, test_codes, **extra_codes)
         during = "scoring" if stop else None
     if settings.score.figures:  # after a signal: the loss curves only
-        plots.write_run_figures(run_dir, model, split, outcome.history, label,
-                                None if stop else test_codes, record["metrics"].get("knn_acc"))
+        record["timings"]["figure_seconds"] = plots.write_run_figures(
+            run_dir, model, split, outcome.history, label, None if stop else test_codes,
+            record["metrics"].get("knn_acc"))
         during = during or ("figures" if stop else None)
     if during is not None and outcome.status != "diverged":  # any signal before the record
         checkpoint = run_dir / "checkpoint.pt"

@@ -18,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -46,6 +47,7 @@ class LoopState:
     torch_rng: torch.Tensor | None = None  # global CPU RNG (the VAE's sampling)
     train_seconds: float = 0.0
     samples_seen: int = 0
+    eval_seconds: float = 0.0  # per-epoch evaluation of the validation and test sets
     last_loss: float = float("nan")  # of the last step, reported if the next one diverges
     best_epoch: int = 0  # with a validation set: the epoch of the lowest validation loss
     best_loss: float = float("inf")
@@ -67,6 +69,7 @@ class FitResult:
     stopped_early: int | None = None  # the last epoch trained, when early stopping ended it
     restored: bool = False  # the model holds best_epoch's weights, not the last epoch's
     last_state: "LoopState | None" = None  # where the loop stood after its last epoch
+    eval_seconds: float = 0.0  # per-epoch evaluation (validation and test sets)
 
     @property
     def samples_per_second(self) -> float:
@@ -76,17 +79,41 @@ class FitResult:
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
     """Mean "recon" and "kl" over ``x`` in the standard scaling ("total" is batch-size dependent
-    under the blog scaling, so it is left out)."""
-    was_training = model.training
+    under the blog scaling, so it is left out). The global RNG (the VAE's sampling) is put back
+    afterwards: whether and how often a run evaluates never changes what it trains."""
+    was_training, rng = model.training, torch.get_rng_state()
     model.eval()
     sums: dict[str, float] = {}
-    for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size]
-        for key, value in model.loss(xb).items():
-            if key != "total":
-                sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
-    model.train(was_training)
+    try:
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size]
+            for key, value in model.loss(xb).items():
+                if key != "total":
+                    sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
+    finally:
+        model.train(was_training)
+        torch.set_rng_state(rng)
     return {key: value / len(x) for key, value in sums.items()}
+
+
+@contextmanager
+def denormals_flushed(enabled: bool = True):
+    """Denormal floats flushed to zero (x86 FTZ/DAZ) inside the block, PyTorch's default (off)
+    after it. Enter it before torch's first parallel operation: its worker threads copy the
+    setting of the thread that starts them and keep it (the apps enter it around each job).
+
+    Why: Adam's first moment of a unit whose gradient is zero decays by beta1 each step into
+    the denormal range, where arithmetic is many times slower. On the default run this made
+    the steps of the last 30 epochs 2x slower, for updates below float32 resolution: the codes
+    come out bit-identical (a test runs both; ``python -m experiments.benchmark`` times both)."""
+    if not enabled:
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def _finite_parameters(model: torch.nn.Module) -> bool:
@@ -102,8 +129,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
         lr_factor: Callable[[int, int, int], float] | None = None,
         x_val: torch.Tensor | None = None, patience: int | None = None,
         restore_best: bool = False,
-        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
-        ) -> FitResult:
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        test_every: int = 1) -> FitResult:
     """Train ``model`` up to epoch ``epochs`` on ``x_train`` (N, D). Stops at the first
     non-finite loss ("diverged") or, between two steps, when ``should_stop()`` is true
     ("interrupted": the unfinished epoch is dropped, ``on_epoch_end`` saw the last whole one).
@@ -114,7 +141,9 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     scaling is optimised). ``patience``: stop after that many epochs without a lower
     ``val_loss``; ``restore_best``: end with the weights of the epoch of the lowest one.
     ``augment(batch, generator)``: a transformed copy of each training batch (e.g.
-    ``reducers.augment.Augment``), drawing from the batch-order generator."""
+    ``reducers.augment.Augment``), drawing from the batch-order generator.
+    ``test_every``: ``x_test`` is evaluated (``test_*`` in the history) every this many epochs
+    and always at the last one; evaluation never changes training (see ``evaluate``)."""
     if len(x_train) == 0:
         raise DataError("no training rows: the data (or what data.limit or a held-out "
                         "fraction left of it) is empty")
@@ -127,6 +156,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
     bar = Progress(epochs, math.ceil(n / batch_size), progress)
     history = list(resume.history)
     train_seconds, samples_seen = resume.train_seconds, resume.samples_seen
+    eval_seconds = resume.eval_seconds
     last_loss = resume.last_loss
     best_epoch, best_loss, best_state = resume.best_epoch, resume.best_loss, resume.best_state
     offered = getattr(model, "manual_step", None)
@@ -186,6 +216,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
             return stop(epoch, step, float("nan"))
         row = {"epoch": epoch, **scheduled,
                **{f"train_{k}": v / n for k, v in zip(terms, sums.tolist())}}
+        evaluated = time.perf_counter()
         if x_val is not None:
             val = evaluate(model, x_val)
             row.update({f"val_{k}": v for k, v in val.items()}, val_loss=sum(val.values()))
@@ -193,19 +224,21 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch
                 best_epoch, best_loss = epoch, row["val_loss"]
                 if restore_best:
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if x_test is not None:
+        stopping = patience is not None and x_val is not None and \
+            epoch - best_epoch >= patience and epoch < epochs
+        if x_test is not None and (epoch % test_every == 0 or epoch == epochs or stopping):
             row.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
+        eval_seconds += time.perf_counter() - evaluated
         row["seconds"] = time.perf_counter() - started
         history.append(row)
         bar.say(log, logging.INFO, "epoch %d/%d %s", epoch, epochs, " ".join(
             f"{k}={v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds")))
         state = LoopState(epoch, list(history), generator.get_state(), torch.get_rng_state(),
-                          train_seconds, samples_seen, last_loss, best_epoch, best_loss,
-                          best_state)
+                          train_seconds, samples_seen, eval_seconds, last_loss, best_epoch,
+                          best_loss, best_state)
         if on_epoch_end is not None:
             on_epoch_end(state)
-        if patience is not None and x_val is not None and epoch - best_epoch >= patience \
-                and epoch < epochs:
+        if stopping:
             bar.say(log, logging.INFO, "early stop after epoch %d: val_loss has not improved "
                     "since epoch %d", epoch, best_epoch)
             return _finished(model, history, train_seconds, samples_seen, path, state,
@@ -224,4 +257,5 @@ def _finished(model, history, train_seconds, samples_seen, path, state: LoopStat
         log.info("restored the weights of epoch %d (lowest val_loss %.4g)", best,
                  state.best_loss)
     return FitResult("ok", history, train_seconds, samples_seen, backward=path, best_epoch=best,
-                     stopped_early=stopped_early, restored=restored, last_state=state)
+                     stopped_early=stopped_early, restored=restored, last_state=state,
+                     eval_seconds=state.eval_seconds)

@@ -27,6 +27,7 @@ from functools import partial
 import torch
 from torch import nn
 
+from reducers.eager import step_function
 from reducers.losses import kl_divergence, reconstruction_and_gradient
 
 aten = torch.ops.aten
@@ -93,6 +94,7 @@ class ManualStep:
         self.model, self.optimizer = model, optimizer
         self.encoder, self.decoder = encoder, decoder
         self.folded = _plain_sgd(optimizer)
+        self._optimizer_update = step_function(optimizer)  # optimizer.step, minus the compiler
         self.group_of = {p: group for group in optimizer.param_groups for p in group["params"]}
         self._saved: dict = {}
 
@@ -144,7 +146,7 @@ class ManualStep:
 
     def _optimizer_step(self) -> None:
         if not self.folded:
-            self.optimizer.step()
+            self._optimizer_update()
 
 
 class AEStep(ManualStep):

@@ -1,5 +1,6 @@
 """Figures for one run. Matplotlib only (Agg); every figure is saved atomically as PNG."""
 
+import time
 from pathlib import Path
 
 import matplotlib
@@ -147,11 +148,12 @@ def loss_curves(history: list[dict], title: str) -> Figure:
     keys = [k for k in ("total", "recon", "kl") if f"train_{k}" in history[0]]
     names = {"total": "objective (as optimised)", "recon": "reconstruction", "kl": "KL"}
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
-    epochs = [row["epoch"] for row in history]
     for ax, key in zip(axes[0], keys):
-        for split, style in (("train", "-"), ("test", "--")):
-            if f"{split}_{key}" in history[0]:
-                ax.plot(epochs, [row[f"{split}_{key}"] for row in history], style, label=split)
+        for split, style in (("train", "-"), ("test", "o--")):  # test: the evaluated epochs
+            rows = [row for row in history if f"{split}_{key}" in row]
+            if rows:
+                ax.plot([row["epoch"] for row in rows], [row[f"{split}_{key}"] for row in rows],
+                        style, label=split, markersize=3)
         ax.set(title=names[key], xlabel="epoch")
         ax.legend(frameon=False)
     fig.suptitle(title)
@@ -186,29 +188,39 @@ def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...]
 
 
 def write_run_figures(run_dir: Path, model, split, history: list[dict], label: str,
-                      codes: np.ndarray | None, knn_acc: float | None) -> None:
+                      codes: np.ndarray | None, knn_acc: float | None) -> dict[str, float]:
     """All figures of one run from its test ``codes`` (M, d); only the loss curves when there
     is no trained model to show (``codes`` None). Image figures only for images; other data
-    get a per-feature reconstruction figure."""
+    get a per-feature reconstruction figure. Returns the seconds each took, drawn and saved."""
     run_dir = Path(run_dir)
+    figures = {}  # file name -> what draws it
     if history:
-        save(loss_curves(history, label), run_dir / "loss_curves.png")
-    if codes is None:
-        return
-    dims = "" if model.latent_dim <= 2 else f" (first 2 of {model.latent_dim} dims)"
-    score = "" if knn_acc is None else f", knn_acc={knn_acc:.3f}"
-    save(scatter(codes, split.y_test, f"{label}\n{split.name} test codes{dims}{score}",
-                 split.class_names), run_dir / "scatter.png")
-    if not getattr(model, "has_decoder", True):  # baselines: nothing to decode
-        return
+        figures["loss_curves.png"] = lambda: loss_curves(history, label)
+    if codes is not None:
+        dims = "" if model.latent_dim <= 2 else f" (first 2 of {model.latent_dim} dims)"
+        score = "" if knn_acc is None else f", knn_acc={knn_acc:.3f}"
+        figures["scatter.png"] = lambda: scatter(
+            codes, split.y_test, f"{label}\n{split.name} test codes{dims}{score}",
+            split.class_names)
+    if codes is not None and getattr(model, "has_decoder", True):  # baselines: no decoder
+        figures.update(_decoder_figures(model, split, codes))
+    seconds = {}
+    for name, draw in figures.items():
+        started = time.perf_counter()
+        save(draw(), run_dir / name)
+        seconds[name] = time.perf_counter() - started
+    return seconds
+
+
+def _decoder_figures(model, split, codes: np.ndarray) -> dict:
     if split.image_shape is None:
-        save(feature_reconstructions(model, split.x_test, split.feature_names),
-             run_dir / "reconstructions.png")
-        return
+        return {"reconstructions.png": lambda: feature_reconstructions(
+            model, split.x_test, split.feature_names)}
     labels = split.y_test if split.labelled else np.arange(len(split.x_test)) % 10  # 20 images
-    save(reconstructions(model, split.x_test, labels, split.image_shape),
-         run_dir / "reconstructions.png")
+    figures = {"reconstructions.png": lambda: reconstructions(model, split.x_test, labels,
+                                                              split.image_shape)}
     if model.has_prior:
-        save(prior_samples(model, split.image_shape), run_dir / "samples.png")
+        figures["samples.png"] = lambda: prior_samples(model, split.image_shape)
     if model.latent_dim == 2:
-        save(manifold(model, codes, split.image_shape), run_dir / "manifold.png")
+        figures["manifold.png"] = lambda: manifold(model, codes, split.image_shape)
+    return figures

@@ -101,6 +101,8 @@ class TrainerConfig:
     lr_gamma: float = MISSING  # step: times this
     augment_shift: float = MISSING  # images: random shifts of up to this many pixels
     augment_degrees: float = MISSING  # images: random rotations of up to this many degrees
+    test_every: int = MISSING  # test-set terms in the history every this many epochs
+    flush_denormal: bool = MISSING  # the steps flush denormal floats to zero
 
     def schedule(self) -> Schedule | None:
         """The engine's ``lr_factor``, or None for ``lr_schedule=none``."""
@@ -124,6 +126,8 @@ class TrainerConfig:
         require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
         require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
                 "must be >= 1 or null (the cores, shared among parallel jobs)")
+        require(self.test_every >= 1, "trainer.test_every", self.test_every,
+                "must be >= 1 (1: every epoch; the last epoch is always evaluated)")
         require(self.lr_step_epochs >= 1, "trainer.lr_step_epochs", self.lr_step_epochs,
                 "must be >= 1")
         require(0 <= self.val_fraction < 0.5, "trainer.val_fraction", self.val_fraction,

