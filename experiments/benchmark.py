@@ -1,7 +1,8 @@
-"""Measure the engine against the machine and against the blog's own loop, in one process.
+"""Measure the engine against the machine, its peers and the blog's own loop, and where the
+seconds of a run and of a sweep go, in one command.
 
-    python -m experiments.benchmark [--repeats 5] [--threads N] [--blog-epochs 2] [--quick]
-                                    [--compile] [--tiny] [--out DIR]
+    python -m experiments.benchmark [--repeats 5] [--peer-repeats 3] [--threads N]
+                                    [--blog-epochs 2] [--quick] [--compile] [--tiny] [--out DIR]
 
 Prints a table and writes <out>/<timestamp>.json (default out: outputs/benchmarks). Every figure
 is a median of repeats, and the comparisons are ratios measured side by side (the machines are
@@ -24,7 +25,10 @@ from experiments.benchmark_loops import (blog_epoch_seconds, compiled_epoch_seco
 from experiments.benchmark_parts import (ROOT, blog_data, cpu_name, engine_throughput,
                                          peak_memory_of_run, roofline, scoring_cost,
                                          sweep_speedup, table_load)
+from experiments.benchmark_peers import measure as measure_peers
+from experiments.benchmark_runs import run_breakdown, sweep_overhead
 from reducers import load_mnist5k
+from reducers.engine import denormals_flushed
 
 TINY_RUN = ["trainer.epochs=1", "data.limit=300", "model.hidden=[32]", "score.figures=false"]
 
@@ -33,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.benchmark",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--peer-repeats", type=int, default=3,
+                        help="child processes per peer and denormal mode (each trains the "
+                             "default configuration's 50 epochs)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--blog-epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true",
@@ -45,12 +52,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "benchmarks",
                         help="folder of the JSON report (and of the runs it starts)")
     args = parser.parse_args(argv)
+    with denormals_flushed():  # as the apps run the engine, before any parallel work
+        report = measure(args)
+    print_table(report)
+    out = args.out / f"{datetime.now():%Y-%m-%d_%H-%M-%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {out}")
+    return 0
+
+
+def measure(args: argparse.Namespace) -> dict:
     repeats = 1 if args.tiny else 2 if args.quick else args.repeats
     images = 400 if args.tiny else None  # per measurement; None: all
     torch.set_num_threads(args.threads)
     report = {"machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}",
               "threads": args.threads, "repeats": repeats, "tiny": args.tiny}
 
+    report["run"] = run_breakdown(repeats, args.out, TINY_RUN if args.tiny else [])
+    report["peers"] = measure_peers(1 if args.tiny or args.quick else args.peer_repeats,
+                                    epochs=1 if args.tiny else 50, limit=images,
+                                    threads=args.threads, workdir=args.out / "peers")
     report["roofline_flops"] = roofline(repeats, n=256 if args.tiny else 1024)
     engine = engine_throughput(torch.from_numpy(load_mnist5k().x_train[:images]), repeats)
     engine["fraction_of_roofline"] = engine["flops_per_second"] / report["roofline_flops"]
@@ -84,18 +106,22 @@ def main(argv: list[str] | None = None) -> int:
                                                    TINY_RUN if args.tiny else [])
     if not (args.quick or args.tiny):
         report["sweep"] = sweep_speedup(args.out)
-    print_table(report)
-    out = args.out / f"{datetime.now():%Y-%m-%d_%H-%M-%S}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {out}")
-    return 0
+        report["beta_loss_sweep"] = sweep_overhead(args.out, [])
+    return report
 
 
 def print_table(r: dict) -> None:
-    e, b = r["engine"], r["blog_config"]
+    e, b, run, peers = r["engine"], r["blog_config"], r["run"], r["peers"]
     rows = [
         ("machine", r["machine"] + f", {r['threads']} threads, median of {r['repeats']}"),
+        ("default run, start to exit", f"{run['wall_seconds']:.2f} s = "
+         f"{run['wall_over_training_steps']:.2f}x its training steps"),
+        *[(f"  {part}", f"{seconds:.3f} s") for part, seconds in run["parts"].items()],
+        (f"peers, default config, {peers['epochs']} epochs", ", ".join(
+            f"{mode}: " + " ".join(f"{k} {v:.2f} s" for k, v in row.items())
+            for mode, row in peers["seconds"].items())),
+        ("  engine's speed-up", ", ".join(f"{k} {v:.2f}x" for k, v in peers["speedup"].items())
+         + ("" if peers["pythae"] is True else f" (pythae {peers['pythae']})")),
         ("fp32 matmul roofline", f"{r['roofline_flops'] / 1e9:.1f} GFLOP/s"),
         ("engine, default config, batch 128", f"{e['samples_per_second']:,.0f} samples/s = "
          f"{e['flops_per_second'] / 1e9:.1f} GFLOP/s = {e['fraction_of_roofline']:.2f} of "
@@ -127,6 +153,11 @@ def print_table(r: dict) -> None:
             f": {w['speedup_vs_sequential_same_threads']:.2f}x vs the same threads per run "
             f"(identical metrics: {w['same_metrics_as_sequential_same_threads']}), "
             f"{w['speedup_vs_sequential_all_cores']:.2f}x vs all cores per run"))
+    if "beta_loss_sweep" in r:
+        w = r["beta_loss_sweep"]
+        rows.append((f"sweep=beta_loss, {w['runs']} runs, joblib x {w['jobs']}",
+                     f"{w['wall_seconds']:.1f} s against {w['ideal_seconds']:.1f} s of training "
+                     f"steps per job: {w['wall_over_ideal']:.2f}x"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

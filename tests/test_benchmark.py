@@ -3,6 +3,8 @@ report where it is told to; its figures are measured by running it, not here."""
 
 import json
 
+import pytest
+
 from experiments.benchmark import main
 
 
@@ -21,5 +23,13 @@ def test_benchmark_script_writes_every_figure(tmp_path, capsys):
     assert 0.05 < table["peak_memory_gib"] < 4 and (tmp_path / "table-2000x50.csv").exists()
     assert report["peak_memory_gib"] > 0.1  # of a real (tiny) run of experiments.train
     assert (tmp_path / "peak-memory-run" / "metrics.json").exists()
+    run = report["run"]  # the breakdown of a real (tiny) run: its parts add up to its wall time
+    assert sum(run["parts"].values()) == pytest.approx(run["wall_seconds"], rel=0.05)
+    assert run["parts"]["training steps"] > 0 and run["parts"]["imports"] > 0.3
+    assert run["wall_over_training_steps"] > 1
+    peers = report["peers"]  # every peer trained, in both denormal modes
+    assert set(peers["seconds"]) == {"flushed", "default"}
+    assert all(v > 0 for row in peers["seconds"].values() for v in row.values())
+    assert {"textbook_as_shipped", "textbook_flushed"} <= set(peers["speedup"])
     out = capsys.readouterr().out
     assert "roofline" in out and "blog loop" in out and str(tmp_path) in out

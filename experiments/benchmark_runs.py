@@ -1,0 +1,81 @@
+"""Where a run's and a sweep's seconds go, measured from outside the process as a user meets
+them: the default run broken into its parts (from the timings each run records in
+``metrics.json``), and the stored 18-run ``sweep=beta_loss`` under the joblib launcher against
+its ideal, the sum of its runs' training-step seconds over the parallel jobs."""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _seconds(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def run_parts(folder: Path, wall: float, imports: float) -> dict[str, float]:
+    """One run's seconds by part, from its ``metrics.json``; they add up to ``wall``."""
+    record = json.loads((folder / "metrics.json").read_text())
+    t, m = record["timings"], record["metrics"]
+    parts = {"imports": imports,
+             "Hydra: composing, run folder, logging": t["startup_seconds"] - imports,
+             "data": t["data_seconds"],
+             "training steps": m["train_seconds"],
+             "per-epoch evaluation": t["eval_seconds"],
+             "checkpoints": t["checkpoint_seconds"],
+             "encoding, model metrics": t["encode_seconds"],
+             "scoring": sum(t["score_seconds"].values()),
+             "codes.npz": t["codes_write_seconds"],
+             **{f"figure {name}": s for name, s in t.get("figure_seconds", {}).items()}}
+    inside = sum(v for k, v in parts.items() if k not in ("imports", "Hydra: composing, run "
+                                                          "folder, logging"))
+    parts["rest of the run (model, logs, metrics.json)"] = t["total_seconds"] - inside
+    parts["exit"] = wall - t["startup_seconds"] - t["total_seconds"]
+    return parts
+
+
+def run_breakdown(repeats: int, out: Path, overrides: list[str]) -> dict:
+    """``python -m experiments.train`` (the default run) ``repeats`` times in child processes:
+    medians of its wall time, of each part, and of wall / training-step seconds."""
+    python = sys.executable
+    imports = statistics.median(_seconds([python, "-c", "import experiments.train"])
+                                for _ in range(repeats))
+    walls, parts, ratios = [], [], []
+    for r in range(repeats):
+        folder = out / f"breakdown-{r}"
+        shutil.rmtree(folder, ignore_errors=True)
+        wall = _seconds([python, "-m", "experiments.train", "trainer.progress=false",
+                         f"hydra.run.dir={folder}", *overrides])
+        walls.append(wall)
+        parts.append(run_parts(folder, wall, imports))
+        ratios.append(wall / parts[-1]["training steps"])
+    return {"wall_seconds": statistics.median(walls),
+            "parts": {k: statistics.median(p[k] for p in parts) for k in parts[0]},
+            "wall_over_training_steps": statistics.median(ratios),
+            "overrides": overrides}
+
+
+def sweep_overhead(out: Path, overrides: list[str]) -> dict:
+    """The stored ``sweep=beta_loss`` (18 runs) through the joblib launcher, one job per core:
+    its wall time against the sum of its runs' training-step seconds over the jobs."""
+    folder = out / f"beta-loss-{time.strftime('%H-%M-%S')}"
+    jobs = len(os.sched_getaffinity(0))
+    wall = _seconds([sys.executable, "-m", "experiments.train", "sweep=beta_loss",
+                     "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}",
+                     "trainer.progress=false", f"hydra.sweep.dir={folder}", *overrides])
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*/metrics.json"))]
+    train = sum(r["metrics"]["train_seconds"] for r in records)
+    in_runs = sum(r["timings"]["total_seconds"] for r in records)
+    return {"runs": len(records), "jobs": jobs, "wall_seconds": wall,
+            "training_step_seconds": train, "ideal_seconds": train / jobs,
+            "wall_over_ideal": wall / (train / jobs),
+            "run_seconds_outside_training": (in_runs - train) / jobs,
+            "overrides": overrides, "folder": str(folder)}
