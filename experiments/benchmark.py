@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from experiments.benchmark_conv import conv_throughput
 from experiments.benchmark_loops import (blog_epoch_seconds, compiled_epoch_seconds,
                                          engine_epoch_seconds)
 from experiments.benchmark_parts import (ROOT, blog_data, cpu_name, engine_throughput,
@@ -78,6 +79,7 @@ def measure(args: argparse.Namespace) -> dict:
     engine["fraction_of_roofline"] = engine["flops_per_second"] / report["roofline_flops"]
     engine["matmul_ceiling_fraction"] = engine["matmul_ceiling_flops"] / report["roofline_flops"]
     report["engine"] = engine
+    report["conv"] = conv_throughput(torch.from_numpy(load_mnist5k().x_train[:images]), repeats)
 
     x_blog, source = blog_data(images or 10_000)
     blog, ours, autograd = [], [], []
@@ -128,6 +130,9 @@ def print_table(r: dict) -> None:
          f"roofline (autograd: {e['autograd_samples_per_second']:,.0f} samples/s)"),
         ("  its matrix multiplies alone", f"{e['matmul_ceiling_flops'] / 1e9:.1f} GFLOP/s = "
          f"{e['matmul_ceiling_fraction']:.2f} of roofline"),
+        *[(f"conv VAE (32, 64 channels), {fmt.replace('_', ' ')}",
+           f"{c['samples_per_second']:,.0f} samples/s; its convolutions alone take "
+           f"{c['fraction_of_conv_ceiling']:.2f} of each step") for fmt, c in r["conv"].items()],
         (f"blog config, {b['data']}", f"blog loop {b['blog_loop_seconds_per_epoch']:.2f} s/epoch, "
          f"engine {b['engine_seconds_per_epoch']:.2f} s/epoch: {b['speedup']:.2f}x faster "
          f"(autograd engine {b['autograd_engine_seconds_per_epoch']:.2f} s/epoch: "

@@ -46,8 +46,10 @@ def run_breakdown(repeats: int, out: Path, overrides: list[str]) -> dict:
     """``python -m experiments.train`` (the default run) ``repeats`` times in child processes:
     medians of its wall time, of each part, and of wall / training-step seconds."""
     python = sys.executable
-    imports = statistics.median(_seconds([python, "-c", "import experiments.train"])
-                                for _ in range(repeats))
+    imports = statistics.median(float(subprocess.run(  # to the end of the imports, no exit
+        [python, "-c", "import experiments.train\n"
+         "from experiments.runtime import seconds_since_process_start as age\nprint(age())"],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout) for _ in range(repeats))
     walls, parts, ratios = [], [], []
     for r in range(repeats):
         folder = out / f"breakdown-{r}"

@@ -31,5 +31,7 @@ def test_benchmark_script_writes_every_figure(tmp_path, capsys):
     assert set(peers["seconds"]) == {"flushed", "default"}
     assert all(v > 0 for row in peers["seconds"].values() for v in row.values())
     assert {"textbook_as_shipped", "textbook_flushed"} <= set(peers["speedup"])
+    for conv in report["conv"].values():  # the conv VAE in both memory formats
+        assert conv["samples_per_second"] > 0 and 0 < conv["fraction_of_conv_ceiling"] < 1.5
     out = capsys.readouterr().out
     assert "roofline" in out and "blog loop" in out and str(tmp_path) in out
