@@ -3,8 +3,8 @@ matrix-multiply roofline, the engine's throughput and its step's own ceiling, sc
 memory of a run, loading a large feature table, and a sweep's speed-up through the joblib
 launcher."""
 
+import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -147,12 +147,17 @@ def table_load(out: Path, rows: int, columns: int, repeats: int) -> dict:
 
 
 def peak_memory_of_run(threads: int, out: Path, overrides: list[str]) -> float:
-    """Peak resident memory (GiB) of `python -m experiments.train` in a child process."""
-    subprocess.run([sys.executable, "-m", "experiments.train", "trainer.progress=false",
-                    f"trainer.threads={threads}", *overrides,
-                    f"hydra.run.dir={out / 'peak-memory-run'}"], cwd=ROOT, check=True,
-                   capture_output=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2 ** 20  # KiB -> GiB
+    """Peak resident memory (GiB) of `python -m experiments.train` in a child process: its own
+    (``os.wait4``), not the largest of every child this process has had."""
+    child = subprocess.Popen([sys.executable, "-m", "experiments.train", "trainer.progress=false",
+                              f"trainer.threads={threads}", *overrides,
+                              f"hydra.run.dir={out / 'peak-memory-run'}"], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, child.args)
+    return usage.ru_maxrss / 2 ** 20  # KiB -> GiB
 
 
 SWEEP = ["model.beta=0.5,1,2,4", "seed=1,2", "trainer.epochs=20", "trainer.progress=false"]

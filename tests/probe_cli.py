@@ -158,6 +158,7 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["model.net=conv", "model.kernel_size=4"], ["model.channels=[0]"],
                  ["model.dropout=1"], ["model.input_dropout=-0.1"],
                  ["trainer.augment_shift=-1"], ["trainer.augment_degrees=400"],
+                 ["trainer.test_every=0"], ["trainer.flush_denormal=maybe"],
                  ["model.embedding_loss=tsne", "model.perplexity=0.5"],
                  ["model.embedding_scale=0"], ["model.negative_rate=0"],
                  ["model=pca", "model.embedding_loss=umap"]):

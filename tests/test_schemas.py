@@ -207,6 +207,8 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "trainer.val_fraction=0.6", "trainer.val_fraction=0.6 is invalid: must be in "
                                           "[0, 0.5)"),
     ("train", "trainer.lr_step_epochs=0", "trainer.lr_step_epochs=0 is invalid: must be >= 1"),
+    ("train", "trainer.test_every=0", "trainer.test_every=0 is invalid: must be >= 1 (1: every "
+     "epoch; the last epoch is always evaluated)"),
     ("train", "trainer.threads=0", "trainer.threads=0 is invalid: must be >= 1 or null"),
     ("train", "trainer.backward=fast", "Invalid value 'fast', expected one of [manual, autograd]"),
     ("train", "trainer.checkpoint_seconds=-1", "trainer.checkpoint_seconds=-1.0 is invalid"),
