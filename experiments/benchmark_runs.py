@@ -30,7 +30,7 @@ def run_parts(folder: Path, wall: float, imports: float) -> dict[str, float]:
              "data": t["data_seconds"],
              "training steps": m["train_seconds"],
              "per-epoch evaluation": t["eval_seconds"],
-             "checkpoints": t["checkpoint_seconds"],
+             "checkpoints": t["checkpointing_seconds"],
              "encoding, model metrics": t["encode_seconds"],
              "scoring": sum(t["score_seconds"].values()),
              "codes.npz": t["codes_write_seconds"],

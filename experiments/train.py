@@ -131,7 +131,7 @@ def train_network(cfg: DictConfig, settings, model, split, run_dir: Path, thread
         if graph_seconds is not None and result.history:  # its last epoch's term
             key = f"train_{model.neighbours.kind.value}"
             outcome.metrics[key] = result.history[-1][key]
-    timings["checkpoint_seconds"] = save.seconds
+    timings["checkpointing_seconds"] = save.seconds
     return outcome
 
 
