@@ -48,7 +48,7 @@ def run_breakdown(repeats: int, out: Path, overrides: list[str]) -> dict:
     python = sys.executable
     imports = statistics.median(float(subprocess.run(  # to the end of the imports, no exit
         [python, "-c", "import experiments.train\n"
-         "from experiments.runtime import seconds_since_process_start as age\nprint(age())"],
+         "from experiments.timings import seconds_since_process_start as age\nprint(age())"],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout) for _ in range(repeats))
     walls, parts, ratios = [], [], []
     for r in range(repeats):

@@ -12,9 +12,7 @@ import os
 import platform
 import signal
 import sys
-import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER, error_line
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
-from reducers.eager import skip_dynamo_import
-from reducers.engine import denormals_flushed
+from reducers.eager import denormals_flushed, skip_dynamo_import
 from reducers.errors import CheckpointError, ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open, write_json
@@ -75,27 +72,6 @@ def start(seed: int, threads: int | None) -> int:
 def single_run() -> bool:
     """True outside a sweep (and outside Hydra)."""
     return not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN
-
-
-def seconds_since_process_start() -> float | None:
-    """Seconds since the kernel started this process (Linux, 10 ms resolution; None where it
-    cannot say): what a run spent on the interpreter, imports and Hydra before its work."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime
-        return round(time.clock_gettime(time.CLOCK_BOOTTIME) - started, 3)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
-@contextmanager
-def timed(timings: dict, key: str):
-    """Add the seconds the block takes to ``timings[key]``."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[key] = timings.get(key, 0.0) + time.perf_counter() - started
 
 
 def build(node: DictConfig, **kwargs):

@@ -19,10 +19,11 @@ from experiments.heldout import load_heldout, score_heldout
 from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point
 from experiments.results import HEADLINE
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, resolved,
-                                 run_job, seconds_since_process_start, signal_name, single_run,
-                                 start, timed, write_codes, write_history)
+                                 run_job, signal_name, single_run, start, write_codes,
+                                 write_history)
 from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
+from experiments.timings import seconds_since_process_start, timed
 from reducers import plots
 from reducers.baselines import EMBEDDING_PROTOCOLS, Baseline
 from reducers.checkpoint import restore

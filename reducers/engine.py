@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -94,26 +93,6 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 4096) ->
         model.train(was_training)
         torch.set_rng_state(rng)
     return {key: value / len(x) for key, value in sums.items()}
-
-
-@contextmanager
-def denormals_flushed(enabled: bool = True):
-    """Denormal floats flushed to zero (x86 FTZ/DAZ) inside the block, PyTorch's default (off)
-    after it. Enter it before torch's first parallel operation: its worker threads copy the
-    setting of the thread that starts them and keep it (the apps enter it around each job).
-
-    Why: Adam's first moment of a unit whose gradient is zero decays by beta1 each step into
-    the denormal range, where arithmetic is many times slower. On the default run this made
-    the steps of the last 30 epochs 2x slower, for updates below float32 resolution: the codes
-    come out bit-identical (a test runs both; ``python -m experiments.benchmark`` times both)."""
-    if not enabled:
-        yield
-        return
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
 
 
 def _finite_parameters(model: torch.nn.Module) -> bool:
