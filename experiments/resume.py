@@ -60,29 +60,28 @@ class EpochCheckpoints:
         self.path, self.model, self.optimizer, self.interval = path, model, optimizer, interval
         self.fixed = {"model_spec": model_spec, "config": config}
         self.threads = threads
-        self.pending: tuple | None = None
-        self._spare: tuple | None = None  # a written snapshot: its tensors take the next one
+        self.last: tuple | None = None  # the last copy: model, optimiser, loop state
+        self.unwritten = False  # whether it has yet to go to disk
         self.written_at = time.monotonic()
         self.seconds = 0.0  # spent copying and writing
 
     def __call__(self, state: LoopState) -> None:
-        started = time.perf_counter()
-        superseded = self.pending[:2] if self.pending is not None else self._spare
-        self.pending = (*snapshot(self.model, self.optimizer, into=superseded), state)
-        self._spare = None
+        started = time.perf_counter()  # the last copy is on disk or superseded: reuse it
+        self.last = (*snapshot(self.model, self.optimizer, into=self.last and self.last[:2]),
+                     state)
+        self.unwritten = True
         self.seconds += time.perf_counter() - started
         if time.monotonic() - self.written_at >= self.interval:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending is None:
+        if not self.unwritten:
             return
         started = time.perf_counter()
-        model_state, optimizer_state, state = self.pending
+        model_state, optimizer_state, state = self.last
         write_checkpoint(self.path, model_state, optimizer_state, epoch=state.epoch,
                          loop={**state.to_dict(), "threads": self.threads}, **self.fixed)
-        self._spare = self.pending[:2]  # written: its memory takes the next snapshot
-        self.pending, self.written_at = None, time.monotonic()
+        self.unwritten, self.written_at = False, time.monotonic()
         self.seconds += time.perf_counter() - started
 
 
