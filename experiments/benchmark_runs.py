@@ -25,21 +25,20 @@ def run_parts(folder: Path, wall: float, imports: float) -> dict[str, float]:
     """One run's seconds by part, from its ``metrics.json``; they add up to ``wall``."""
     record = json.loads((folder / "metrics.json").read_text())
     t, m = record["timings"], record["metrics"]
-    parts = {"imports": imports,
-             "Hydra: composing, run folder, logging": t["startup_seconds"] - imports,
-             "data": t["data_seconds"],
-             "training steps": m["train_seconds"],
-             "per-epoch evaluation": t["eval_seconds"],
-             "checkpoints": t["checkpointing_seconds"],
-             "encoding, model metrics": t["encode_seconds"],
-             "scoring": sum(t["score_seconds"].values()),
-             "codes.npz": t["codes_write_seconds"],
-             **{f"figure {name}": s for name, s in t.get("figure_seconds", {}).items()}}
-    inside = sum(v for k, v in parts.items() if k not in ("imports", "Hydra: composing, run "
-                                                          "folder, logging"))
-    parts["rest of the run (model, logs, metrics.json)"] = t["total_seconds"] - inside
-    parts["exit"] = wall - t["startup_seconds"] - t["total_seconds"]
-    return parts
+    inside = {"data": t["data_seconds"],
+              "training steps": m["train_seconds"],
+              "per-epoch evaluation": t["eval_seconds"],
+              "checkpoints": t["checkpointing_seconds"],
+              "encoding, model metrics": t["encode_seconds"],
+              "scoring": sum(t["score_seconds"].values()),
+              "codes.npz": t["codes_write_seconds"],
+              **{f"figure {name}": s for name, s in t.get("figure_seconds", {}).items()}}
+    return {"imports": imports,
+            "Hydra: composing, run folder, logging": t["startup_seconds"] - imports,
+            **inside,
+            "rest of the run (model, logs, metrics.json)":
+                t["total_seconds"] - sum(inside.values()),
+            "exit": wall - t["startup_seconds"] - t["total_seconds"]}
 
 
 def run_breakdown(repeats: int, out: Path, overrides: list[str]) -> dict:
