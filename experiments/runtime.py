@@ -24,7 +24,8 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER, error_line
+from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
+from experiments.error_lines import error_line
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
 from reducers.eager import denormals_flushed, skip_dynamo_import

@@ -9,9 +9,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APPS = {"train", "anomaly", "embed"}
 TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots", "search_report"}
-BELOW_APPS = {"schemas": set(), "extras": set(), "results": {"cli"},
-              "cli": {"schemas", "extras"},
-              "runtime": {"cli", "schemas"}, "resume": {"runtime", "results", "cli", "schemas"}}
+BELOW_APPS = {"schemas": set(), "extras": set(), "error_lines": {"schemas", "extras"},
+              "results": {"cli"}, "cli": {"schemas", "extras", "error_lines"},
+              "runtime": {"cli", "schemas", "error_lines"},
+              "resume": {"runtime", "results", "cli", "schemas"}}
 
 
 def imports(path: Path) -> set[str]:

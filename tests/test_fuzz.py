@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.anomaly import detect
-from experiments.cli import error_line
+from experiments.error_lines import error_line
 from experiments.schemas import validate
 from experiments.train import train
 from reducers.errors import ReducerError

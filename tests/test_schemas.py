@@ -1,7 +1,7 @@
 """Every config option of every app composes, validates and builds; the YAML is the one source
 of defaults; bad settings fail before any work with the one line the command line prints
-(checked here in-process through ``experiments.cli.error_line``; tests/test_cli.py runs a few
-through the real command line)."""
+(checked here in-process through ``experiments.error_lines.error_line``; tests/test_cli.py
+runs a few through the real command line)."""
 
 import dataclasses
 import importlib
@@ -13,7 +13,8 @@ from omegaconf import MISSING, OmegaConf
 
 from experiments.anomaly import detect
 from experiments.embed import embed
-from experiments.cli import CONF_DIR, error_line
+from experiments.cli import CONF_DIR
+from experiments.error_lines import error_line
 from experiments.runtime import build
 from experiments.schemas import SCHEMAS, validate
 from experiments.train import train
