@@ -23,11 +23,12 @@ from experiments.cli import CONF_DIR, command_line
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, run_job,
                                  signal_name, start, write_history)
 from experiments.schemas import validate
+from experiments.schemas.against_data import check_against_data
 from reducers import plots
 from reducers.anomaly import plots as anomaly_plots
-from reducers.anomaly.detectors import Detector, label
+from reducers.anomaly.detectors import Detector, GaussianVAE, architecture, label
 from reducers.anomaly.metrics import detection_metrics, roc
-from reducers.anomaly.protocols import Protocol, hold_out, protocol_split
+from reducers.anomaly.protocols import Protocol, hold_out, protocol_split, tested_on
 from reducers.engine import fit
 from reducers.errors import ConfigError
 from reducers.interrupt import StopRequest
@@ -57,6 +58,9 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
         raise ConfigError(f"{split.name} has no labels, but anomaly detection takes its normal "
                           "and anomalous rows by class: name the label column with data.label "
                           "(or the labels with data.y_key / data.labels_path)")
+    if cfg.test_data is not None:  # another dataset tests: all of the data trains
+        split = tested_on(split, build(cfg.test_data))
+    check_against_data(settings, split)
     cls = a.normal_class if a.protocol is Protocol.one_class else a.anomaly_class
     # held_out: normal images the detector never sees, for a fair threshold
     part, held_out = hold_out(protocol_split(split, a.protocol, cls), a.held_out_fraction,
@@ -65,17 +69,17 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
         raise ConfigError(f"anomaly.held_out_fraction={a.held_out_fraction} leaves "
                           f"{len(part.x_train)} normal training images ({part.description}); "
                           "lower it, or use more data")
-    detector = build(cfg.detector, input_dim=split.input_dim)
+    detector = build(cfg.detector, input_dim=split.input_dim, image_shape=split.image_shape)
     check_fits_model(split, detector)
-    name = label(cfg.detector)  # e.g. "chain (fusion, mean)"
-    architecture = f"{list(cfg.detector.hidden)}->{cfg.detector.latent_dim}"
+    name, networks = label(cfg.detector), architecture(cfg.detector)  # "ae (rapp_nap)", ...
     log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
-             "%d threads", name, architecture, split.name, part.description, len(part.x_train),
+             "%d threads", name, networks, split.name, part.description, len(part.x_train),
              "" if held_out is None else f" (+{len(held_out)} held out for the threshold)",
              len(part.y_test), part.is_anomaly.sum(), threads)
     run_dir.mkdir(parents=True, exist_ok=True)
 
     histories, train_seconds = {}, 0.0
+    augment = settings.trainer.augment(split.image_shape)  # moves the images, not codes
 
     def train(model: torch.nn.Module, x: torch.Tensor, network: str) -> None:
         nonlocal train_seconds
@@ -85,18 +89,21 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
                      batch_size=settings.trainer.batch_size, seed=cfg.seed,
                      progress=settings.trainer.progress, should_stop=lambda: bool(stop),
                      backward=settings.trainer.backward,
-                     lr_factor=schedule.factor if schedule else None)
+                     lr_factor=schedule.factor if schedule else None,
+                     augment=None if isinstance(model, GaussianVAE) else augment)
         histories[network] = result.history
         train_seconds += result.train_seconds
         if result.status != "ok":
             raise Stopped(result.status, network, result.diverged)
 
-    record = {"task": "anomaly", "detector": name, "architecture": architecture,
+    record = {"task": "anomaly", "detector": name, "architecture": networks,
               "anomaly_protocol": a.protocol.value, "class": cls,
               "description": part.description, **record_header(cfg, threads, split)}
     x_train, x_test = torch.from_numpy(part.x_train), torch.from_numpy(part.x_test)
     try:
         detector.fit(x_train, train)
+        if held_out is not None:  # e.g. the fusion chain's scales, on images it never saw
+            detector.calibrate(torch.from_numpy(held_out))
     except Stopped as exc:
         record.update(status=exc.status, network=exc.network, metrics={},
                       train_seconds=train_seconds)
@@ -136,7 +143,7 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
                             test_labels=part.y_test, is_anomaly=part.is_anomaly, **extra)
     if a.figures:
         write_figures(run_dir, detector, part, split.image_shape, test_scores, metrics,
-                      a.threshold_quantile, f"{name} {architecture}, {part.description}")
+                      a.threshold_quantile, f"{name} {networks}, {part.description}")
     record.update(status="ok", metrics=metrics,
                   sizes={"train": len(part.x_train), "test": len(part.y_test),
                          "test_anomalous": int(part.is_anomaly.sum()),

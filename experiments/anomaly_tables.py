@@ -18,7 +18,7 @@ import pandas as pd
 from experiments.markdown import markdown_row
 from experiments.results import (UnreadableRun, find_runs, read_config, read_record, reason,
                                  table_command)
-from reducers.anomaly.detectors import label
+from reducers.anomaly.detectors import architecture, label
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
 from reducers.plots import plt, save
@@ -42,8 +42,11 @@ def load_run(run_dir: Path) -> dict:
     settings = config.get("anomaly", {})
     protocol = settings.get("protocol", "one_class")
     detector = config.get("detector", {})
+    data = str(record.get("data", {}).get("name", ""))  # "mnist5k, tested on mnist_t10k"
     return {"detector": label(detector),
-            "network": f"{detector.get('hidden')}->{detector.get('latent_dim')}",
+            "network": architecture(detector) if detector.get("hidden") is not None else "?",
+            "test_set": data.split(", tested on ")[1] if ", tested on " in data else
+            "the data's test split", "test_images": record.get("sizes", {}).get("test"),
             "protocol": protocol,
             "class": settings.get("normal_class" if protocol == "one_class" else
                                   "anomaly_class"),
@@ -57,7 +60,16 @@ def collect(paths: list[str | Path]) -> pd.DataFrame:
     table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
     if table["network"].nunique() > 1:  # several architectures: keep them apart
         table["detector"] = table["detector"] + " " + table["network"]
+    if table.loc[table.status == "ok", "test_set"].nunique() > 1:  # several test sets too
+        table["detector"] = table["detector"] + " on " + table["test_set"]
     return table
+
+
+def tested_on(ok: pd.DataFrame) -> str:
+    """'Tested on mnist_t10k (10000 images).' for the table's header."""
+    sets = ok.groupby("test_set")["test_images"].max()
+    return "Tested on " + "; ".join(f"{name} ({int(n)} images)" if pd.notna(n) else name
+                                    for name, n in sets.items()) + "."
 
 
 def per_class(ok: pd.DataFrame, metric: str, order: list[str]) -> str:
@@ -126,7 +138,8 @@ def write_tables(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
         order = sorted(ok["detector"].unique(),
                        key=lambda d: -ok[ok.detector == d]["auroc"].mean())
         note = "" if seeds == 1 else f" (mean over {seeds} seeds)"
-        parts += [f"## AUROC per class{note}", "", per_class(ok, "auroc", order), "",
+        parts += [tested_on(ok), "", f"## AUROC per class{note}", "",
+                  per_class(ok, "auroc", order), "",
                   f"## Average precision per class{note}", "",
                   per_class(ok, "average_precision", order), "",
                   "## Per detector, mean over classes", "",

@@ -35,6 +35,7 @@ _ACTIVATIONS = {
     Activation.tanh: nn.Tanh,
     Activation.leaky_relu: nn.LeakyReLU,
 }
+ACTIVATION_TYPES = tuple(_ACTIVATIONS.values())  # the modules that end a layer
 
 
 @dataclass(frozen=True)

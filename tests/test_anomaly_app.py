@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments.anomaly import detect
-from tests.helpers import StopAfter
+from tests.helpers import SHARED_T10K, StopAfter, run_cli
 
 TINY = ["trainer.epochs=2", "detector.hidden=[32]", "data.limit=1000", "trainer.progress=false"]
 
@@ -84,3 +84,42 @@ def test_an_interrupted_run_says_so_and_scores_nothing(compose_anomaly, tmp_path
     assert "interrupted by SIGTERM while training the autoencoder" in record["error"]
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "interrupted"
     assert not (tmp_path / "scores.npz").exists()
+
+
+def test_another_dataset_tests_while_every_image_of_the_data_trains(compose_anomaly, tmp_path):
+    """test_data: the data's both parts train (its own test split is not needed), every image
+    of the other dataset (both parts) is tested; here mnist5k's first 1,000 on its next."""
+    record = detect(compose_anomaly(*TINY, "anomaly.normal_class=2", "anomaly.figures=false",
+                                    "test_data=mnist5k", "test_data.limit=2000"), tmp_path)
+    assert record["status"] == "ok" and record["data"]["name"] == "mnist5k, tested on mnist5k"
+    assert record["sizes"]["train"] == 100  # every 2 of data.limit=1000
+    assert record["sizes"]["test"] == 2000 and record["sizes"]["test_anomalous"] == 1800
+
+
+def test_a_test_set_of_another_image_size_is_refused_in_one_line(tmp_path):
+    done = run_cli("test_data=digits", f"paths.output_root={tmp_path}",
+                   module="experiments.anomaly")
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == ("error: test_data: digits holds 8x8 images, but the detector trains on "
+                         "28x28 images of mnist5k: pick test data of the same size (e.g. "
+                         "test_data=mnist_t10k for 28x28 digits)"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(tmp_path.rglob("metrics.json"))  # refused before any run wrote anything
+
+
+@pytest.mark.skipif(not SHARED_T10K.is_dir(), reason="../shared/data/mnist-t10k is absent")
+def test_conv_rapp_on_the_real_test_set(compose_anomaly, tmp_path):
+    """The published protocol's shape: trained on mnist5k's 1s, tested on the real test set."""
+    record = detect(compose_anomaly(
+        "trainer.epochs=3", "trainer.progress=false", "anomaly.normal_class=1",
+        "detector.net=conv", "detector.channels=[4,8]", "detector.hidden=[32]",
+        "detector.latent_dim=8", "detector.score=rapp_nap", "trainer.augment_shift=1",
+        "test_data=mnist_t10k", f"test_data.path={SHARED_T10K}", "test_data.limit=3000",
+        "anomaly.held_out_fraction=0.2"), tmp_path)
+    assert record["status"] == "ok" and record["detector"] == "ae (rapp_nap)"
+    assert record["architecture"] == "conv[4, 8]+[32]->8"
+    assert record["data"]["name"] == "mnist5k, tested on mnist_t10k"
+    assert record["sizes"] == {"train": 400, "test": 3000, "held_out": 100,
+                               "test_anomalous": record["sizes"]["test_anomalous"]}
+    assert record["metrics"]["auroc"] > 0.9

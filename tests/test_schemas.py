@@ -23,10 +23,12 @@ from tests.helpers import StopAfter, composer
 
 APPS = {"train": ["model", "data", "optim", "trainer", "score", "paths", "experiment",
                   "heldout", "hparams_search", "tracking"],
-        "anomaly": ["detector", "data", "optim", "trainer", "paths"],
+        "anomaly": ["detector", "data", "test_data", "optim", "trainer", "paths"],
         "embed": ["data", "score", "paths"]}
 REQUIRED = {"data=idx": ["data.path=some/folder"], "data=tsv": ["data.path=some.tsv"],
-            "data=table": ["data.path=some.csv"]}
+            "data=table": ["data.path=some.csv"], "test_data=idx": ["test_data.path=some/folder"],
+            "test_data=tsv": ["test_data.path=some.tsv"],
+            "test_data=table": ["test_data.path=some.csv"]}
 OPTIONS = [(app, group, path.stem) for app, groups in APPS.items() for group in groups
            for path in sorted((CONF_DIR / group).glob("*.yaml"))]
 
@@ -126,7 +128,8 @@ def test_help_pages_list_each_apps_own_groups_and_their_options():
     assert "sweep: beta_loss, blog, embedding, quality, reducers" in train_help
     assert "detector" not in train_help
     anomaly_help = composer("anomaly", return_hydra_config=True)().hydra.help.template
-    assert "sweep: anomaly/leave_one_out, anomaly/one_class" in anomaly_help
+    assert "sweep: anomaly/leave_one_out, anomaly/leave_one_out_t10k, anomaly/one_class, " \
+        "anomaly/one_class_t10k" in anomaly_help
     assert "detector: ae, chain, vae" in anomaly_help and "model:" not in anomaly_help
 
 

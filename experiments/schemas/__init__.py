@@ -18,8 +18,8 @@ from experiments.schemas.models import (AEConfig, AEDetectorConfig, ChainDetecto
                                         PCAConfig, TSNEConfig, UMAPConfig, VAEConfig,
                                         VAEDetectorConfig)
 from experiments.schemas.parts import (AdamConfig, DataConfig, DownloadDataConfig,
-                                       FileDataConfig, MLflowTrackingConfig, PathsConfig,
-                                       SGDConfig, ScoreConfig, TableDataConfig,
+                                       FileDataConfig, IdxDataConfig, MLflowTrackingConfig,
+                                       PathsConfig, SGDConfig, ScoreConfig, TableDataConfig,
                                        TensorBoardTrackingConfig, TrackingConfig, TrainerConfig)
 from reducers.errors import ConfigError
 
@@ -28,7 +28,8 @@ SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
            "model_tsne": TSNEConfig, "model_umap": UMAPConfig,
            "detector_ae": AEDetectorConfig, "detector_vae": VAEDetectorConfig,
            "detector_chain": ChainDetectorConfig,
-           "data": DataConfig, "data_file": FileDataConfig, "data_download": DownloadDataConfig,
+           "data": DataConfig, "data_file": FileDataConfig, "data_idx": IdxDataConfig,
+           "data_download": DownloadDataConfig,
            "data_table": TableDataConfig,
            "optim_adam": AdamConfig, "optim_sgd": SGDConfig, "trainer": TrainerConfig,
            "score": ScoreConfig, "paths": PathsConfig, "tracking": TrackingConfig,

@@ -5,6 +5,7 @@ library's error after minutes of training."""
 
 from experiments.schemas.checks import require
 from reducers.neighbours import check_rows
+from reducers.networks import Net
 
 
 def check_against_data(settings, split) -> None:
@@ -29,6 +30,15 @@ def check_against_data(settings, split) -> None:
                 f"(min(score.max_pairwise, {n_test} test {rows})); lower score.trust_k"
                 + ("" if score.max_pairwise >= n_test else " or raise score.max_pairwise"))
     model = getattr(settings, "model", None)
+    networks = model if model is not None else getattr(settings, "detector", None)
+    if model is None and split.image_shape is None and getattr(networks, "net", None) is Net.conv:
+        require(False, "detector.net", "conv", f"needs images, but {split.name} holds feature "
+                "rows: use detector.net=mlp (or give data.image_shape=[h,w])")
+    trainer = getattr(settings, "trainer", None)
+    if trainer is not None and split.image_shape is None and hasattr(networks, "hidden"):
+        for key in ("augment_shift", "augment_degrees"):
+            require(getattr(trainer, key) == 0, f"trainer.{key}", getattr(trainer, key),
+                    f"moves images, but {split.name} holds feature rows; leave it at 0")
     if model is None:
         return
     target = model._target_.rsplit(".", 1)[-1]
@@ -45,8 +55,3 @@ def check_against_data(settings, split) -> None:
                 f"must be below the {n_train + n_test} points UMAP embeds")
     if getattr(model, "embedding_loss", "none") != "none":  # a neighbour-embedding term
         check_rows(model.embedding_loss, model.embedding_batch, model.perplexity, n_train)
-    trainer = getattr(settings, "trainer", None)
-    if trainer is not None and split.image_shape is None and hasattr(model, "hidden"):
-        for key in ("augment_shift", "augment_degrees"):
-            require(getattr(trainer, key) == 0, f"trainer.{key}", getattr(trainer, key),
-                    f"moves images, but {split.name} holds feature rows; leave it at 0")

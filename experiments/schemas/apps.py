@@ -7,7 +7,7 @@ from typing import Optional
 from omegaconf import MISSING
 
 from experiments.schemas.checks import check_seed, metric_and_direction, require
-from experiments.schemas.models import AEDetectorConfig, ReducerConfig
+from experiments.schemas.models import DetectorConfig, ReducerConfig
 from experiments.schemas.parts import (DataConfig, OptimConfig, PathsConfig, ScoreConfig,
                                        TrackingConfig, TrainerConfig)
 from reducers.anomaly.metrics import DIRECTION as DETECTION_DIRECTION
@@ -80,8 +80,9 @@ class AnomalySettings:
 @dataclass
 class AnomalyConfig:
     """``python -m experiments.anomaly``: train a detector on normal images, score the test."""
-    detector: AEDetectorConfig = MISSING
+    detector: DetectorConfig = MISSING
     data: DataConfig = MISSING
+    test_data: Optional[DataConfig] = MISSING  # another dataset to test on; null: data's own
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
     anomaly: AnomalySettings = MISSING
@@ -98,7 +99,3 @@ class AnomalyConfig:
                 "experiments.anomaly does not resume (its runs are short): rerun instead")
         require(self.trainer.val_fraction == 0, "trainer.val_fraction", self.trainer.val_fraction,
                 "experiments.anomaly trains every epoch (no validation split): leave it at 0")
-        for key in ("augment_shift", "augment_degrees"):
-            require(getattr(self.trainer, key) == 0, f"trainer.{key}",
-                    getattr(self.trainer, key), "experiments.anomaly trains on the images as "
-                    "they are: leave it at 0")

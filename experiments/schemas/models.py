@@ -8,7 +8,7 @@ from omegaconf import MISSING
 
 from experiments.schemas.checks import finite_at_least, layer_sizes, require
 from reducers.anomaly.detectors import ChainVariant
-from reducers.anomaly.scores import Fusion, VAEScore
+from reducers.anomaly.scores import AEScore, Fusion, VAEScore
 from reducers.losses import KLScaling, Recon
 from reducers.neighbours import Embedding
 from reducers.networks import Activation, Net
@@ -126,9 +126,12 @@ class UMAPConfig(BaselineConfig):
 
 
 @dataclass
-class AEDetectorConfig:
+class DetectorConfig:
     """The image networks of every detector (``python -m experiments.anomaly``)."""
     _target_: str = MISSING
+    net: Net = MISSING  # mlp | conv
+    channels: List[int] = MISSING  # net=conv: per convolution
+    kernel_size: int = MISSING  # net=conv: odd
     hidden: List[int] = MISSING
     latent_dim: int = MISSING
     activation: Activation = MISSING
@@ -137,12 +140,22 @@ class AEDetectorConfig:
     def __post_init__(self):
         require(self.latent_dim >= 1, "detector.latent_dim", self.latent_dim, "must be >= 1")
         layer_sizes(self.hidden, "detector.hidden")
+        require(len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
+                "detector.channels", self.channels, "one entry per convolution, each >= 1 "
+                "(e.g. [32,64])")
+        require(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "detector.kernel_size",
+                self.kernel_size, "an odd number >= 1 (e.g. 3)")
 
 
 @dataclass
-class VAEDetectorConfig(AEDetectorConfig):
+class AEDetectorConfig(DetectorConfig):
+    score: AEScore = MISSING  # recon | rapp_sap | rapp_nap
+
+
+@dataclass
+class VAEDetectorConfig(DetectorConfig):
     beta: float = MISSING
-    score: VAEScore = MISSING
+    score: VAEScore = MISSING  # elbo | recon_prob | rapp_sap | rapp_nap (the mean path)
     n_samples: int = MISSING  # posterior samples per image for the score
     seed: int = MISSING  # of those samples: the run's seed
 
@@ -154,6 +167,7 @@ class VAEDetectorConfig(AEDetectorConfig):
 
 @dataclass
 class ChainDetectorConfig(VAEDetectorConfig):
+    ae_score: AEScore = MISSING  # variant=fusion: the autoencoder's score (``score``: the VAE's)
     variant: ChainVariant = MISSING
     fusion: Fusion = MISSING
     second_hidden: List[int] = MISSING

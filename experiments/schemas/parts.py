@@ -35,6 +35,11 @@ class FileDataConfig(DataConfig):
 
 
 @dataclass
+class IdxDataConfig(FileDataConfig):
+    name: str = MISSING  # what records and tables call it
+
+
+@dataclass
 class TableDataConfig(FileDataConfig):
     label: Optional[str] = MISSING  # the label column (CSV/TSV/Parquet); null: unlabelled
     features: Optional[List[str]] = MISSING  # the feature columns; null: all but the label

@@ -1,14 +1,20 @@
 """Anomaly detectors built from the reducers. Each is fitted on normal images only and gives
 every image a score, higher meaning more anomalous:
 
-- ``ae``: the autoencoder's reconstruction error (its own loss, summed over pixels).
+- ``ae``: the autoencoder's reconstruction error (its own loss, summed over pixels); or RaPP's
+  SAP or NAP (``rapp.py``): the image and its reconstruction compared at every layer of the
+  encoder, not only at the input.
 - ``vae``: the VAE's negative ELBO (beta 1, whatever beta it was trained with), averaged over
   ``n_samples`` posterior samples; or the "reconstruction probability" of An & Cho (2015): the
   expected negative log-likelihood of the image under the decoder, without the KL term. (An &
-  Cho's decoder also predicts a variance; ours is Bernoulli or fixed-variance Gaussian.)
+  Cho's decoder also predicts a variance; ours is Bernoulli or fixed-variance Gaussian.) Or
+  RaPP's SAP or NAP along the VAE's mean path (no sampling).
 - ``chain``, ``variant=fusion``: an autoencoder and a VAE side by side; each score is put on the
-  scale of its own distribution on the normal training images (a z-score, or the fraction of
-  training scores below it) and the two are combined by their mean, their max or their ranks.
+  scale of its own distribution on normal images (a z-score, or the fraction of their scores
+  below it) and the two are combined by their mean, their max or their ranks. Those normal
+  images are the training images, or the held-out ones when the run keeps some
+  (``calibrate``): a network scores its own training images too well, and the two networks
+  not by the same amount.
 - ``chain``, ``variant=latent``: a small VAE fitted on the autoencoder's standardised codes; the
   score is its negative ELBO of an image's code: a density in the autoencoder's latent space.
 - ``chain``, ``variant=residual``: a VAE fitted on the autoencoder's residuals ``x - x_hat``
@@ -26,7 +32,8 @@ import numpy as np
 import torch
 
 from reducers.ae import Autoencoder
-from reducers.anomaly.scores import Fusion, Reference, VAEScore, batches, fuse, \
+from reducers.anomaly.rapp import NAP, PathwayScore, pathway_differences, sap
+from reducers.anomaly.scores import AEScore, Fusion, Reference, VAEScore, batches, fuse, \
     reconstruction_error, vae_score
 from reducers.losses import gaussian_reconstruction
 from reducers.vae import VAE
@@ -67,6 +74,10 @@ class Detector:
     def score(self, x: torch.Tensor) -> np.ndarray:
         raise NotImplementedError
 
+    def calibrate(self, x: torch.Tensor) -> None:
+        """Normal images the networks never saw (the run's held-out ones), for detectors that
+        put scores on a scale; the others ignore them."""
+
     def codes(self, x: torch.Tensor) -> np.ndarray:
         """The 2-D (or d-D) codes the first network gives ``x``, for the scatter plot."""
         network = self.networks()[0][1]
@@ -78,14 +89,38 @@ class Detector:
         raise NotImplementedError
 
 
+class Pathway:
+    """A RaPP score of one network (``rapp.py``); NAP is fitted on the training images."""
+
+    def __init__(self, kind: PathwayScore | str):
+        self.kind, self.nap = PathwayScore(kind), None
+
+    def fit(self, network: torch.nn.Module, x: torch.Tensor) -> None:
+        if self.kind is PathwayScore.rapp_nap:
+            self.nap = NAP.fit(pathway_differences(network, x))
+
+    def score(self, network: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+        differences = pathway_differences(network, x)
+        return sap(differences) if self.nap is None else self.nap.score(differences)
+
+
+def pathway_of(kind: Enum) -> Pathway | None:
+    return Pathway(kind.value) if kind.value in PathwayScore.__members__ else None
+
+
 class AEDetector(Detector):
-    def __init__(self, ae: Autoencoder):
-        self.ae = ae
+    def __init__(self, ae: Autoencoder, kind: AEScore | str = "recon"):
+        self.ae, self.kind = ae, AEScore(kind)
+        self.pathway = pathway_of(self.kind)
 
     def fit(self, x, train):
         train(self.ae, x, "autoencoder")
+        if self.pathway is not None:
+            self.pathway.fit(self.ae, x)
 
     def score(self, x):
+        if self.pathway is not None:
+            return self.pathway.score(self.ae, x)
         return reconstruction_error(self.ae, x)
 
     def networks(self):
@@ -98,11 +133,16 @@ class VAEDetector(Detector):
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         self.vae, self.kind, self.n_samples, self.seed = vae, VAEScore(kind), n_samples, seed
+        self.pathway = pathway_of(self.kind)
 
     def fit(self, x, train):
         train(self.vae, x, "VAE")
+        if self.pathway is not None:
+            self.pathway.fit(self.vae, x)
 
     def score(self, x):
+        if self.pathway is not None:
+            return self.pathway.score(self.vae, x)
         return vae_score(self.vae, x, self.kind, self.n_samples, self.seed)
 
     def networks(self):
@@ -110,7 +150,8 @@ class VAEDetector(Detector):
 
 
 class FusionChain(Detector):
-    """Both detectors on the images; their scores standardised on the training scores."""
+    """Both detectors on the images; their scores standardised on the training images' scores,
+    or on held-out normal images' once ``calibrate`` has seen some."""
 
     def __init__(self, ae: AEDetector, vae: VAEDetector, how: Fusion | str = "mean"):
         self.parts, self.how = [ae, vae], Fusion(how)
@@ -119,6 +160,9 @@ class FusionChain(Detector):
     def fit(self, x, train):
         for part in self.parts:
             part.fit(x, train)
+        self.references = [Reference.of(part.score(x)) for part in self.parts]
+
+    def calibrate(self, x):
         self.references = [Reference.of(part.score(x)) for part in self.parts]
 
     def score(self, x):
@@ -181,35 +225,53 @@ class ResidualChain(_SecondStage):
         return 0.0, float(f.std()) or 1.0
 
 
+def _image_networks(hidden, latent_dim, activation, recon, net, channels, kernel_size,
+                    image_shape) -> dict:
+    """The constructor arguments every image network of a detector shares."""
+    return {"hidden": hidden, "latent_dim": latent_dim, "activation": activation,
+            "recon": recon, "net": net, "channels": channels, "kernel_size": kernel_size,
+            "image_shape": image_shape}
+
+
 def ae(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-       activation: str = "relu", recon: str = "bce") -> AEDetector:
-    """``detector=ae``."""
-    return AEDetector(Autoencoder(input_dim, hidden, latent_dim, activation, recon))
+       activation: str = "relu", recon: str = "bce", score: str = "recon", net: str = "mlp",
+       channels: Sequence[int] = (32, 64), kernel_size: int = 3,
+       image_shape: Sequence[int] | None = None) -> AEDetector:
+    """``detector=ae``; ``net="conv"``: convolutions first (``image_shape`` needed)."""
+    return AEDetector(Autoencoder(input_dim, **_image_networks(
+        hidden, latent_dim, activation, recon, net, channels, kernel_size, image_shape)), score)
 
 
 def vae(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
         activation: str = "relu", recon: str = "bce", beta: float = 1.0, score: str = "elbo",
-        n_samples: int = 10, seed: int = 0) -> VAEDetector:
+        n_samples: int = 10, seed: int = 0, net: str = "mlp",
+        channels: Sequence[int] = (32, 64), kernel_size: int = 3,
+        image_shape: Sequence[int] | None = None) -> VAEDetector:
     """``detector=vae``; ``seed`` draws the posterior samples of the score."""
-    return VAEDetector(VAE(input_dim, hidden, latent_dim, activation, recon, beta), score,
-                       n_samples, seed)
+    return VAEDetector(VAE(input_dim, beta=beta, **_image_networks(
+        hidden, latent_dim, activation, recon, net, channels, kernel_size, image_shape)),
+        score, n_samples, seed)
 
 
 def chain(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
           activation: str = "relu", recon: str = "bce", beta: float = 1.0, score: str = "elbo",
           n_samples: int = 10, variant: str = "fusion", fusion: str = "mean",
           second_hidden: Sequence[int] = (64,), second_latent_dim: int = 2,
-          seed: int = 0) -> Detector:
-    """``detector=chain``: an autoencoder and a VAE, chained as ``variant`` says. ``beta`` and
-    ``score`` are the image VAE's (fusion); the second VAE always scores its negative ELBO."""
-    image = {"hidden": hidden, "latent_dim": latent_dim, "activation": activation,
-             "recon": recon}
+          seed: int = 0, ae_score: str = "recon", net: str = "mlp",
+          channels: Sequence[int] = (32, 64), kernel_size: int = 3,
+          image_shape: Sequence[int] | None = None) -> Detector:
+    """``detector=chain``: an autoencoder and a VAE, chained as ``variant`` says. ``score`` is
+    the image VAE's and ``ae_score`` the autoencoder's (fusion); the second VAE of the other
+    variants always scores its negative ELBO."""
+    image = _image_networks(hidden, latent_dim, activation, recon, net, channels, kernel_size,
+                            image_shape)
     variant = ChainVariant(variant)
     # the image VAE is initialised first whatever the variant, as since the chains exist, so
     # that a seed gives every network the initial weights of the runs recorded in the README
-    image_vae = vae(input_dim, **image, beta=beta, score=score, n_samples=n_samples, seed=seed)
+    image_vae = VAEDetector(VAE(input_dim, beta=beta, **image), score, n_samples, seed)
     if variant is ChainVariant.fusion:
-        return FusionChain(ae(input_dim, **image), image_vae, fusion)
+        return FusionChain(AEDetector(Autoencoder(input_dim, **image), ae_score), image_vae,
+                           fusion)
     first = Autoencoder(input_dim, **image)
     second_input = latent_dim if variant is ChainVariant.latent else input_dim
     second = GaussianVAE(second_input, second_hidden, second_latent_dim, activation)
@@ -225,10 +287,23 @@ def label(settings: Mapping) -> str:
         return str(getattr(value, "value", value))  # an Enum of a composed config, or text
 
     kind = get("_target_", "").rsplit(".", 1)[-1] or get("kind", "?")
+    if kind == "ae" and get("score", "recon") != "recon":
+        return f"ae ({get('score', 'recon')})"
     if kind == "vae" and get("score", "elbo") != "elbo":
         return f"vae ({get('score', 'elbo')})"
     if kind == "chain":
         variant = get("variant", "fusion")
-        return f"chain (fusion, {get('fusion', 'mean')})" if variant == "fusion" \
-            else f"chain ({variant})"
+        if variant != "fusion":
+            return f"chain ({variant})"
+        scores = [s for s in (get("ae_score", "recon"), get("score", "elbo"))
+                  if s not in ("recon", "elbo")]  # the parts' scores when not the defaults
+        return f"chain (fusion, {', '.join([get('fusion', 'mean'), *scores])})"
     return kind
+
+
+def architecture(settings: Mapping) -> str:
+    """A detector config's image networks: '[512, 256]->2', 'conv[32, 64]+[512, 256]->16'."""
+    net = settings.get("net", "mlp")
+    convs = f"conv{list(settings.get('channels'))}+" \
+        if str(getattr(net, "value", net)) == "conv" else ""
+    return f"{convs}{list(settings.get('hidden'))}->{settings.get('latent_dim')}"

@@ -3,7 +3,8 @@
 ``one_class`` trains on one class of the train split and tests on the whole test split (every
 other class is an anomaly); ``leave_one_out`` trains on every class but one, and that class is
 the anomaly. ``hold_out`` keeps some normal training images away from training, so that a
-threshold can be fixed on images the detector never saw.
+threshold can be fixed on images the detector never saw. ``tested_on`` replaces the test split
+by another dataset (e.g. the real 10,000-image MNIST test set), as the published protocols do.
 """
 
 from dataclasses import dataclass, replace
@@ -59,3 +60,27 @@ def hold_out(part: AnomalySplit, fraction: float,
     kept = np.sort(order[n_held:])
     held = part.x_train[np.sort(order[:n_held])]
     return replace(part, x_train=part.x_train[kept], y_train=part.y_train[kept]), held
+
+
+def _size(split) -> str:
+    if split.image_shape is not None:
+        return "{}x{} images".format(*split.image_shape)
+    return f"rows of {split.input_dim} features"
+
+
+def tested_on(split, test):
+    """``split`` trained on whole (both its parts: its own test part is not needed) and tested
+    on every image of ``test`` (both parts): a ``Split`` whose name says both. Refused unless
+    both hold labelled images of one size."""
+    if split.input_dim != test.input_dim or split.image_shape != test.image_shape:
+        raise DataError(f"test_data: {test.name} holds {_size(test)}, but the detector trains "
+                        f"on {_size(split)} of {split.name}: pick test data of the same size "
+                        "(e.g. test_data=mnist_t10k for 28x28 digits)")
+    if not test.labelled:
+        raise DataError(f"test_data: {test.name} has no labels, and anomalies are told by "
+                        "class: give it labels (data.label, data.labels_path, ...)")
+    return replace(split, x_train=np.concatenate([split.x_train, split.x_test]),
+                   y_train=np.concatenate([split.y_train, split.y_test]),
+                   x_test=np.concatenate([test.x_train, test.x_test]),
+                   y_test=np.concatenate([test.y_train, test.y_test]),
+                   name=f"{split.name}, tested on {test.name}")

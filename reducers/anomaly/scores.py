@@ -10,9 +10,17 @@ import torch
 from reducers.losses import Weighting, kl_divergence
 
 
+class AEScore(str, Enum):
+    recon = "recon"  # the reconstruction error (the autoencoder's own loss per image)
+    rapp_sap = "rapp_sap"  # RaPP: summed squared differences along the encoder (rapp.py)
+    rapp_nap = "rapp_nap"  # RaPP: the same differences, whitened on the training images
+
+
 class VAEScore(str, Enum):
     elbo = "elbo"  # negative ELBO
     recon_prob = "recon_prob"  # An & Cho's reconstruction probability (negative log)
+    rapp_sap = "rapp_sap"  # RaPP along the VAE's mean path
+    rapp_nap = "rapp_nap"
 
 
 class Fusion(str, Enum):
@@ -41,6 +49,9 @@ def vae_score(vae, x: torch.Tensor, kind: VAEScore | str = "elbo", n_samples: in
     or the negative reconstruction log-probability (``recon_prob``), each averaged over
     ``n_samples`` posterior samples."""
     kind = VAEScore(kind)
+    if kind not in (VAEScore.elbo, VAEScore.recon_prob):
+        raise ValueError(f"vae_score draws elbo or recon_prob, not {kind.value} "
+                         "(reducers.anomaly.rapp scores the pathway)")
     generator = torch.Generator().manual_seed(seed)
     negative_elbo = Weighting.of("standard", beta=1.0, batch=1, features=vae.input_dim)
     vae.eval()
