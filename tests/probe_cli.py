@@ -142,6 +142,10 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
         add("A setting is wrong: type, name or option", t, args)
     add("A setting is wrong: type, name or option", a, ["detector.variant=latent"])
     add("A setting is wrong: type, name or option", a, ["anomaly.protocol=all"])
+    add("A setting is wrong: type, name or option", a, ["detector.score=elbo"])
+    add("A setting is wrong: type, name or option", a, ["detector=chain",
+                                                        "detector.ae_score=rapp"])
+    add("A setting is wrong: type, name or option", a, ["test_data=cifar"])
     for args in (["model.beta=-1"], ["model.beta=nan"], ["model.beta=inf"],
                  ["model.latent_dim=0"], ["model.hidden=[512,0]"], ["optim.lr=0"],
                  ["optim.lr=-0.1"], ["optim.weight_decay=-1"],
@@ -166,7 +170,8 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
     for args in (["anomaly.normal_class=11"], ["anomaly.threshold_quantile=1"],
                  ["anomaly.held_out_fraction=0.9"], ["detector=vae", "detector.n_samples=0"],
                  ["trainer.resume=true"], ["optimized_metric=knn_acc"],
-                 ["trainer.augment_shift=1"]):
+                 ["trainer.augment_shift=9"], ["detector.net=conv", "detector.kernel_size=2"],
+                 ["detector.channels=[]"], ["test_data=mnist5k", "test_data.limit=1"]):
         add("A setting is out of range", a, args)
     for args in (["score.knn_k=5000"], ["score.trust_k=40"], ["score.max_pairwise=10"],
                  ["score.max_pairwise=11", "score.trust_k=6"],
@@ -180,6 +185,9 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
     add("A setting does not fit the data", a,
         ["data=digits", "data.limit=40", "data.test_fraction=0.5",
          "anomaly.held_out_fraction=0.5"])
+    for args in (["test_data=digits"], [*table, "data.label=cultivar", "detector.net=conv"],
+                 [*table, "data.label=cultivar", "trainer.augment_shift=1"]):
+        add("A setting does not fit the data", a, args)
     for app, args in ((t, ["seed=-1"]), (t, ["seed=2199023255552"]), (t, ["data.seed=-3"]),
                       (t, ["data.seed=8589934592"]), (a, ["seed=-1"]), (a, ["seed=2199023255552"]),
                       (e, ["checkpoint=x", "seed=-1"]), (e, ["checkpoint=x", "seed=4294967296"])):
@@ -187,6 +195,8 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
     for key in ("idx_empty_folder", "idx_zero", "idx_corrupt", "idx_counts", "idx_magic"):
         add("A data file is wrong", t, ["data=idx", f"data.path={f[key]}"])
     add("A data file is wrong", t, ["data=idx", f"data.path={d / 'no-such-folder'}"])
+    add("A data file is wrong", a, ["test_data=idx", f"test_data.path={d / 'no-such-folder'}"])
+    add("A data file is wrong", a, ["test_data=idx", f"test_data.path={f['idx_corrupt']}"])
     for key in ("tsv_ragged", "tsv_word", "tsv_pixel", "tsv_label", "tsv_empty", "tsv_comments",
                 "tsv_not_square", "tsv_binary"):
         add("A data file is wrong", t, ["data=tsv", f"data.path={f[key]}"])

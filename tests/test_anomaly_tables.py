@@ -21,6 +21,7 @@ def test_a_sweep_ends_with_per_class_tables(tmp_path, capsys):
     assert (table.status == "ok").all()
     md = (sweep / "comparison.md").read_text()
     assert "## AUROC per class" in md and "| one_class | 0 |" in md and "**mean**" in md
+    assert "Tested on the data's test split (200 images)." in md
     ae_mean = table[table.detector == "ae"].auroc.mean()
     assert f"{ae_mean:.3f}" in md.split("## Average precision")[0]
     assert (sweep / "auroc_per_class.png").exists()
@@ -31,3 +32,18 @@ def test_a_sweep_ends_with_per_class_tables(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == md.strip()
     assert compare_main([str(sweep)]) == 2  # the reducers' table builder refuses them
     assert "python -m experiments.anomaly_tables" in capsys.readouterr().err
+
+
+def test_the_tables_say_which_test_set_and_keep_two_apart(tmp_path):
+    """Runs tested on another dataset (test_data=) are labelled with it; merged with runs on
+    the data's own split, each detector's column names its test set."""
+    runs = tmp_path / "runs"
+    for name, extra in (("own", []), ("other", ["test_data=mnist5k", "test_data.limit=300"])):
+        proc = run_cli(*TINY, "anomaly.figures=false", *extra, f"hydra.run.dir={runs / name}",
+                       module="experiments.anomaly")
+        assert proc.returncode == 0, proc.stderr
+    assert main([str(runs / "other"), "--out", str(tmp_path / "one")]) == 0
+    assert "Tested on mnist5k (300 images)." in (tmp_path / "one" / "comparison.md").read_text()
+    assert main([str(runs), "--out", str(tmp_path / "both")]) == 0
+    table = pd.read_csv(tmp_path / "both" / "comparison.csv")
+    assert sorted(table.detector) == ["ae on mnist5k", "ae on the data's test split"]

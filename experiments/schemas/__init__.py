@@ -51,6 +51,14 @@ def register() -> None:
 def validate(cfg: DictConfig):
     """Range-check every field (the dataclasses' ``__post_init__``) and return the typed
     config; raises ConfigError naming the key."""
+    for key in ("test_data", "heldout"):  # data options elsewhere: name the key they are at
+        if cfg.get(key) is not None:
+            try:
+                OmegaConf.to_object(cfg[key])
+            except ConfigError as exc:
+                raise ConfigError(str(exc).replace("data.", f"{key}.", 1)) from None
+            except MissingMandatoryValue:
+                pass  # reported below, with its full key
     try:
         return OmegaConf.to_object(cfg)
     except MissingMandatoryValue as exc:
