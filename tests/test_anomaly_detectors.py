@@ -43,3 +43,7 @@ def test_labels_name_what_the_configs_build():
         "chain (fusion, max)"
     assert label({"_target_": targets["chain"], "variant": "residual"}) == "chain (residual)"
     assert label({"kind": "chain", "variant": "latent"}) == "chain (latent)"  # older runs
+    assert label({"_target_": targets["ae"], "score": "rapp_nap"}) == "ae (rapp_nap)"
+    assert label({"_target_": targets["chain"], "variant": "joint"}) == "chain (joint)"
+    assert label({"_target_": targets["chain"], "variant": "fusion", "fusion": "mean",
+                  "ae_score": "rapp_nap", "score": "elbo"}) == "chain (fusion, mean, rapp_nap)"

@@ -11,7 +11,7 @@ from reducers.ae import Autoencoder
 from reducers.anomaly.detectors import ae, chain, vae
 from reducers.anomaly.metrics import detection_metrics
 from reducers.anomaly.protocols import protocol_split
-from reducers.anomaly.rapp import NAP, pathway, pathway_differences, sap
+from reducers.anomaly.rapp import NAP, pathway, pathway_differences, pathway_scores, sap
 from reducers.vae import VAE
 
 
@@ -57,6 +57,18 @@ def test_nap_whitens_by_the_training_differences():
     assert scores == pytest.approx([1.0, 0.5, 0.5, 0.0], abs=1e-6)
 
 
+def test_scores_in_batches_are_the_scores_of_all_at_once_and_networks_join_side_by_side():
+    torch.manual_seed(0)
+    x = torch.rand(50, 784)
+    first, second = Autoencoder(784, hidden=[16], latent_dim=2), VAE(784, hidden=[8])
+    both = pathway_differences([first, second], x)
+    assert torch.equal(both, torch.cat([pathway_differences(first, x),
+                                        pathway_differences(second, x)], 1))
+    nap = NAP.fit(both[:30])
+    assert pathway_scores([first, second], x, nap, batch=7) == pytest.approx(nap.score(both))
+    assert pathway_scores(first, x, batch=7) == pytest.approx(sap(both[:, :784 + 16 + 2]))
+
+
 def test_the_pathway_of_each_network_kind():
     x = torch.rand(3, 784)
     mlp = Autoencoder(784, hidden=[64, 32], latent_dim=4)
@@ -82,7 +94,7 @@ def trainer(epochs: int):
 @pytest.mark.parametrize("build, settings", [
     (ae, {"score": "rapp_sap"}), (ae, {"score": "rapp_nap"}), (vae, {"score": "rapp_nap"}),
     (ae, {"score": "rapp_nap", "net": "conv", "channels": [4, 8], "image_shape": (28, 28)}),
-    (chain, {"score": "rapp_nap", "ae_score": "rapp_nap"})])
+    (chain, {"score": "rapp_nap", "ae_score": "rapp_nap"}), (chain, {"variant": "joint"})])
 def test_rapp_detectors_tell_other_digits_from_ones(digits, build, settings):
     part = protocol_split(digits, "one_class", 1)
     torch.manual_seed(0)

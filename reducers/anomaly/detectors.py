@@ -15,6 +15,8 @@ every image a score, higher meaning more anomalous:
   images are the training images, or the held-out ones when the run keeps some
   (``calibrate``): a network scores its own training images too well, and the two networks
   not by the same amount.
+- ``chain``, ``variant=joint``: an autoencoder and a VAE scored by one RaPP NAP over both
+  networks' pathways, whitened together on the training images.
 - ``chain``, ``variant=latent``: a small VAE fitted on the autoencoder's standardised codes; the
   score is its negative ELBO of an image's code: a density in the autoencoder's latent space.
 - ``chain``, ``variant=residual``: a VAE fitted on the autoencoder's residuals ``x - x_hat``
@@ -32,7 +34,7 @@ import numpy as np
 import torch
 
 from reducers.ae import Autoencoder
-from reducers.anomaly.rapp import NAP, PathwayScore, pathway_differences, sap
+from reducers.anomaly.rapp import NAP, PathwayScore, pathway_differences, pathway_scores
 from reducers.anomaly.scores import AEScore, Fusion, Reference, VAEScore, batches, fuse, \
     reconstruction_error, vae_score
 from reducers.losses import gaussian_reconstruction
@@ -47,6 +49,7 @@ class ChainVariant(str, Enum):
     fusion = "fusion"
     latent = "latent"
     residual = "residual"
+    joint = "joint"
 
 
 class GaussianVAE(VAE):
@@ -100,8 +103,7 @@ class Pathway:
             self.nap = NAP.fit(pathway_differences(network, x))
 
     def score(self, network: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
-        differences = pathway_differences(network, x)
-        return sap(differences) if self.nap is None else self.nap.score(differences)
+        return pathway_scores(network, x, self.nap)
 
 
 def pathway_of(kind: Enum) -> Pathway | None:
@@ -170,6 +172,26 @@ class FusionChain(Detector):
 
     def networks(self):
         return [n for part in self.parts for n in part.networks()]
+
+
+class JointChain(Detector):
+    """An autoencoder and a VAE, scored by one NAP over both pathways: each network's
+    differences (``rapp.py``) side by side, whitened together on the training images, so that
+    what the two networks get wrong in the same way counts once."""
+
+    def __init__(self, ae: Autoencoder, vae: VAE):
+        self.ae, self.vae, self.nap = ae, vae, None
+
+    def fit(self, x, train):
+        train(self.ae, x, "autoencoder")
+        train(self.vae, x, "VAE")
+        self.nap = NAP.fit(pathway_differences([self.ae, self.vae], x))
+
+    def score(self, x):
+        return pathway_scores([self.ae, self.vae], x, self.nap)
+
+    def networks(self):
+        return [("autoencoder", self.ae), ("VAE", self.vae)]
 
 
 class _SecondStage(Detector):
@@ -272,6 +294,8 @@ def chain(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 
     if variant is ChainVariant.fusion:
         return FusionChain(AEDetector(Autoencoder(input_dim, **image), ae_score), image_vae,
                            fusion)
+    if variant is ChainVariant.joint:
+        return JointChain(Autoencoder(input_dim, **image), image_vae.vae)
     first = Autoencoder(input_dim, **image)
     second_input = latent_dim if variant is ChainVariant.latent else input_dim
     second = GaussianVAE(second_input, second_hidden, second_latent_dim, activation)

@@ -49,20 +49,28 @@ def pathway(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
 
 
 @torch.inference_mode()
-def pathway_differences(model: nn.Module, x: torch.Tensor, batch: int = 2048) -> torch.Tensor:
-    """(N, F): ``h_i(x) - h_i(x_hat)`` of every layer of the pathway, side by side."""
-    model.eval()
+def pathway_differences(networks: nn.Module | list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """(N, F): ``h_i(x) - h_i(x_hat)`` of every layer of the pathway, side by side; of several
+    networks, theirs side by side in turn."""
     out = []
-    for start in range(0, len(x), batch):
-        xb = x[start:start + batch]
-        recon = model.decode(model.encode(xb))
-        out.append(torch.cat([a - b for a, b in zip(pathway(model, xb), pathway(model, recon))],
-                             dim=1))
-    return torch.cat(out)
+    for model in networks if isinstance(networks, list) else [networks]:
+        model.eval()
+        recon = model.decode(model.encode(x))
+        out += [a - b for a, b in zip(pathway(model, x), pathway(model, recon))]
+    return torch.cat(out, dim=1)
 
 
 def sap(differences: torch.Tensor) -> np.ndarray:
     return differences.square().sum(1).numpy()
+
+
+def pathway_scores(networks: nn.Module | list[nn.Module], x: torch.Tensor,
+                   nap: "NAP | None" = None, batch: int = 1024) -> np.ndarray:
+    """SAP (``nap`` None) or NAP of each image, ``batch`` images at a time: the differences of
+    10,000 images through a conv net would take gigabytes at once."""
+    score = sap if nap is None else nap.score
+    return np.concatenate([score(pathway_differences(networks, x[start:start + batch]))
+                           for start in range(0, len(x), batch)])
 
 
 @dataclass
