@@ -97,7 +97,8 @@ def test_current_spellings_pass_and_options_are_listed_from_the_folders():
     assert renamed_hint(["experiment=blog_vae", "sweep=beta_loss", "model.kl_scaling=blog",
                          "+model.extra=1", "seed=3"]) is None
     assert group_options("optim") == "adam, sgd"
-    assert group_options("sweep/anomaly") == "anomaly/leave_one_out, anomaly/one_class"
+    assert group_options("sweep/anomaly") == ("anomaly/leave_one_out, anomaly/leave_one_out_t10k, "
+                                              "anomaly/one_class, anomaly/one_class_t10k")
 
 
 @pytest.mark.parametrize("script, line, expected", [
