@@ -27,6 +27,14 @@ def layer_sizes(sizes: list[int], key: str, example: str = "[512,256]") -> None:
             f"a list of layer sizes, each >= 1 (e.g. {example})")
 
 
+def convolutions(channels: list[int], kernel_size: int, prefix: str) -> None:
+    """``<prefix>.channels`` and ``<prefix>.kernel_size`` of a conv net (``net=conv``)."""
+    require(len(channels) >= 1 and all(c >= 1 for c in channels), f"{prefix}.channels",
+            channels, "one entry per convolution, each >= 1 (e.g. [32,64])")
+    require(kernel_size >= 1 and kernel_size % 2 == 1, f"{prefix}.kernel_size", kernel_size,
+            "an odd number >= 1 (e.g. 3)")
+
+
 def metric_and_direction(metric: str, direction, directions: dict[str, int]) -> None:
     """``optimized_metric`` names a metric the app records, and ``optimized_direction`` agrees
     with the way that metric is better (metrics without one may go either way)."""

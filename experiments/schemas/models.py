@@ -6,7 +6,7 @@ from typing import List
 
 from omegaconf import MISSING
 
-from experiments.schemas.checks import finite_at_least, layer_sizes, require
+from experiments.schemas.checks import convolutions, finite_at_least, layer_sizes, require
 from reducers.anomaly.detectors import ChainVariant
 from reducers.anomaly.scores import AEScore, Fusion, VAEScore
 from reducers.losses import KLScaling, Recon
@@ -62,11 +62,7 @@ class NetworkConfig(ReducerConfig):
         for key in ("dropout", "input_dropout"):
             require(0 <= getattr(self, key) < 1, f"model.{key}", getattr(self, key),
                     "must be in [0, 1)")
-        require(len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
-                "model.channels", self.channels, "one entry per convolution, each >= 1 "
-                "(e.g. [32,64])")
-        require(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "model.kernel_size",
-                self.kernel_size, "an odd number >= 1 (e.g. 3)")
+        convolutions(self.channels, self.kernel_size, "model")
 
 
 @dataclass
@@ -140,11 +136,7 @@ class DetectorConfig:
     def __post_init__(self):
         require(self.latent_dim >= 1, "detector.latent_dim", self.latent_dim, "must be >= 1")
         layer_sizes(self.hidden, "detector.hidden")
-        require(len(self.channels) >= 1 and all(c >= 1 for c in self.channels),
-                "detector.channels", self.channels, "one entry per convolution, each >= 1 "
-                "(e.g. [32,64])")
-        require(self.kernel_size >= 1 and self.kernel_size % 2 == 1, "detector.kernel_size",
-                self.kernel_size, "an odd number >= 1 (e.g. 3)")
+        convolutions(self.channels, self.kernel_size, "detector")
 
 
 @dataclass
