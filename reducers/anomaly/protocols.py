@@ -78,7 +78,7 @@ def tested_on(split, test):
                         "(e.g. test_data=mnist_t10k for 28x28 digits)")
     if not test.labelled:
         raise DataError(f"test_data: {test.name} has no labels, and anomalies are told by "
-                        "class: give it labels (data.label, data.labels_path, ...)")
+                        "class: give it labels (test_data.label, test_data.labels_path, ...)")
     return replace(split, x_train=np.concatenate([split.x_train, split.x_test]),
                    y_train=np.concatenate([split.y_train, split.y_test]),
                    x_test=np.concatenate([test.x_train, test.x_test]),
