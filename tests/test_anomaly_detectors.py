@@ -46,4 +46,5 @@ def test_labels_name_what_the_configs_build():
     assert label({"_target_": targets["ae"], "score": "rapp_nap"}) == "ae (rapp_nap)"
     assert label({"_target_": targets["chain"], "variant": "joint"}) == "chain (joint)"
     assert label({"_target_": targets["chain"], "variant": "fusion", "fusion": "mean",
-                  "ae_score": "rapp_nap", "score": "elbo"}) == "chain (fusion, mean, rapp_nap)"
+                  "ae_score": "rapp_nap", "score": "elbo"}) == \
+        "chain (fusion, mean, rapp_nap+elbo)"

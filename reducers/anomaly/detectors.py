@@ -319,9 +319,9 @@ def label(settings: Mapping) -> str:
         variant = get("variant", "fusion")
         if variant != "fusion":
             return f"chain ({variant})"
-        scores = [s for s in (get("ae_score", "recon"), get("score", "elbo"))
-                  if s not in ("recon", "elbo")]  # the parts' scores when not the defaults
-        return f"chain (fusion, {', '.join([get('fusion', 'mean'), *scores])})"
+        scores = get("ae_score", "recon"), get("score", "elbo")  # the AE's, the VAE's
+        shown = "" if scores == ("recon", "elbo") else ", " + "+".join(scores)
+        return f"chain (fusion, {get('fusion', 'mean')}{shown})"
     return kind
 
 
