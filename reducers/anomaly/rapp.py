@@ -55,8 +55,8 @@ def pathway_differences(networks: nn.Module | list[nn.Module], x: torch.Tensor) 
     out = []
     for model in networks if isinstance(networks, list) else [networks]:
         model.eval()
-        recon = model.decode(model.encode(x))
-        out += [a - b for a, b in zip(pathway(model, x), pathway(model, recon))]
+        layers = pathway(model, x)  # its last layer is the code: decoded, the reconstruction
+        out += [a - b for a, b in zip(layers, pathway(model, model.decode(layers[-1])))]
     return torch.cat(out, dim=1)
 
 
