@@ -1,9 +1,10 @@
 """Anomaly detection with the reducers: ``python -m experiments.anomaly [overrides]``.
 
 Trains a detector (``detector=ae | vae | chain``) on the normal images of a protocol's training
-set with the shared engine, scores every test image and writes to the run folder:
-``metrics.json`` (AUROC, average precision, the rates at the training threshold), ``scores.npz``
-(train and test scores, test labels, which test images are anomalies) and the figures
+set with the shared trainer, scores every test image and writes to the run folder:
+``metrics.json`` (AUROC, average precision, the rates at the training threshold and, with
+``trainer.val_fraction`` > 0, at the validation images' one), ``scores.npz`` (train, test and
+validation scores, test labels, which test images are anomalies) and the figures
 ``scores.png`` (histograms), ``roc.png``, ``extremes.png`` (most and least anomalous test
 images) and ``codes.png`` (the first network's test codes, normal vs anomalous). The detectors
 are described in ``reducers/anomaly/detectors.py``. A multirun ends with the per-class tables
@@ -20,19 +21,22 @@ import torch
 from omegaconf import DictConfig
 
 from experiments.cli import CONF_DIR, command_line
+from experiments.records import Detection, Diverged, Record, Task
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, run_job,
                                  signal_name, start, write_history)
 from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
 from reducers import plots
 from reducers.anomaly import plots as anomaly_plots
-from reducers.anomaly.detectors import Detector, GaussianVAE, architecture, label
+from reducers.anomaly.detectors import Detector, GaussianVAE
 from reducers.anomaly.metrics import detection_metrics, roc
 from reducers.anomaly.protocols import Protocol, hold_out, protocol_split, tested_on
-from reducers.engine import fit
+from reducers.anomaly.settings import architecture, label
 from reducers.errors import ConfigError
 from reducers.interrupt import StopRequest
-from reducers.io import atomic_open, write_json
+from reducers.io import atomic_open
+from reducers.status import Status
+from reducers.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -40,120 +44,144 @@ log = logging.getLogger(__name__)
 class Stopped(Exception):
     """A network's training ended early: diverged or interrupted."""
 
-    def __init__(self, status: str, network: str, diverged: dict | None = None):
-        super().__init__(f"{network}: {status}")
+    def __init__(self, status: Status, network: str, diverged: dict | None = None):
+        super().__init__(f"{network}: {status.value}")
         self.status, self.network, self.diverged = status, network, diverged
 
 
-def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> dict:
-    """Train the detector, score, write ``run_dir``; return what ``metrics.json`` holds."""
+class Training:
+    """The detector's ``train(model, x, name)``: each of its networks through the trainer, the
+    seconds and the history of each kept; ``Stopped`` when one ends early."""
+
+    def __init__(self, cfg: DictConfig, settings, stop: StopRequest, image_shape):
+        self.cfg, self.settings, self.stop = cfg, settings, stop
+        self.augment = settings.trainer.augment(image_shape)  # moves the images, not codes
+        self.histories: dict[str, list[dict]] = {}
+        self.seconds = 0.0
+
+    def __call__(self, model: torch.nn.Module, x: torch.Tensor, network: str) -> None:
+        optimizer = build(self.cfg.optim)(model.parameters())
+        trainer = Trainer(self.settings.trainer, should_stop=lambda: bool(self.stop),
+                          augment=None if isinstance(model, GaussianVAE) else self.augment)
+        result = trainer.fit(model, optimizer, x, seed=self.cfg.seed)
+        self.histories[network] = result.history
+        self.seconds += result.train_seconds
+        if result.status is not Status.ok:
+            raise Stopped(result.status, network, result.diverged)
+
+
+def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> Record:
+    """Train the detector, score, write ``run_dir``; return its record (``metrics.json``)."""
     settings = validate(cfg)  # range errors before any work
-    a = settings.anomaly
-    run_dir = Path(run_dir)
+    a, run_dir = settings.anomaly, Path(run_dir)
     stop = stop if stop is not None else StopRequest()
     started = time.perf_counter()
     threads = start(cfg.seed, settings.trainer.threads)
+    split = load_split(cfg, settings)
+    cls = a.normal_class if a.protocol is Protocol.one_class else a.anomaly_class
+    # the validation images: normal ones the detector never trains on, for a fair threshold
+    part, val = hold_out(protocol_split(split, a.protocol, cls), settings.trainer.val_fraction,
+                         cfg.seed)
+    if len(part.x_train) < 2:
+        raise ConfigError(f"trainer.val_fraction={settings.trainer.val_fraction} leaves "
+                          f"{len(part.x_train)} normal training images ({part.description}); "
+                          "lower it, or use more data")
+    detector = build(cfg.detector, input_dim=split.input_dim, image_shape=split.image_shape)
+    check_fits_model(split, detector)
+    record = Record(status=Status.ok, task=Task.anomaly, label=label(cfg.detector),
+                    detection=Detection(a.protocol.value, cls, architecture(cfg.detector),
+                                        part.description), **record_header(cfg, threads, split))
+    log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
+             "%d threads", record.label, record.detection.architecture, split.name,
+             part.description, len(part.x_train),
+             "" if val is None else f" (+{len(val)} for validation: the threshold)",
+             len(part.y_test), part.is_anomaly.sum(), threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    training = Training(cfg, settings, stop, split.image_shape)
+    try:
+        detector.fit(torch.from_numpy(part.x_train), training)
+        if val is not None:  # e.g. the fusion chain's scales, on images it never saw
+            detector.calibrate(torch.from_numpy(val))
+    except Stopped as exc:
+        return stopped(record, exc, training.seconds, run_dir, stop)
+    for network, history in training.histories.items():
+        write_history(run_dir / f"history_{network.split()[0].lower()}.csv", history)
+    record.epochs_completed = settings.trainer.epochs  # by each network
+    record.timings["train_seconds"] = training.seconds
+    score(record, detector, part, val, a, run_dir, split.image_shape)
+    record.timings["total_seconds"] = time.perf_counter() - started
+    record.write(run_dir)  # last: its presence means "finished"
+    if record.status is Status.ok:
+        m = record.metrics
+        log.info("ok: AUROC %.3f, AP %.3f, at the %.0f%% threshold FPR %.3f FNR %.3f -> %s",
+                 m["auroc"], m["average_precision"], 100 * a.threshold_quantile, m["fpr"],
+                 m["fnr"], run_dir)
+    return record
+
+
+def load_split(cfg: DictConfig, settings):
+    """The data, labelled; tested on the held-out test set instead when there is one."""
     split = build(cfg.data)
     if not split.labelled:
         raise ConfigError(f"{split.name} has no labels, but anomaly detection takes its normal "
                           "and anomalous rows by class: name the label column with data.label "
                           "(or the labels with data.y_key / data.labels_path)")
-    if cfg.test_data is not None:  # another dataset tests: all of the data trains
-        split = tested_on(split, build(cfg.test_data))
+    if cfg.heldout is not None:  # another dataset tests: all of the data trains
+        split = tested_on(split, build(cfg.heldout))
     check_against_data(settings, split)
-    cls = a.normal_class if a.protocol is Protocol.one_class else a.anomaly_class
-    # held_out: normal images the detector never sees, for a fair threshold
-    part, held_out = hold_out(protocol_split(split, a.protocol, cls), a.held_out_fraction,
-                              cfg.seed)
-    if len(part.x_train) < 2:
-        raise ConfigError(f"anomaly.held_out_fraction={a.held_out_fraction} leaves "
-                          f"{len(part.x_train)} normal training images ({part.description}); "
-                          "lower it, or use more data")
-    detector = build(cfg.detector, input_dim=split.input_dim, image_shape=split.image_shape)
-    check_fits_model(split, detector)
-    name, networks = label(cfg.detector), architecture(cfg.detector)  # "ae (rapp_nap)", ...
-    log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
-             "%d threads", name, networks, split.name, part.description, len(part.x_train),
-             "" if held_out is None else f" (+{len(held_out)} held out for the threshold)",
-             len(part.y_test), part.is_anomaly.sum(), threads)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    return split
 
-    histories, train_seconds = {}, 0.0
-    augment = settings.trainer.augment(split.image_shape)  # moves the images, not codes
 
-    def train(model: torch.nn.Module, x: torch.Tensor, network: str) -> None:
-        nonlocal train_seconds
-        optimizer = build(cfg.optim)(model.parameters())
-        schedule = settings.trainer.schedule()
-        result = fit(model, optimizer, x, epochs=settings.trainer.epochs,
-                     batch_size=settings.trainer.batch_size, seed=cfg.seed,
-                     progress=settings.trainer.progress, should_stop=lambda: bool(stop),
-                     backward=settings.trainer.backward,
-                     lr_factor=schedule.factor if schedule else None,
-                     augment=None if isinstance(model, GaussianVAE) else augment)
-        histories[network] = result.history
-        train_seconds += result.train_seconds
-        if result.status != "ok":
-            raise Stopped(result.status, network, result.diverged)
+def stopped(record: Record, exc: Stopped, seconds: float, run_dir: Path,
+            stop: StopRequest) -> Record:
+    """The record of a run whose training ended early: nothing scored."""
+    record.status, record.detection.network = exc.status, exc.network
+    record.timings["train_seconds"] = seconds
+    if exc.status is Status.diverged:
+        record.diverged = Diverged(**exc.diverged)
+    else:  # runs take seconds: no checkpoint, no resume
+        record.error = (f"interrupted by {signal_name(stop)} while training the "
+                        f"{exc.network}: run the command again")
+    record.write(run_dir)
+    log.warning("%s: the %s %s; nothing scored -> %s", record.label, exc.network,
+                exc.status.value, run_dir)
+    return record
 
-    record = {"task": "anomaly", "detector": name, "architecture": networks,
-              "anomaly_protocol": a.protocol.value, "class": cls,
-              "description": part.description, **record_header(cfg, threads, split)}
-    x_train, x_test = torch.from_numpy(part.x_train), torch.from_numpy(part.x_test)
-    try:
-        detector.fit(x_train, train)
-        if held_out is not None:  # e.g. the fusion chain's scales, on images it never saw
-            detector.calibrate(torch.from_numpy(held_out))
-    except Stopped as exc:
-        record.update(status=exc.status, network=exc.network, metrics={},
-                      train_seconds=train_seconds)
-        if exc.status == "diverged":
-            record["diverged"] = exc.diverged
-        else:  # runs take seconds: no checkpoint, no resume
-            record["error"] = (f"interrupted by {signal_name(stop)} while training the "
-                               f"{exc.network}: run the command again")
-        write_json(run_dir / "metrics.json", record)
-        log.warning("%s: the %s %s; nothing scored -> %s", name, exc.network, exc.status,
-                    run_dir)
-        return record
-    for network, history in histories.items():
-        write_history(run_dir / f"history_{network.split()[0].lower()}.csv", history)
 
+def score(record: Record, detector: Detector, part, val, a, run_dir: Path,
+          image_shape) -> None:
+    """Every image's score, the detection metrics (at the validation images' threshold too),
+    ``scores.npz`` and the figures; a run whose scores are not finite diverged."""
     scored = time.perf_counter()
+    x_train, x_test = torch.from_numpy(part.x_train), torch.from_numpy(part.x_test)
     train_scores, test_scores = detector.score(x_train), detector.score(x_test)
     if not (np.isfinite(train_scores).all() and np.isfinite(test_scores).all()):
-        record.update(status="diverged", metrics={}, diverged={
-            "epoch": settings.trainer.epochs, "step": 0, "loss": float("nan"),
-            "last_finite_loss": float("nan"), "note": "non-finite anomaly scores"})
-        write_json(run_dir / "metrics.json", record)
-        return record
+        record.status = Status.diverged
+        record.diverged = Diverged(epoch=record.config["trainer"]["epochs"], step=0,
+                                   loss=float("nan"), last_finite_loss=float("nan"),
+                                   note="non-finite anomaly scores")
+        return
     metrics = detection_metrics(train_scores, test_scores, part.is_anomaly,
                                 a.threshold_quantile)
-    if held_out is not None:
-        held_scores = detector.score(torch.from_numpy(held_out))
-        at_held = detection_metrics(held_scores, test_scores, part.is_anomaly,
-                                    a.threshold_quantile)
-        metrics.update(held_out_threshold=at_held["threshold"], held_out_fpr=at_held["fpr"],
-                       held_out_fnr=at_held["fnr"])
-    metrics.update(train_seconds=train_seconds,
-                   score_seconds=time.perf_counter() - scored)
-    extra = {} if held_out is None else {"held_out": held_scores}
+    arrays = {}
+    if val is not None:
+        arrays["val"] = detector.score(torch.from_numpy(val))
+        at_val = detection_metrics(arrays["val"], test_scores, part.is_anomaly,
+                                   a.threshold_quantile)
+        metrics.update(val_threshold=at_val["threshold"], val_fpr=at_val["fpr"],
+                       val_fnr=at_val["fnr"])
+    record.metrics.update(metrics, train_seconds=record.timings["train_seconds"],
+                          score_seconds=time.perf_counter() - scored)
     with atomic_open(run_dir / "scores.npz") as f:
         np.savez_compressed(f, train=train_scores, test=test_scores,
-                            test_labels=part.y_test, is_anomaly=part.is_anomaly, **extra)
+                            test_labels=part.y_test, is_anomaly=part.is_anomaly, **arrays)
     if a.figures:
-        write_figures(run_dir, detector, part, split.image_shape, test_scores, metrics,
-                      a.threshold_quantile, f"{name} {networks}, {part.description}")
-    record.update(status="ok", metrics=metrics,
-                  sizes={"train": len(part.x_train), "test": len(part.y_test),
-                         "test_anomalous": int(part.is_anomaly.sum()),
-                         "held_out": 0 if held_out is None else len(held_out)},
-                  total_seconds=time.perf_counter() - started)
-    write_json(run_dir / "metrics.json", record)  # last: its presence means "finished"
-    log.info("ok: AUROC %.3f, AP %.3f, at the %.0f%% threshold FPR %.3f FNR %.3f -> %s",
-             metrics["auroc"], metrics["average_precision"], 100 * a.threshold_quantile,
-             metrics["fpr"], metrics["fnr"], run_dir)
-    return record
+        write_figures(run_dir, detector, part, image_shape, test_scores, metrics,
+                      a.threshold_quantile, f"{record.label} "
+                      f"{record.detection.architecture}, {part.description}")
+    record.sizes = {"train": len(part.x_train), "test": len(part.y_test),
+                    "test_anomalous": int(part.is_anomaly.sum()),
+                    "val": 0 if val is None else len(val)}
 
 
 def write_figures(run_dir: Path, detector: Detector, part, image_shape, test_scores,

@@ -16,43 +16,46 @@ import numpy as np
 import pandas as pd
 
 from experiments.markdown import markdown_row
-from experiments.results import (UnreadableRun, find_runs, read_config, read_record, reason,
+from experiments.records import Record, Task
+from experiments.results import (UnreadableRun, find_runs, read_config, read_record,
                                  table_command)
-from reducers.anomaly.detectors import architecture, label
+from reducers.anomaly.settings import architecture, label
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
 from reducers.plots import plt, save
+from reducers.status import Status
 
 PROG = "python -m experiments.anomaly_tables"
 DESCRIPTION = ("Build comparison.csv, comparison.md and auroc_per_class.png from anomaly sweep "
                "folders or trees of run folders (several are merged).")
 RATES = ["auroc", "average_precision", "fpr", "fnr"]
-HELD_OUT = ["held_out_fpr", "held_out_fnr"]  # at the threshold of held-out normal images
+VAL = ["val_fpr", "val_fnr"]  # at the threshold of the validation images (trainer.val_fraction)
 
 
 def load_run(run_dir: Path) -> dict:
     record = read_record(run_dir)
-    if record["status"] == "ok" and record.get("task") != "anomaly":
+    if record.status is Status.ok and record.task is not Task.anomaly:
         raise ReducerError(f"{run_dir} is not an anomaly-detection run: build its tables with "
                            "python -m experiments.compare")
     try:
         config, _ = read_config(run_dir, record)
     except UnreadableRun as exc:
-        record, config = {"status": "unreadable", "error": str(exc)}, {}
+        record, config = Record(status=Status.unreadable, error=str(exc)), {}
     settings = config.get("anomaly", {})
     protocol = settings.get("protocol", "one_class")
     detector = config.get("detector", {})
-    data = str(record.get("data", {}).get("name", ""))  # "mnist5k, tested on mnist_t10k"
+    data = str(record.data.get("name", ""))  # "mnist5k, tested on mnist_t10k"
     return {"detector": label(detector),
-            "network": architecture(detector) if detector.get("hidden") is not None else "?",
+            "network": architecture(detector) if detector.get("net") is not None else "?",
             "test_set": data.split(", tested on ")[1] if ", tested on " in data else
-            "the data's test split", "test_images": record.get("sizes", {}).get("test"),
+            "the data's test split", "test_images": record.sizes.get("test"),
             "protocol": protocol,
             "class": settings.get("normal_class" if protocol == "one_class" else
                                   "anomaly_class"),
-            "seed": config.get("seed"), "status": record["status"], "reason": reason(record),
-            **{k: record.get("metrics", {}).get(k, np.nan)
-               for k in [*RATES, *HELD_OUT, "threshold", "train_seconds"]},
+            "seed": config.get("seed"), "status": record.status.value,
+            "reason": record.reason(),
+            **{k: record.metrics.get(k, np.nan)
+               for k in [*RATES, *VAL, "threshold", "train_seconds"]},
             "run": str(run_dir)}
 
 
@@ -91,10 +94,10 @@ def per_class(ok: pd.DataFrame, metric: str, order: list[str]) -> str:
 def summary(ok: pd.DataFrame, order: list[str]) -> str:
     """Per detector: the mean over classes (and seeds) of each metric, the number of runs."""
     grouped = ok.groupby("detector")
-    metrics = RATES + [m for m in HELD_OUT if ok[m].notna().any()]
+    metrics = RATES + [m for m in VAL if ok[m].notna().any()]
     means = grouped[[*metrics, "train_seconds"]].mean().loc[order]
-    names = ["AUROC", "AP", "FPR (train thr.)", "FNR (train thr.)", "FPR (held-out thr.)",
-             "FNR (held-out thr.)"][:len(metrics)]
+    names = ["AUROC", "AP", "FPR (train thr.)", "FNR (train thr.)", "FPR (val. thr.)",
+             "FNR (val. thr.)"][:len(metrics)]
     lines = [markdown_row(["detector", "runs", *names, "train s"]),
              "|" + "---|" * (len(names) + 3)]
     best = {m: f"{means[m].max() if m in ('auroc', 'average_precision') else means[m].min():.3f}"
@@ -145,8 +148,8 @@ def write_tables(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
                   "## Per detector, mean over classes", "",
                   "FPR: normal test images above the threshold; FNR: anomalies not above "
                   "it. The train threshold is a quantile (`anomaly.threshold_quantile`) of "
-                  "the scores of the images the detector was trained on; the held-out one "
-                  "(with `anomaly.held_out_fraction` > 0) of normal images kept from "
+                  "the scores of the images the detector was trained on; the validation "
+                  "one (with `trainer.val_fraction` > 0) of normal images kept from "
                   "training.", "", summary(ok, order), ""]
         save(auroc_figure(ok, order), out / "auroc_per_class.png")
     unfinished = table[table.status != "ok"]

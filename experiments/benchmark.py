@@ -31,7 +31,7 @@ from experiments.benchmark_runs import run_breakdown, sweep_overhead
 from reducers import load_mnist5k
 from reducers.eager import denormals_flushed
 
-TINY_RUN = ["trainer.epochs=1", "data.limit=300", "model.hidden=[32]", "score.figures=false"]
+TINY_RUN = ["trainer.epochs=1", "data.limit=300", "model.net.hidden=[32]", "score.figures=false"]
 
 
 def main(argv: list[str] | None = None) -> int:

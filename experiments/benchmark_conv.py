@@ -8,14 +8,14 @@ import time
 
 import torch
 
-from reducers import VAE, fit
+from reducers import VAE, Conv, Trainer, TrainerSettings
 
 BATCH = 128
 
 
 def conv_model(seed: int, channels_last: bool) -> VAE:
     torch.manual_seed(seed)
-    model = VAE(input_dim=784, hidden=[512, 256], net="conv", channels=[32, 64], kernel_size=3,
+    model = VAE(input_dim=784, net=Conv(hidden=[512, 256], channels=[32, 64], kernel_size=3),
                 image_shape=(28, 28))
     return model.to(memory_format=torch.channels_last) if channels_last else model
 
@@ -68,8 +68,8 @@ def conv_throughput(x: torch.Tensor, repeats: int, epochs: int = 1) -> dict:
         for channels_last, runs in rates.items():
             model = conv_model(repeat, channels_last)
             optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-            runs.append(fit(model, optimizer, x, epochs=epochs, batch_size=BATCH, seed=repeat,
-                            progress=False).samples_per_second)
+            trainer = Trainer(TrainerSettings(epochs=epochs, batch_size=BATCH, progress=False))
+            runs.append(trainer.fit(model, optimizer, x, seed=repeat).samples_per_second)
     for channels_last, runs in rates.items():
         rate = statistics.median(runs)
         conv = conv_seconds(conv_model(0, channels_last), repeats, channels_last)

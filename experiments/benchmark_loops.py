@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from reducers import VAE, fit
+from reducers import MLP, VAE, KLWeighting, Trainer, TrainerSettings
 from reducers.losses import kl_divergence
 
 
@@ -59,15 +59,16 @@ def blog_epoch_seconds(x: torch.Tensor, epochs: int, seed: int) -> float:
 def blog_model(seed: int) -> tuple[VAE, torch.optim.Optimizer]:
     """The blog's configuration as this project builds it (experiment=blog_vae)."""
     torch.manual_seed(seed)
-    model = VAE(input_dim=784, hidden=[400], recon="mse", kl_scaling="blog")
+    model = VAE(input_dim=784, net=MLP(hidden=[400]), recon="mse",
+                kl=KLWeighting(scaling="blog"))
     return model, torch.optim.SGD(model.parameters(), lr=0.01, fused=True)  # as configured
 
 
 def engine_epoch_seconds(x: torch.Tensor, epochs: int, seed: int,
                          backward: str = "manual") -> float:
     model, optimizer = blog_model(seed)
-    result = fit(model, optimizer, x, epochs=epochs, batch_size=10, seed=seed, progress=False,
-                 backward=backward)
+    settings = TrainerSettings(epochs=epochs, batch_size=10, progress=False, backward=backward)
+    result = Trainer(settings).fit(model, optimizer, x, seed=seed)
     return result.train_seconds / epochs
 
 

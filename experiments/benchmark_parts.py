@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from reducers import VAE, fit, load_idx, load_mnist5k, score_codes
+from reducers import (MLP, VAE, Trainer, TrainerSettings, load_idx, load_mnist5k,
+                      score_codes)
 from reducers.data import load_table
 from reducers.errors import DataError
 
@@ -66,10 +67,11 @@ def engine_throughput(x: torch.Tensor, repeats: int, batch_size: int = 128) -> d
     for repeat in range(repeats):
         for backward, runs in rates.items():
             torch.manual_seed(repeat)
-            model = VAE(input_dim=x.shape[1], hidden=[512, 256])
+            model = VAE(input_dim=x.shape[1], net=MLP(hidden=[512, 256]))
             optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)  # the default
-            result = fit(model, optimizer, x, epochs=2, batch_size=batch_size, seed=repeat,
-                         progress=False, backward=backward)
+            settings = TrainerSettings(epochs=2, batch_size=batch_size, progress=False,
+                                       backward=backward)
+            result = Trainer(settings).fit(model, optimizer, x, seed=repeat)
             runs.append(result.samples_per_second)
     flops = train_flops_per_sample(model)
     rate = statistics.median(rates["manual"])

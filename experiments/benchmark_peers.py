@@ -75,13 +75,13 @@ def textbook_seconds(x: torch.Tensor, epochs: int, seed: int) -> float:
 
 def engine_seconds(x: torch.Tensor, epochs: int, seed: int) -> float:
     """As ``python -m experiments.train`` runs it: the hand-written backward pass, fused Adam."""
-    from reducers import VAE, fit
+    from reducers import MLP, VAE, Trainer, TrainerSettings
 
     torch.manual_seed(seed)
-    model = VAE(input_dim=x.shape[1], hidden=list(HIDDEN), latent_dim=LATENT)
+    model = VAE(input_dim=x.shape[1], net=MLP(hidden=list(HIDDEN)), latent_dim=LATENT)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
-    return fit(model, optimizer, x, epochs=epochs, batch_size=BATCH, seed=seed,
-               progress=False).train_seconds
+    trainer = Trainer(TrainerSettings(epochs=epochs, batch_size=BATCH, progress=False))
+    return trainer.fit(model, optimizer, x, seed=seed).train_seconds
 
 
 def pythae_seconds(x: torch.Tensor, epochs: int, seed: int, workdir: str) -> float:

@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 from experiments.markdown import TABLE_METRICS, markdown, seed_summary
+from experiments.records import Record, Task
 from experiments.results import (HEADLINE, UnreadableRun, find_runs, flatten, read_config,
-                                 read_record, reason, table_command)
+                                 read_record, table_command)
 from reducers.baselines import EMBEDDING_PROTOCOLS
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
+from reducers.status import Status
 from reducers.scoring import DIRECTION, LABEL_FREE
 
 LABEL_METRICS = [m for m in DIRECTION if m not in LABEL_FREE]
@@ -34,13 +36,13 @@ def load_run(run_dir: Path) -> dict:
     """One table row: group choices, flattened settings, status and reason, metrics. A run
     whose files cannot be read is a row with status ``unreadable`` and the reason."""
     record = read_record(run_dir)
-    if record.get("task") == "anomaly":
+    if record.task is Task.anomaly:
         raise ReducerError(f"{run_dir} is an anomaly-detection run: build its tables with "
                            "python -m experiments.anomaly_tables")
     try:
         config, row = read_config(run_dir, record)
     except UnreadableRun as exc:
-        record, config, row = {"status": "unreadable", "error": str(exc)}, {}, {}
+        record, config, row = Record(status=Status.unreadable, error=str(exc)), {}, {}
     row = {k: v for k, v in row.items() if v is not None}
     target = config.get("model", {}).get("_target_") if isinstance(config.get("model"), dict) \
         else None
@@ -48,15 +50,14 @@ def load_run(run_dir: Path) -> dict:
         row["model"] = target.rsplit(".", 1)[-1].lower()
     row.update({k: str(v) if isinstance(v, list) else v for k, v in flatten(config).items()
                 if not k.rsplit(".", 1)[-1].startswith("_")})  # _target_: implied by choices
-    data = record.get("data") if isinstance(record.get("data"), dict) else {}
-    row.update(record.get("metrics", {}), status=record["status"],
-               embedding_protocol=record.get("embedding_protocol",
-                                             record.get("protocol", "inductive")),
-               kl_weight_effective=record.get("kl_weight_effective"),
-               epochs_completed=record.get("epochs_completed"), reason=reason(record),
+    data = record.data if isinstance(record.data, dict) else {}
+    row.update(record.metrics, status=record.status.value,
+               embedding_protocol=record.embedding_protocol or "inductive",
+               kl_weight_effective=record.kl_weight_effective,
+               epochs_completed=record.epochs_completed, reason=record.reason(),
                labelled=data.get("labelled", True))
     row["run"] = str(run_dir)
-    row["metric_keys"] = tuple(record.get("metrics", {}))  # e.g. train_tsne: not a setting
+    row["metric_keys"] = tuple(record.metrics)  # e.g. train_tsne: not a setting
     return row
 
 

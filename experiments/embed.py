@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig
 
 from experiments.cli import CONF_DIR, command_line
+from experiments.records import Embedding, Record, Task
 from experiments.runtime import build, record_header, run_job, start, write_codes
 from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
@@ -22,7 +23,7 @@ from reducers import plots
 from reducers.checkpoint import build_model, load_checkpoint
 from reducers.errors import DataError
 from reducers.interrupt import StopRequest
-from reducers.io import write_json
+from reducers.status import Status
 from reducers.scoring import encode, score_codes, score_model
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def load_data(cfg: DictConfig, spec: dict, source: Path):
     return build(cfg.data, scaling=scaling)
 
 
-def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None) -> dict:
+def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None) -> Record:
     """Encode both splits of ``cfg.data`` with the checkpoint's model, score, write ``out_dir``."""
     settings = validate(cfg)
     out_dir = Path(out_dir)
@@ -83,12 +84,13 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
         plots.save(plots.scatter(test_codes, split.y_test,
                                  f"{label}\n{split.name} test codes{score}",
                                  split.class_names), out_dir / "scatter.png")
-    record = {"status": "ok", "checkpoint": str(source), "checkpoint_epoch": state["epoch"],
-              "model_spec": state["model_spec"], "trained_with": state["config"],
-              "metrics": metrics, "sample_sizes": sizes,
-              "timings": {**seconds, "total_seconds": time.perf_counter() - started},
-              **record_header(cfg, threads, split)}
-    write_json(out_dir / "metrics.json", record)
+    seconds["total_seconds"] = time.perf_counter() - started
+    record = Record(status=Status.ok, task=Task.embed, label=label, metrics=metrics,
+                    sizes=sizes, timings=seconds,
+                    embedding=Embedding(str(source), state["epoch"], state["model_spec"],
+                                        state["config"]),
+                    **record_header(cfg, threads, split))
+    record.write(out_dir)
     shown = "".join(f" {k}={metrics[k]:.3f}" for k in ("knn_acc", "trustworthiness")
                     if k in metrics)
     log.info("%s on %s:%s recon_mse=%.4f -> %s", label, split.name, shown,

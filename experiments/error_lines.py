@@ -9,6 +9,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments import schemas
 from experiments.extras import plugin_hint
+from experiments.config_groups import group_options
+from reducers import legacy
 from reducers.errors import ReducerError
 
 
@@ -39,16 +41,14 @@ def composition_error(exc: Exception) -> str:
     text = str(exc).split("Config search path:")[0]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = lines[0] if lines else type(exc).__name__
+    reason = ""
     if message.endswith(":") and len(lines) > 1:  # "... raised while composing config:"
-        message += f" {lines[1]}"
+        message, reason = message + f" {lines[1]}", lines[1]
     if exc.__cause__ is not None:  # OmegaConf's reason, e.g. "Key 'betta' not in 'VAEConfig'"
         reason = (str(exc.__cause__).splitlines() or [type(exc.__cause__).__name__])[0]
         message += f" ({reason})"
-        network_only = re.match(r"Key '(\w+)' not in '(PCA|TSNE|UMAP)Config'", reason)
-        if network_only and network_only[1] in schemas.NETWORK_KEYS:
-            message += (f"; model.{network_only[1]} is a network's setting: it applies to "
-                        "model=ae and model=vae, not to a baseline")
-    message += plugin_hint(message)
+        text += str(exc.__cause__)
+    message += _moved_hint(text, reason) + plugin_hint(message)
     if any(line.startswith("Available options") for line in lines):
         options = lines[next(i for i, line in enumerate(lines)
                              if line.startswith("Available options")) + 1:]
@@ -56,6 +56,45 @@ def composition_error(exc: Exception) -> str:
     if message.startswith(("In 'sweep/", "In 'experiment/")):  # e.g. another app's sweep
         message = message.rstrip(".") + "; the app's --help lists the sweeps and presets it takes"
     return message
+
+
+PART_GROUPS = re.compile(r"Could not override '(model|detector)/(net|embedding)'\. No match")
+PICKED_BY_A_VALUE = re.compile(r"Error merging override ((model|detector)\.(net|embedding))=")
+
+
+def _moved_hint(text: str, reason: str) -> str:
+    """What to write instead, for a setting given where it does not live: a network's part
+    picked by a value instead of its group (``model.net=cnn``), a network's setting given to
+    a baseline, a conv network's setting to an MLP, or a setting of earlier versions (its full
+    key ``model.beta`` in a user's own sweep file: now ``model.kl.beta``)."""
+    if PART_GROUPS.search(text):
+        group = PART_GROUPS.search(text)
+        return (f"; {group[1]}/{group[2]} picks a part of a network: it applies to "
+                f"{'model=ae and model=vae' if group[1] == 'model' else 'every detector'}")
+    picked = PICKED_BY_A_VALUE.search(text)
+    if picked:
+        group = picked[1].replace(".", "/")
+        return f"; {group}=... picks it (available: {group_options(group)})"
+    unknown = re.match(r"Key '(\w+)' not in '(\w+)'", reason)
+    if unknown is None:
+        return ""
+    key, schema = unknown.groups()
+    if schema in ("PCAConfig", "TSNEConfig", "UMAPConfig") and key in schemas.NETWORK_KEYS:
+        return (f"; model.{key} is a network's setting: it applies to model=ae and model=vae, "
+                "not to a baseline")
+    full_key = re.search(r"full_key: (\S+)", text)
+    if full_key is None:
+        return ""
+    if legacy.renamed_key(full_key[1]):
+        return f"; an earlier spelling: it is now {legacy.renamed_key(full_key[1])}"
+    parent = full_key[1].rsplit(".", 1)[0]
+    if schema == "MLP" and key in legacy.CONV_ONLY:
+        return f"; a conv network's setting: add {parent.replace('.', '/')}=conv"
+    moved = legacy.new_spelling(key, "...")
+    if moved is None or "." in parent:  # only a model's or a detector's own keys moved
+        return ""
+    return f"; an earlier spelling: it is now {parent}{'/' if key in legacy.PICKED else '.'}" \
+           f"{moved.split('=')[0]}"
 
 
 def error_line(exc: Exception) -> str:

@@ -20,7 +20,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from experiments.cli import EXIT_LATER
+from experiments.records import Record
 from reducers.errors import ReducerError
+from reducers.legacy import current_config
+from reducers.status import Status
 
 log = logging.getLogger(__name__)
 # what a run's last log line and the sweep figures show of a reducer's metrics
@@ -42,7 +45,7 @@ def find_runs(paths: list[str | Path]) -> list[Path]:
                                        for s in p.parts])
 
 
-STATUSES = ("ok", "failed", "diverged", "interrupted")  # what a run's record may say
+WRITTEN = tuple(s.value for s in Status if s is not Status.unreadable)  # what a record says
 
 
 class UnreadableRun(ReducerError):
@@ -66,57 +69,65 @@ def read_yaml(path: Path) -> dict:
     return node
 
 
-def read_record(run_dir: Path) -> dict:
-    """A run's metrics.json, checked: a missing one means the run did not finish (``failed``);
-    one that cannot be a run's record is ``unreadable``, with the reason as its ``error``."""
+def read_record(run_dir: Path) -> Record:
+    """A run's ``metrics.json`` as its ``Record``: a missing one means the run did not finish
+    (``failed``); one that cannot be a run's record is ``unreadable``, with the reason as its
+    ``error``."""
     path = run_dir / "metrics.json"
     if not path.exists():
-        return {"status": "failed", "error": "no metrics.json: the run crashed or was killed"}
+        return Record(status=Status.failed,
+                      error="no metrics.json: the run crashed or was killed")
     try:
-        record = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:  # a folder, unreadable bytes, broken JSON
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        return {"status": "unreadable", "error": f"unreadable metrics.json ({detail})"}
-    problem = record_problem(record)
-    if problem:
-        return {"status": "unreadable", "error": f"metrics.json: {problem}"}
-    return record
+        return Record(status=Status.unreadable, error=f"unreadable metrics.json ({detail})")
+    problem = record_problem(data)
+    if problem is None:
+        try:
+            return Record.from_json(data)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            problem = f"not a run's record ({type(exc).__name__}: {exc})"
+    return Record(status=Status.unreadable, error=f"metrics.json: {problem}")
 
 
 def record_problem(record) -> str | None:
-    """What makes ``record`` unusable as a run's record, or None."""
+    """What makes ``record`` (JSON) unusable as a run's record, or None."""
     if not isinstance(record, dict):
         return f"a JSON {type(record).__name__}, not an object"
     status = record.get("status")
-    if status not in STATUSES:
-        return f"status {status!r} is not one of {', '.join(STATUSES)}"
+    if status not in WRITTEN:
+        return f"status {status!r} is not one of {', '.join(WRITTEN)}"
     metrics = record.get("metrics", {})
     if not isinstance(metrics, dict):
         return f"'metrics' is a {type(metrics).__name__}, not a mapping of names to numbers"
     for name, value in metrics.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"metric {name!r} is {value!r}, not a number"
-    if status == "ok" and not metrics:
+    if status == Status.ok and not metrics:
         return "status 'ok' but no metrics"
     return None
 
 
-def read_config(run_dir: Path, record: dict) -> tuple[dict, dict]:
-    """(the run's resolved config, Hydra's group choices); a run made without Hydra has only
-    the config its record keeps. UnreadableRun for a corrupt file."""
-    config = read_yaml(run_dir / ".hydra" / "config.yaml") or record.get("config", {})
-    if not isinstance(config, dict):
-        config = {}
+def read_config(run_dir: Path, record: Record) -> tuple[dict, dict]:
+    """(the run's resolved config, Hydra's group choices), as a run made now writes them (an
+    older run's settings under their current names: ``reducers.legacy``); a run made without
+    Hydra has only the config its record keeps. UnreadableRun for a corrupt file."""
+    config = read_yaml(run_dir / ".hydra" / "config.yaml") or record.config
+    config, picked = current_config(config if isinstance(config, dict) else {})
     choices = read_yaml(run_dir / ".hydra" / "hydra.yaml").get("hydra", {})
     choices = choices.get("runtime", {}) if isinstance(choices, dict) else {}
     choices = choices.get("choices", {}) if isinstance(choices, dict) else {}
     if not isinstance(choices, dict):
         choices = {}
-    return config, {k: v for k, v in choices.items() if not str(k).startswith("hydra/")}
+    choices = {**{k: v for k, v in choices.items() if not str(k).startswith("hydra/")}, **picked}
+    if "test_data" in choices:  # the anomaly app's held-out test set, before its rename
+        choices["heldout"] = choices.pop("test_data")
+    return config, choices
 
 
 def flatten(node: dict, prefix: str = "") -> dict:
-    """Nested settings as {"model.beta": 1.0, ...}."""
+    """Nested settings as {"model.kl.beta": 1.0, ...}."""
     flat = {}
     for key, value in node.items():
         if isinstance(value, dict):
@@ -126,23 +137,7 @@ def flatten(node: dict, prefix: str = "") -> dict:
     return flat
 
 
-def reason(record: dict) -> str:
-    """Why a run did not finish, in a few words on one line ('' for one that did)."""
-    details = record.get(record["status"])
-    if record["status"] == "diverged":
-        try:
-            return (f"diverged at epoch {details['epoch']}, step {details['step']} "
-                    f"(last finite loss {float(details['last_finite_loss']):.4g})")
-        except (TypeError, KeyError, ValueError):
-            return "diverged (its record lacks the details)"
-    if record["status"] == "interrupted" and isinstance(details, dict):
-        return (f"interrupted by {details.get('signal', 'a signal')} after epoch "
-                f"{details.get('epochs_kept', '?')}; continue with trainer.resume=true")
-    return " ".join(str(record.get("error", "")).split())  # one line, whatever it held
-
-
 EXIT_JOBS_FAILED = 1  # a sweep in which some job failed (after its tables are written)
-NOT_FINISHED = ("failed", "unreadable")  # diverged and interrupted runs are results
 
 
 class TablesCallback(Callback):
@@ -169,7 +164,7 @@ class TablesCallback(Callback):
         log.info("tables of %d runs (%s) -> %s", len(table),
                  ", ".join(f"{n} {s}" for s, n in table.status.value_counts().items()),
                  sweep_dir / "comparison.md")
-        failed = int(table.status.isin(NOT_FINISHED).sum())
+        failed = int((~table.status.map(lambda s: Status(s).finished)).sum())
         if failed:
             EXIT_LATER.set(EXIT_JOBS_FAILED, f"error: {failed} of {len(table)} runs failed; "
                            f"their reasons are in {sweep_dir / 'comparison.md'}")

@@ -12,8 +12,9 @@ from omegaconf import DictConfig
 
 from experiments.results import flatten
 from experiments.runtime import Job, resolved
+from reducers.callbacks import Callback
 from reducers.checkpoint import load_checkpoint, snapshot, write_checkpoint
-from reducers.engine import LoopState
+from reducers.trainer import LoopState
 from reducers.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ def resume_point(cfg: DictConfig, trainer, run_dir: Path) -> tuple[dict, Path] |
     return state, source
 
 
-class EpochCheckpoints:
-    """``fit``'s ``on_epoch_end``: the state after every whole epoch is copied in memory (into
+class EpochCheckpoints(Callback):
+    """The trainer's callback: the state after every whole epoch is copied in memory (into
     the previous copy's tensors: 0.7 ms for the default model, 3.7 ms for fresh ones) and
     written to disk (atomically, 27 ms) at most every ``interval`` seconds; ``flush`` writes
     the last copy, so a run that ends, stops or fails leaves the checkpoint of its last whole
@@ -65,7 +66,7 @@ class EpochCheckpoints:
         self.written_at = time.monotonic()
         self.seconds = 0.0  # spent copying and writing
 
-    def __call__(self, state: LoopState) -> None:
+    def on_state(self, state: LoopState) -> None:
         started = time.perf_counter()  # the last copy is on disk or superseded: reuse it
         self.last = (*snapshot(self.model, self.optimizer, into=self.last and self.last[:2]),
                      state)
@@ -96,8 +97,8 @@ def resume_command(run_dir: Path, multirun: bool) -> str:
 
 def log_how_to_resume(job: Job) -> None:
     """An interrupted training run's last words: what was kept and the command that goes on."""
-    kept = job.record["interrupted"]
-    where = (f"the checkpoint of epoch {kept['epochs_kept']} is {kept['checkpoint']}"
-             if kept["checkpoint"] else "no epoch was completed")
-    log.warning("interrupted by %s: %s; resume with\n  %s", kept["signal"], where,
+    kept = job.record.interrupted
+    where = (f"the checkpoint of epoch {kept.epochs_kept} is {kept.checkpoint}"
+             if kept.checkpoint else "no epoch was completed")
+    log.warning("interrupted by %s: %s; resume with\n  %s", kept.signal, where,
                 resume_command(job.run_dir, multirun=not job.single))

@@ -26,14 +26,17 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
+from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
 from reducers.eager import denormals_flushed, skip_dynamo_import
 from reducers.errors import CheckpointError, ConfigError, ReducerError
 from reducers.interrupt import StopRequest
-from reducers.io import atomic_open, write_json
+from reducers.io import atomic_open
+from reducers.status import Status
 
 log = logging.getLogger(__name__)
+TASKS = {"train": Task.train, "anomaly": Task.anomaly, "embed": Task.embed}  # by Hydra job name
 EXIT_DIVERGED = 3
 STOP = StopRequest()  # one per process: once a sweep is interrupted, its later jobs do not start
 
@@ -76,9 +79,10 @@ def single_run() -> bool:
 
 
 def build(node: DictConfig, **kwargs):
-    """``hydra.utils.instantiate``, re-raising the project's own errors unwrapped."""
+    """``hydra.utils.instantiate``, with parts (structured configs without a ``_target_``, e.g.
+    ``model.net``) passed as the library's dataclasses; the project's own errors unwrapped."""
     try:
-        return instantiate(node, **kwargs, _convert_="all")
+        return instantiate(node, **kwargs, _convert_="object")
     except InstantiationException as exc:
         if isinstance(exc.__cause__, ReducerError):
             raise exc.__cause__ from None
@@ -157,12 +161,12 @@ def signal_name(stop: StopRequest) -> str | None:
 class Job:
     """One job of a Hydra app: its record (None once a failure or an interruption is recorded
     in a sweep), its folder, and whether it is a single run rather than a job of a sweep."""
-    record: dict | None
+    record: Record | None
     run_dir: Path
     single: bool
 
 
-def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConfig) -> Job:
+def run_job(work: Callable[[DictConfig, Path, StopRequest], Record], cfg: DictConfig) -> Job:
     """``work(cfg, run_dir, stop)`` with the signals caught. In a sweep, a failure or an
     interruption leaves a ``metrics.json`` saying so and the sweep goes on; a single run's own
     error is one line and exit 2."""
@@ -170,13 +174,13 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConf
     single = hydra_cfg.mode != RunMode.MULTIRUN
     run_dir = Path(hydra_cfg.runtime.output_dir)
 
-    def recorded(status: str, error: str) -> Job:
-        write_json(run_dir / "metrics.json", {"status": status, "error": error,
-                                              "epochs_completed": 0, "metrics": {}})
+    def recorded(status: Status, error: str) -> Job:
+        Record(status=status, error=error,
+               task=TASKS.get(hydra_cfg.job.name, Task.train)).write(run_dir)
         return Job(None, run_dir, single)
 
     if STOP:  # an earlier job of this sweep was interrupted: do not start this one
-        return recorded("interrupted", "not started: the sweep was interrupted")
+        return recorded(Status.interrupted, "not started: the sweep was interrupted")
     try:
         with STOP.installed(), denormals_flushed(
                 OmegaConf.select(cfg, "trainer.flush_denormal", default=False)):
@@ -184,21 +188,21 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], dict], cfg: DictConf
     except KeyboardInterrupt:  # a second signal: stopped at once, wherever it was
         STOP.signum = STOP.signum or signal.SIGINT
         record = stopped_at_once(run_dir)
-        write_json(run_dir / "metrics.json", record)
+        record.write(run_dir)
         return Job(record, run_dir, single)  # the app says how to resume, as after one signal
     except ReducerError as exc:
         if not single:
-            return recorded("failed", f"{type(exc).__name__}: {exc}")
+            return recorded(Status.failed, f"{type(exc).__name__}: {exc}")
         print(error_line(exc), file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except Exception as exc:  # a bug or a broken environment: keep the sweep going
         if single:
             raise
         log.exception("run failed")
-        return recorded("failed", f"{type(exc).__name__}: {exc}")
+        return recorded(Status.failed, f"{type(exc).__name__}: {exc}")
 
 
-def stopped_at_once(run_dir: Path) -> dict:
+def stopped_at_once(run_dir: Path) -> Record:
     """The record of a job stopped at once by a second signal: the epochs its checkpoint keeps
     (the last whole epoch written before the signals), so that the resume command is shown."""
     checkpoint, epochs = run_dir / "checkpoint.pt", 0
@@ -207,20 +211,20 @@ def stopped_at_once(run_dir: Path) -> dict:
             epochs = int(load_checkpoint(checkpoint)["epoch"])
         except CheckpointError:  # cut short while being written: nothing to resume from
             pass
-    return {"status": "interrupted", "error": "stopped at once by a second signal",
-            "epochs_completed": epochs, "metrics": {},
-            "interrupted": {"signal": signal_name(STOP), "during": "a second signal",
-                            "epochs_kept": epochs,
-                            "checkpoint": str(checkpoint) if epochs else None}}
+    return Record(status=Status.interrupted, error="stopped at once by a second signal",
+                  epochs_completed=epochs,
+                  interrupted=Interrupted(signal_name(STOP), "a second signal", epochs,
+                                          str(checkpoint) if epochs else None))
 
 
-def diverged_line(record: dict) -> str:
-    d = record["diverged"]
-    if "note" in d:  # found after training, e.g. non-finite anomaly scores
-        return f"error: {d['note']}; lower optim.lr or check the data"
-    what = f"training of the {record['network']}" if "network" in record else "training"
-    return (f"error: {what} diverged at epoch {d['epoch']}, step {d['step']} (loss {d['loss']}, "
-            f"last finite loss {d['last_finite_loss']:.4g}); lower optim.lr or check the data")
+def diverged_line(record: Record) -> str:
+    d = record.diverged
+    if d.note is not None:  # found after training, e.g. non-finite anomaly scores
+        return f"error: {d.note}; lower optim.lr or check the data"
+    network = record.detection and record.detection.network
+    what = f"training of the {network}" if network else "training"
+    return (f"error: {what} diverged at epoch {d.epoch}, step {d.step} (loss {d.loss}, "
+            f"last finite loss {d.last_finite_loss:.4g}); lower optim.lr or check the data")
 
 
 def finish(job: Job, cfg: DictConfig,
@@ -231,8 +235,8 @@ def finish(job: Job, cfg: DictConfig,
     record = job.record
     if record is None:
         return None
-    if record["status"] == "interrupted" and on_interrupt is not None:
+    if record.status is Status.interrupted and on_interrupt is not None:
         on_interrupt(job)
-    if record["status"] == "diverged" and job.single:
+    if record.status is Status.diverged and job.single:
         EXIT_LATER.set(EXIT_DIVERGED, diverged_line(record))
-    return record["metrics"].get(cfg.optimized_metric) if record["status"] == "ok" else None
+    return record.metrics.get(cfg.optimized_metric) if record.status is Status.ok else None

@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from experiments.results import HEADLINE
 from reducers.plots import CLASS_COLOURS, draw_codes, plt, save
 
-X = "model.beta"
+X = "model.kl.beta"
 
 
 def _series(ok: pd.DataFrame, keys: list[str]) -> list[tuple[str, pd.DataFrame]]:

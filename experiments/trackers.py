@@ -11,11 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from experiments.results import UnreadableRun, flatten, read_config, read_record, reason
+from experiments.results import UnreadableRun, flatten, read_config, read_record
 from reducers.errors import ConfigError
 from reducers.io import make_sqlite_folder
+from reducers.status import Status
 
-MLFLOW_STATUS = {"ok": "FINISHED", "interrupted": "KILLED"}  # any other: FAILED
+MLFLOW_STATUS = {Status.ok: "FINISHED", Status.interrupted: "KILLED"}  # any other: FAILED
 RUN_ARTIFACTS = ("metrics.json", "history.csv", "train.log")
 SWEEP_ARTIFACTS = ("comparison.md", "comparison.csv", "search.md", "trials.csv")
 
@@ -43,7 +44,7 @@ def run_contents(run_dir: Path) -> dict:
     try:
         config, _ = read_config(run_dir, record)
     except UnreadableRun as exc:  # logged without its settings, saying why
-        record, config = {**record, "status": "unreadable", "error": str(exc)}, {}
+        record.status, record.error, config = Status.unreadable, str(exc), {}
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.exists() else []
     changed = dict(o.lstrip("+~").split("=", 1) for o in overrides or [] if "=" in o)
@@ -52,12 +53,11 @@ def run_contents(run_dir: Path) -> dict:
         with open(run_dir / "history.csv") as f:
             history = [{k: float(v) for k, v in row.items() if v not in ("", None)}
                        for row in csv.DictReader(f)]
-    metrics = {k: float(v) for k, v in record.get("metrics", {}).items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    return {"status": record["status"], "reason": reason(record),
-            "model": record.get("model", ""), "params": flatten(config or {}),
+    metrics = {k: float(v) for k, v in record.metrics.items()}
+    return {"status": record.status, "reason": record.reason(),
+            "model": record.label, "params": flatten(config or {}),
             "changed": changed, "history": history, "metrics": metrics,
-            "seconds": record.get("timings", {}).get("total_seconds")}
+            "seconds": record.timings.get("total_seconds")}
 
 
 def _millis(path: Path) -> int:

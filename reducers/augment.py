@@ -1,6 +1,6 @@
 """Image augmentation on the fly: each training batch is moved by a small random rigid motion
 (a shift of up to ``shift`` pixels along each axis and a rotation of up to ``degrees``), drawn
-from the engine's seeded batch-order generator, so a run is reproducible and resumes exactly.
+from the trainer's seeded batch-order generator, so a run is reproducible and resumes exactly.
 The model reconstructs the moved image (the target moves with the input)."""
 
 import math

@@ -6,66 +6,84 @@
     loss(x)   -> dict    "total" (what the optimiser minimises), "recon" and, for a VAE, "kl";
                          each a scalar tensor, a mean over the batch (``reducers.losses``).
 
-A neighbour-embedding term (``embedding_loss="tsne"|"umap"``, ``reducers.neighbours``) adds
-``embedding_weight`` times itself to "total" and reports itself under its name ("tsne",
-"umap") while training; it needs ``fit_neighbours(x_train)`` first, and evaluation (``eval()``
-mode) leaves it out.
+A neighbour-embedding term (``embedding=TSNETerm(...)`` or ``UMAPTerm``,
+``reducers.embedding_terms``) adds its ``weight`` times itself to "total" and reports itself
+under its name ("tsne", "umap") while training; it needs ``fit_neighbours(x_train)`` first, and
+evaluation (``eval()`` mode) leaves it out.
 
 Optionally ``manual_step(optimizer)`` returns an object whose ``loss(x)`` gives the same terms
 and whose ``step()`` then updates the parameters by a hand-written backward pass
-(``reducers.manual``); the engine uses it where offered and autograd on ``loss`` otherwise.
+(``reducers.manual``); the trainer uses it where offered and autograd on ``loss`` otherwise.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 
 import torch
 from torch import nn
 
 from reducers import losses
+from reducers.checks import at_least
+from reducers.embedding_terms import EmbeddingTerm, NeighbourTerm
 from reducers.losses import Recon
-from reducers.neighbours import Embedding, NeighbourTerm
-from reducers.networks import (ConvShape, Extras, Net, check_sizes, conv_decoder, conv_encoder,
-                               mlp)
+from reducers.networks import MLP
+
+
+@dataclass(kw_only=True)
+class NetworkSettings:
+    """A network reducer's settings, the one home of their defaults (the command line's
+    ``model.*``): the code size, the reconstruction loss and the parts it is assembled from,
+    each holding its own settings: the encoder's and decoder's layers (``net``,
+    ``reducers.networks``) and a neighbour-embedding term (``embedding``,
+    ``reducers.embedding_terms``)."""
+
+    latent_dim: int = 2
+    recon: Recon = Recon.bce  # bce | mse
+    net: MLP = field(default_factory=MLP)  # model/net=conv: strided convolutions first
+    embedding: EmbeddingTerm | None = None  # model/embedding=tsne | umap: a term that keeps
+    #                                         the training data's neighbourhoods in the codes
+
+    def __post_init__(self):
+        at_least(self.latent_dim, "latent_dim", 1)
+        self.recon = Recon(self.recon)
+
+    def as_dict(self) -> dict:
+        """The settings as keyword arguments (parts as they are)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Reducer(nn.Module):
-    """Shared parts: the decoder (MLP, or transposed convolutions for ``net="conv"``) with a
-    sigmoid output, the encoder's trunk, and the contract's defaults. The defaults of every
-    constructor argument are the YAML's (``conf/model/``), checked by a test; ``image_shape``
-    comes from the data (needed by ``net="conv"`` only)."""
+    """What the autoencoder and the VAE share. Keyword-only: the data's size (``input_dim``;
+    ``image_shape`` for a conv network) and the ``Settings``' fields, e.g.
+    ``VAE(input_dim=784, net=MLP(hidden=[400]), kl=KLWeighting(beta=4))``. The decoder is
+    built here, before the encoder, so that a seed gives the same weights as ever."""
 
+    Settings = NetworkSettings
     has_prior = False  # True when decoding N(0, I) samples is meaningful (a VAE)
 
-    def __init__(self, input_dim: int, hidden: Sequence[int], latent_dim: int, activation: str,
-                 recon: str, net: str = "mlp", channels: Sequence[int] = (32, 64),
-                 kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
-                 input_dropout: float = 0.0, image_shape: Sequence[int] | None = None,
-                 embedding_loss: str = "none", embedding_weight: float = 1.0,
-                 perplexity: float = 30.0, n_neighbors: int = 15, min_dist: float = 0.1,
-                 negative_rate: int = 5, embedding_batch: int = 512,
-                 embedding_scale: float = 1.0):
+    def __init__(self, *, input_dim: int, image_shape: Sequence[int] | None = None,
+                 **settings):
         super().__init__()
-        if not (0 <= dropout < 1 and 0 <= input_dropout < 1):
-            raise ValueError(f"dropouts must be in [0, 1), got {dropout} and {input_dropout}")
-        hidden = list(hidden)
-        check_sizes(input_dim, hidden, latent_dim)
-        self.input_dim, self.latent_dim = input_dim, latent_dim
-        self.hidden, self.activation = hidden, activation
-        self.extras = Extras(bool(batchnorm), float(dropout), float(input_dropout))
-        self.recon = Recon(recon)
-        self.net = Net(net)
+        at_least(input_dim, "input_dim", 1)
+        self.settings = self.Settings(**settings)
+        self.input_dim, self.latent_dim = input_dim, self.settings.latent_dim
+        self.recon, self.net = self.settings.recon, self.settings.net
         self.image_shape = None if image_shape is None else tuple(image_shape)
-        self.conv = ConvShape.of(self.image_shape, channels, kernel_size) \
-            if self.net is Net.conv else None
-        if self.conv is not None and self.conv.image_shape[0] * self.conv.image_shape[1] \
-                != input_dim:
-            raise ValueError(f"image_shape {self.image_shape} does not hold {input_dim} pixels")
-        self.decoder = mlp([latent_dim, *reversed(hidden), input_dim], activation,
-                           extras=self.extras) if self.conv is None else \
-            conv_decoder(self.conv, latent_dim, hidden, activation, self.extras)
-        self.neighbours = None if Embedding(embedding_loss) is Embedding.none else NeighbourTerm(
-            embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist, negative_rate,
-            embedding_batch, embedding_scale)
+        self.decoder = self.net.decoder(self.latent_dim, input_dim, self.image_shape)
+        embedding = self.settings.embedding
+        self.neighbours = None if embedding is None else NeighbourTerm(embedding)
+
+    def describe(self) -> str:
+        """A short label, e.g. 'VAE [512, 256]->2 bce beta=1 + tsne x300'."""
+        label = f"{type(self).__name__} {self.net.describe()}->{self.latent_dim} " \
+                f"{self.recon.value}{self.describe_objective()}"
+        if self.neighbours is not None:
+            label += f" + {self.neighbours.kind} x{self.neighbours.weight:g}"
+        return label
+
+    def describe_objective(self) -> str:
+        """What the label says of the objective beyond the reconstruction ('' here)."""
+        return ""
 
     def fit_neighbours(self, x_train: torch.Tensor, augment=None) -> float | None:
         """Give the neighbour-embedding term its training rows (N, D) and build its graph; the
@@ -79,27 +97,12 @@ class Reducer(nn.Module):
             return terms
         term = self.neighbours(self.encode)
         return {**terms, "total": terms["total"] + self.neighbours.weight * term,
-                self.neighbours.kind.value: term}
+                self.neighbours.kind: term}
 
     def trunk(self, out: list[int], last_activation: bool) -> nn.Sequential:
-        """The encoder from (B, D) through ``hidden`` and then ``out`` (sizes of more fully
-        connected layers): an MLP, or convolutions first for ``net="conv"``."""
-        if self.conv is None:
-            net = mlp([self.input_dim, *self.hidden, *out], self.activation, last_activation,
-                      self.extras)
-        else:
-            net = conv_encoder(self.conv, [*self.hidden, *out], self.activation,
-                               last_activation, self.extras)
-        if self.extras.input_dropout > 0:  # the loss still compares with the clean input
-            net.insert(0, nn.Dropout(self.extras.input_dropout))
-        return net
-
-    @property
-    def trunk_features(self) -> int:
-        """The width of ``trunk([], True)``'s output."""
-        if self.hidden:
-            return self.hidden[-1]
-        return self.input_dim if self.conv is None else self.conv.flat
+        """The encoder from (B, D) through the network's layers and then ``out`` (sizes of
+        more fully connected layers)."""
+        return self.net.encoder(self.input_dim, out, last_activation, self.image_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -10,9 +10,11 @@ was done, and every run records it.
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
+from reducers.checks import at_least, finite_at_least, positive, seed
 from reducers.errors import ConfigError, ReducerError
 
 EMBEDDING_PROTOCOLS = {  # how the test codes were obtained; every run records one
@@ -22,14 +24,54 @@ EMBEDDING_PROTOCOLS = {  # how the test codes were obtained; every run records o
 }
 
 
-class Baseline:
-    """Stores its arguments (scikit-learn style); the work happens in ``embed``."""
+@dataclass(kw_only=True)
+class BaselineSettings:
+    """A baseline's settings, the one home of their defaults (the command line's ``model.*``)."""
 
+    latent_dim: int = 2
+    seed: int = 0  # the run's seed
+
+    def __post_init__(self):
+        at_least(self.latent_dim, "latent_dim", 1)
+        seed(self.seed)
+
+
+@dataclass(kw_only=True)
+class TSNESettings(BaselineSettings):
+    perplexity: float = 30.0
+    max_iter: int = 1000
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self.perplexity, "perplexity")
+        at_least(self.max_iter, "max_iter", 250)
+
+
+@dataclass(kw_only=True)
+class UMAPSettings(BaselineSettings):
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+
+    def __post_init__(self):
+        super().__post_init__()
+        at_least(self.n_neighbors, "n_neighbors", 2)
+        finite_at_least(self.min_dist, "min_dist")
+
+
+class Baseline:
+    """Keyword-only: ``input_dim`` and the ``Settings``' fields; stores them (scikit-learn
+    style); the work happens in ``embed``."""
+
+    Settings = BaselineSettings
     inductive = True
     has_decoder = False
 
-    def __init__(self, input_dim: int, latent_dim: int = 2, seed: int = 0):
-        self.input_dim, self.latent_dim, self.seed = input_dim, latent_dim, seed
+    def __init__(self, *, input_dim: int, **settings):
+        self.input_dim, self.settings = input_dim, self.Settings(**settings)
+        self.latent_dim, self.seed = self.settings.latent_dim, self.settings.seed
+
+    def describe(self) -> str:
+        return f"{type(self).__name__} ->{self.latent_dim}"
 
     @property
     def embedding_protocol(self) -> str:
@@ -68,25 +110,22 @@ class PCA(Baseline):
 
 
 class TSNE(Baseline):
+    Settings = TSNESettings
     inductive = False
-
-    def __init__(self, input_dim: int, latent_dim: int = 2, seed: int = 0,
-                 perplexity: float = 30.0, max_iter: int = 1000):
-        super().__init__(input_dim, latent_dim, seed)
-        self.perplexity, self.max_iter = perplexity, max_iter
 
     def estimator(self):
         from sklearn.manifold import TSNE as SklearnTSNE
-        return SklearnTSNE(self.latent_dim, perplexity=self.perplexity, max_iter=self.max_iter,
+        s = self.settings
+        return SklearnTSNE(self.latent_dim, perplexity=s.perplexity, max_iter=s.max_iter,
                            init="pca", random_state=self.seed,
                            method="barnes_hut" if self.latent_dim < 4 else "exact")
 
 
 class UMAP(Baseline):
-    def __init__(self, input_dim: int, latent_dim: int = 2, seed: int = 0,
-                 n_neighbors: int = 15, min_dist: float = 0.1):
-        super().__init__(input_dim, latent_dim, seed)
-        self.n_neighbors, self.min_dist = n_neighbors, min_dist
+    Settings = UMAPSettings
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
         try:
             import umap  # noqa: F401  (checked here: fail before any work)
         except ImportError:
@@ -100,5 +139,5 @@ class UMAP(Baseline):
 
     def estimator(self):
         import umap
-        return umap.UMAP(n_components=self.latent_dim, n_neighbors=self.n_neighbors,
-                         min_dist=self.min_dist, random_state=self.seed)
+        return umap.UMAP(n_components=self.latent_dim, n_neighbors=self.settings.n_neighbors,
+                         min_dist=self.settings.min_dist, random_state=self.seed)

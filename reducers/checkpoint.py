@@ -1,12 +1,13 @@
 """Checkpoints: plain tensors and primitives only, so they load with ``weights_only=True``.
 
 A checkpoint holds the model's weights, the optimiser's state, the loop's state (epoch, history,
-RNG states: what ``engine.fit`` needs to resume) and the resolved run config. A SHA-256 digest of
+RNG states: what the trainer needs to resume) and the resolved run config. A SHA-256 digest of
 all of it is stored beside it and checked on load, so a file edited after it was written is
 refused instead of silently giving other numbers.
 """
 
 import copy
+import dataclasses
 import hashlib
 import importlib
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 
 from reducers.errors import CheckpointError
 from reducers.io import buffered, write_bytes
+from reducers.legacy import nested_settings, picked_parts
 
 FORMAT = "reducer-sweep-checkpoint/2"
 TRUSTED_PREFIX = "reducers."  # a checkpoint may only name model classes of this package
@@ -48,8 +50,8 @@ def _digest(state: dict) -> str:
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     *, epoch: int, model_spec: dict, loop: dict | None = None,
                     config: dict | None = None) -> None:
-    """Write atomically (temp file + rename). ``model_spec`` = {"target": dotted class,
-    "input_dim": D, "kwargs": {...}} rebuilds the model (``build_model``)."""
+    """Write atomically (temp file + rename). ``model_spec`` (``model_spec(model)``) rebuilds
+    the model (``build_model``)."""
     write_checkpoint(path, model.state_dict(), optimizer.state_dict(), epoch=epoch,
                      model_spec=model_spec, loop=loop, config=config)
 
@@ -117,21 +119,73 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
-def build_model(state: dict, path: str | Path = "checkpoint") -> torch.nn.Module:
-    """Rebuild the model a loaded checkpoint describes and load its weights."""
-    spec = state["model_spec"]
-    target = str(spec.get("target", ""))
+def model_spec(model: torch.nn.Module, **extra) -> dict:
+    """What rebuilds ``model`` (``build_model``), as plain data: its class, the data's size and
+    its parts (each a dataclass, kept as its class and fields); ``extra`` goes along."""
+    return {"target": f"{type(model).__module__}.{type(model).__qualname__}",
+            "input_dim": model.input_dim,
+            "image_shape": None if model.image_shape is None else list(model.image_shape),
+            "parts": {k: _plain(v) for k, v in model.settings.as_dict().items()}, **extra}
+
+
+def _plain(value):
+    """A part (a dataclass) as {"class": ..., field: value}; an Enum as its value."""
+    if dataclasses.is_dataclass(value):
+        return {"class": f"{type(value).__module__}.{type(value).__qualname__}",
+                **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    return getattr(value, "value", value)
+
+
+def _trusted(target: str, path) -> type:
     if not target.startswith(TRUSTED_PREFIX):
-        raise CheckpointError(f"{path}: names the model class {target!r}; only classes of the "
+        raise CheckpointError(f"{path}: names the class {target!r}; only classes of the "
                               f"{TRUSTED_PREFIX.rstrip('.')} package are loaded")
     module_name, _, class_name = target.rpartition(".")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def _part(value, path):
+    """``_plain``'s output back as the part it describes."""
+    if isinstance(value, dict) and "class" in value:
+        fields = {k: _part(v, path) for k, v in value.items() if k != "class"}
+        return _trusted(value["class"], path)(**fields)
+    return value
+
+
+def build_model(state: dict, path: str | Path = "checkpoint") -> torch.nn.Module:
+    """Rebuild the model a loaded checkpoint describes and load its weights (checkpoints of
+    earlier versions, with flat settings, too)."""
+    spec = legacy_spec(state["model_spec"])
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-        model = cls(input_dim=spec["input_dim"], **spec.get("kwargs", {}))
+        cls = _trusted(str(spec.get("target", "")), path)
+        parts = {k: _part(v, path) for k, v in spec.get("parts", {}).items()}
+        model = cls(input_dim=spec["input_dim"], image_shape=spec.get("image_shape"), **parts)
+    except CheckpointError:
+        raise
     except Exception as exc:
-        raise CheckpointError(f"{path}: cannot rebuild {target} from its spec ({exc})") from None
+        raise CheckpointError(f"{path}: cannot rebuild {spec.get('target')} from its spec "
+                              f"({exc})") from None
     restore(model, None, state, path)
     return model
+
+
+def legacy_spec(spec: dict) -> dict:
+    """A model spec of a checkpoint written before the parts (flat ``kwargs``) as one with
+    ``parts``; a newer one as it is."""
+    if "kwargs" not in spec:
+        return spec
+    kwargs = dict(spec["kwargs"])
+    image_shape = kwargs.pop("image_shape", None)
+    nested, picked = nested_settings(kwargs), picked_parts(kwargs)
+    net = {"mlp": "MLP", "conv": "Conv"}[picked["net"]]
+    nested["net"] = {"class": f"reducers.networks.{net}", **nested["net"]}
+    if nested.get("kl") is not None:
+        nested["kl"] = {"class": "reducers.losses.KLWeighting", **nested["kl"]}
+    if picked["embedding"] is not None:
+        nested["embedding"] = {"class": "reducers.embedding_terms."
+                               f"{picked['embedding'].upper()}Term", **nested["embedding"]}
+    rest = {k: v for k, v in spec.items() if k != "kwargs"}
+    return {**rest, "image_shape": image_shape, "parts": nested}
 
 
 def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None, state: dict,

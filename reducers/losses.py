@@ -1,5 +1,6 @@
-"""The loss, written once: per-sample reconstruction and KL terms, and the one statement of how
-a VAE's objective weighs them (``Weighting``). Every model, the hand-written backward pass,
+"""The loss, written once: per-sample reconstruction and KL terms, the VAE's KL weighting part
+(``KLWeighting``: beta, its scaling and its schedule) and the one statement of how the
+objective weighs the two terms (``Weighting``). Every model, the hand-written backward pass,
 evaluation, the records and the anomaly scores use these functions.
 
 Standard scaling: the reconstruction term is summed over the D features and the KL term over
@@ -20,6 +21,8 @@ from enum import Enum
 
 import torch
 import torch.nn.functional as F
+
+from reducers.checks import finite_at_least, require
 
 aten = torch.ops.aten
 
@@ -112,3 +115,52 @@ class Weighting:
         """The KL's weight against the reconstruction, in the standard scaling's terms: beta,
         or beta * B * D under the blog scaling (exact: the divisors are integers)."""
         return self.beta * (self.recon_divisor // self.kl_divisor)
+
+
+class BetaSchedule(str, Enum):
+    """The KL weight over the epochs, reaching ``beta``: at once (``constant``); from 0 over
+    ``warmup_epochs`` epochs, then ``beta`` (``linear``, KL warm-up); or that ramp repeated,
+    each cycle ``warmup_epochs`` rising and as many at ``beta`` (``cyclical``, Fu et al. 2019)."""
+
+    constant = "constant"
+    linear = "linear"
+    cyclical = "cyclical"
+
+
+@dataclass(kw_only=True)
+class KLWeighting:
+    """The VAE's KL weighting part: the command line's ``model.kl.*`` (``detector.kl.*``)."""
+
+    beta: float = 1.0  # >= 0; 1 with bce is the true negative ELBO
+    scaling: KLScaling = KLScaling.standard  # standard | blog (the module's docstring)
+    schedule: BetaSchedule = BetaSchedule.constant  # constant | linear | cyclical
+    warmup_epochs: int = 0  # linear: beta reached after this many epochs; cyclical: half a cycle
+
+    def __post_init__(self):
+        finite_at_least(self.beta, "beta")
+        self.scaling, self.schedule = KLScaling(self.scaling), BetaSchedule(self.schedule)
+        require(self.warmup_epochs >= 0, "warmup_epochs", self.warmup_epochs, "must be >= 0")
+        require(self.schedule is BetaSchedule.constant or self.warmup_epochs >= 1,
+                "warmup_epochs", self.warmup_epochs, f"{{at}}schedule={self.schedule.value} "
+                "ramps over >= 1 epoch; set {at}warmup_epochs=N")
+
+    def beta_at(self, epoch: int) -> float:
+        """The KL weight in ``epoch`` (1-based): the first epoch of a ramp has 0."""
+        if self.schedule is BetaSchedule.constant or self.warmup_epochs <= 0:
+            return self.beta
+        position = epoch - 1
+        if self.schedule is BetaSchedule.cyclical:
+            position %= 2 * self.warmup_epochs
+        return self.beta * min(1.0, position / self.warmup_epochs)
+
+    def weighting(self, beta: float, batch: int, features: int) -> Weighting:
+        """How the objective of a batch weighs its sums at KL weight ``beta``."""
+        return Weighting.of(self.scaling, beta, batch, features)
+
+    def describe(self) -> str:
+        """' beta=1', ' beta=1 (blog scaling) (linear over 10 ep)': for labels."""
+        label = f" beta={self.beta:g}" + (" (blog scaling)" if self.scaling is KLScaling.blog
+                                           else "")
+        if self.schedule is not BetaSchedule.constant:
+            label += f" ({self.schedule.value} over {self.warmup_epochs} ep)"
+        return label

@@ -1,4 +1,4 @@
-"""Training steps without autograd, which the autoencoder and the VAE offer the engine through
+"""Training steps without autograd, which the autoencoder and the VAE offer the trainer through
 ``Reducer.manual_step(optimizer)``.
 
 At the blog's batch of 10 a step costs about a millisecond, and most of it is not arithmetic:

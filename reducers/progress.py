@@ -1,8 +1,7 @@
 """A dependency-free live progress bar, redrawn in place on a terminal (stderr) and drawn nowhere
-else; what a run says about its progress goes through ``logging`` (``say``), which clears the
-bar first so that the two never share a line."""
+else; what a run says about its progress goes through ``logging``, after ``clear`` has taken
+the bar off its line, so that the two never share a line."""
 
-import logging
 import sys
 import time
 
@@ -27,10 +26,9 @@ class Progress:
                           f"  eta {eta:5.0f}s ")
         self.stream.flush()
 
-    def say(self, log: logging.Logger, level: int, message: str, *args) -> None:
-        """``log.log(level, message, *args)`` on a line of its own."""
+    def clear(self) -> None:
+        """Take the bar off its line, so that a log line written next has it to itself."""
         if self.drawn:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.drawn = False
-        log.log(level, message, *args)

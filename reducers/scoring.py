@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from reducers.engine import evaluate
+from reducers.callbacks import evaluate
 
 # Every metric a run records: +1 higher is better, -1 lower is better, 0 neither.
 DIRECTION = {"knn_acc": 1, "silhouette": 1, "davies_bouldin": -1, "calinski_harabasz": 1,

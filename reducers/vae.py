@@ -1,65 +1,42 @@
 """A Gaussian VAE: an MLP (or conv) encoder giving (mu, logvar), a Bernoulli/Gaussian decoder.
 
-The blog's 784-400-[2,2]-2-400-784 is ``hidden=[400], latent_dim=2``: its two 400->2 heads are
-one 400->4 layer here (the same parameters, one matmul). The objective's weighting is
-``reducers.losses.Weighting``'s.
+The blog's 784-400-[2,2]-2-400-784 is ``net=MLP(hidden=[400]), latent_dim=2``: its two 400->2
+heads are one 400->4 layer here (the same parameters, one matmul). The objective's weighting is
+the ``kl`` part's (``reducers.losses.KLWeighting``): beta, its scaling and its schedule.
 """
 
-from collections.abc import Sequence
-from enum import Enum
+from dataclasses import dataclass, field
 
 import torch
 
 from reducers import manual
-from reducers.base import Reducer
-from reducers.losses import KLScaling, Weighting, kl_divergence
+from reducers.base import NetworkSettings, Reducer
+from reducers.losses import KLWeighting, kl_divergence
 
 
-class BetaSchedule(str, Enum):
-    """The KL weight over the epochs, reaching ``beta``: at once (``constant``); from 0 over
-    ``warmup_epochs`` epochs, then ``beta`` (``linear``, KL warm-up); or that ramp repeated,
-    each cycle ``warmup_epochs`` rising and as many at ``beta`` (``cyclical``, Fu et al. 2019)."""
+@dataclass(kw_only=True)
+class VAESettings(NetworkSettings):
+    """``NetworkSettings`` and the KL weighting part (the command line's ``model.kl.*``)."""
 
-    constant = "constant"
-    linear = "linear"
-    cyclical = "cyclical"
-
-    def factor(self, epoch: int, warmup_epochs: int) -> float:
-        """The share of ``beta`` used in ``epoch`` (1-based): the first epoch of a ramp is 0."""
-        if self is BetaSchedule.constant or warmup_epochs <= 0:
-            return 1.0
-        position = epoch - 1
-        if self is BetaSchedule.cyclical:
-            position %= 2 * warmup_epochs
-        return min(1.0, position / warmup_epochs)
+    kl: KLWeighting = field(default_factory=KLWeighting)
 
 
 class VAE(Reducer):
+    """``VAE(input_dim=784, kl=KLWeighting(beta=4))``: ``VAESettings``' fields."""
+
+    Settings = VAESettings
     has_prior = True
 
-    def __init__(self, input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-                 activation: str = "relu", recon: str = "bce", beta: float = 1.0,
-                 kl_scaling: str = "standard", beta_schedule: str = "constant",
-                 warmup_epochs: int = 0, net: str = "mlp", channels: Sequence[int] = (32, 64),
-                 kernel_size: int = 3, batchnorm: bool = False, dropout: float = 0.0,
-                 input_dropout: float = 0.0,
-                 image_shape: Sequence[int] | None = None, embedding_loss: str = "none",
-                 embedding_weight: float = 1.0, perplexity: float = 30.0,
-                 n_neighbors: int = 15, min_dist: float = 0.1, negative_rate: int = 5,
-                 embedding_batch: int = 512,
-                 embedding_scale: float = 1.0):
-        super().__init__(input_dim, hidden, latent_dim, activation, recon, net, channels,
-                         kernel_size, batchnorm, dropout, input_dropout, image_shape,
-                         embedding_loss, embedding_weight, perplexity, n_neighbors, min_dist,
-                         negative_rate, embedding_batch, embedding_scale)
-        if not beta >= 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        self.beta = float(beta)  # the target: what the schedule reaches and the tables show
-        self.beta_now = self.beta  # what the objective weighs the KL by in this epoch
-        self.kl_scaling = KLScaling(kl_scaling)
-        self.beta_schedule, self.warmup_epochs = BetaSchedule(beta_schedule), int(warmup_epochs)
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self.kl = self.settings.kl
+        self.beta_now = self.kl.beta  # what the objective weighs the KL by in this epoch
         self.body = self.trunk([], last_activation=True)
-        self.head = torch.nn.Linear(self.trunk_features, 2 * latent_dim)
+        self.head = torch.nn.Linear(self.net.width(self.input_dim, self.image_shape),
+                                    2 * self.latent_dim)
+
+    def describe_objective(self) -> str:
+        return self.kl.describe()
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.head(self.body(x)).chunk(2, dim=1)  # (B, d) each
@@ -68,14 +45,14 @@ class VAE(Reducer):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.posterior(x)[0]
 
-    def weighting(self, batch: int) -> Weighting:
-        return Weighting.of(self.kl_scaling, self.beta_now, batch, self.input_dim)
+    def weighting(self, batch: int):
+        return self.kl.weighting(self.beta_now, batch, self.input_dim)
 
     def start_epoch(self, epoch: int) -> dict[str, float]:
-        """The engine's call before each epoch: set this epoch's beta; a scheduled one goes to
+        """The trainer's call before each epoch: set this epoch's beta; a scheduled one goes to
         the history (and the epoch's log line)."""
-        self.beta_now = self.beta * self.beta_schedule.factor(epoch, self.warmup_epochs)
-        return {} if self.beta_schedule is BetaSchedule.constant else {"beta": self.beta_now}
+        self.beta_now = self.kl.beta_at(epoch)
+        return {} if self.kl.schedule.value == "constant" else {"beta": self.beta_now}
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         batch = x.shape[0]
@@ -94,5 +71,4 @@ class VAE(Reducer):
 
     def effective_kl_weight(self, batch_size: int) -> float:
         """At the target beta (the schedule's end)."""
-        return Weighting.of(self.kl_scaling, self.beta, batch_size,
-                            self.input_dim).effective_kl_weight
+        return self.kl.weighting(self.kl.beta, batch_size, self.input_dim).effective_kl_weight

@@ -19,7 +19,7 @@ from reducers.interrupt import StopRequest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_T10K = ROOT.parent / "shared" / "data" / "mnist-t10k"
 # a tiny training run: 1,000 digits, a small network, two epochs
-TINY = ["trainer.epochs=2", "data.limit=1000", "model.hidden=[64]", "trainer.progress=false"]
+TINY = ["trainer.epochs=2", "data.limit=1000", "model.net.hidden=[64]", "trainer.progress=false"]
 
 
 def composer(config_name: str, **kwargs):
@@ -67,7 +67,7 @@ def vae_killing_its_worker_at_beta_2(**kwargs):
     """A ``model._target_`` for sweeps: the VAE, except that at beta 2 the job kills its own
     process, as the out-of-memory killer would (a job that breaks its worker every time)."""
     from reducers.vae import VAE
-    if kwargs.get("beta") == 2:
+    if kwargs["kl"].beta == 2:
         os.kill(os.getpid(), signal.SIGKILL)
     return VAE(**kwargs)
 
@@ -99,18 +99,27 @@ def stopped_then_resumed(compose_train, settings: list[str], folder: Path, stop_
     from reducers.checkpoint import load_checkpoint
 
     stopped = train(compose_train(*settings), folder / "run", StopAfter(stop_after))
-    assert stopped["status"] == "interrupted" and 1 <= stopped["epochs_completed"] < epochs
+    assert stopped.status == "interrupted" and 1 <= stopped.epochs_completed < epochs
     resumed = train(compose_train(*settings, "trainer.resume=true"), folder / "run")
     straight = train(compose_train(*settings), folder / "straight")
     a, b = load_checkpoint(folder / "run"), load_checkpoint(folder / "straight")
     assert a["epoch"] == b["epoch"] == epochs
     assert all(torch.equal(a["model"][name], b["model"][name]) for name in b["model"])
-    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    assert without_timings(resumed.metrics) == without_timings(straight.metrics)
     return stopped
 
 
+def fit(model, optimizer, x, *, seed=0, x_val=None, x_test=None, augment=None, **settings):
+    """The library's trainer as these tests call it: ``TrainerSettings(**settings)``, without
+    the progress bar unless asked for."""
+    from reducers.trainer import Trainer, TrainerSettings
+    settings = {"progress": False, **settings}
+    return Trainer(TrainerSettings(**settings), augment=augment).fit(
+        model, optimizer, x, seed=seed, x_val=x_val, x_test=x_test)
+
+
 def plain_loop(model, optimizer, x, epochs, batch_size, seed):
-    """The textbook loop: the engine's permutations, autograd, one step per batch; the mean
+    """The textbook loop: the trainer's permutations, autograd, one step per batch; the mean
     loss of each epoch."""
     generator = torch.Generator().manual_seed(seed)
     curve = []

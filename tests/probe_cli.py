@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.helpers import idx_bytes, write_idx_folder  # noqa: E402
 
-TINY = ["trainer.epochs=1", "data.limit=300", "model.hidden=[16]", "trainer.progress=false",
+TINY = ["trainer.epochs=1", "data.limit=300", "model.net.hidden=[16]", "trainer.progress=false",
         "score.figures=false"]
-TINY_ANOMALY = ["trainer.epochs=1", "data.limit=300", "detector.hidden=[16]",
+TINY_ANOMALY = ["trainer.epochs=1", "data.limit=300", "detector.net.hidden=[16]",
                 "trainer.progress=false", "anomaly.figures=false"]
 REFUSED, WORKS = 2, 0
 
@@ -131,13 +131,14 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
     def add(family, app, args, code=REFUSED):
         out.append((family, app, args, code))
 
-    for args in (["model=transformer"], ["model.beta=abc"], ["model.betta=1"],
-                 ["model=ae", "model.beta=1"], ["trainer.epochs=1.5"], ["optim=rmsprop"],
-                 ["data=cifar"], ["model.recon=l1"], ["model.kl_scaling=seed"],
+    for args in (["model=transformer"], ["model.kl.beta=abc"], ["model.betta=1"],
+                 ["model=ae", "model.kl.beta=1"], ["trainer.epochs=1.5"], ["optim=rmsprop"],
+                 ["data=cifar"], ["model.recon=l1"], ["model.kl_scaling=seed"], ["model.beta=2"],
+                 ["model.net=conv"], ["model.embedding.weight=3"],
                  ["trainer.backward=fast"], ["seed=abc"], ["experiment=nope"],
-                 ["sweep=nope"], ["trainer.epochs=3", "b"], ["model.hidden=[1,2"],
-                 ["data.path=/tmp/é"], ["model.hidden=abc"], ["+experiment=seed_vae"],
-                 ["model.activation=swish"], ["optimized_direction=up"], ["model.net=cnn"],
+                 ["sweep=nope"], ["trainer.epochs=3", "b"], ["model.net.hidden=[1,2"],
+                 ["data.path=/tmp/é"], ["model.net.hidden=abc"], ["+experiment=seed_vae"],
+                 ["model.net.activation=swish"], ["optimized_direction=up"], ["model.net=cnn"],
                  ["heldout=null"], ["model=null"]):
         add("A setting is wrong: type, name or option", t, args)
     add("A setting is wrong: type, name or option", a, ["detector.variant=latent"])
@@ -145,9 +146,10 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
     add("A setting is wrong: type, name or option", a, ["detector.score=elbo"])
     add("A setting is wrong: type, name or option", a, ["detector=chain",
                                                         "detector.ae_score=rapp"])
-    add("A setting is wrong: type, name or option", a, ["test_data=cifar"])
-    for args in (["model.beta=-1"], ["model.beta=nan"], ["model.beta=inf"],
-                 ["model.latent_dim=0"], ["model.hidden=[512,0]"], ["optim.lr=0"],
+    add("A setting is wrong: type, name or option", a, ["heldout=cifar"])
+    add("A setting is wrong: type, name or option", a, ["anomaly.held_out_fraction=0.2"])
+    for args in (["model.kl.beta=-1"], ["model.kl.beta=nan"], ["model.kl.beta=inf"],
+                 ["model.latent_dim=0"], ["model.net.hidden=[512,0]"], ["optim.lr=0"],
                  ["optim.lr=-0.1"], ["optim.weight_decay=-1"],
                  ["optim=sgd", "optim.momentum=1.5"], ["trainer.epochs=0"],
                  ["trainer.batch_size=0"], ["trainer.threads=0"],
@@ -159,33 +161,35 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["compare.sort_by=speed"], ["optimized_metric=speed"],
                  ["optimized_metric=davies_bouldin"], ["trainer.resume_from=x.pt"],
                  ["trainer.resume=true", "trainer.resume_from=missing.pt"],
-                 ["model.net=conv", "model.kernel_size=4"], ["model.channels=[0]"],
-                 ["model.dropout=1"], ["model.input_dropout=-0.1"],
+                 ["model/net=conv", "model.net.kernel_size=4"], ["model.net.channels=[0]"],
+                 ["model.net.dropout=1"], ["model.net.input_dropout=-0.1"],
                  ["trainer.augment_shift=-1"], ["trainer.augment_degrees=400"],
                  ["trainer.test_every=0"], ["trainer.flush_denormal=maybe"],
-                 ["model.embedding_loss=tsne", "model.perplexity=0.5"],
-                 ["model.embedding_scale=0"], ["model.negative_rate=0"],
-                 ["model=pca", "model.embedding_loss=umap"]):
+                 ["model/embedding=tsne", "model.embedding.perplexity=0.5"],
+                 ["model/embedding=tsne", "model.embedding.scale=0"],
+                 ["model/embedding=umap", "model.embedding.negative_rate=0"],
+                 ["model=pca", "model/embedding=umap"]):
         add("A setting is out of range", t, args)
     for args in (["anomaly.normal_class=11"], ["anomaly.threshold_quantile=1"],
-                 ["anomaly.held_out_fraction=0.9"], ["detector=vae", "detector.n_samples=0"],
+                 ["trainer.val_fraction=0.9"], ["detector=vae", "detector.n_samples=0"],
                  ["trainer.resume=true"], ["optimized_metric=knn_acc"],
-                 ["trainer.augment_shift=9"], ["detector.net=conv", "detector.kernel_size=2"],
-                 ["detector.channels=[]"], ["test_data=mnist5k", "test_data.limit=1"]):
+                 ["trainer.augment_shift=9"], ["detector/net=conv", "detector.net.kernel_size=2"],
+                 ["detector/net=conv", "detector.net.channels=[]"],
+                 ["heldout=mnist5k", "heldout.limit=1"]):
         add("A setting is out of range", a, args)
     for args in (["score.knn_k=5000"], ["score.trust_k=40"], ["score.max_pairwise=10"],
                  ["score.max_pairwise=11", "score.trust_k=6"],
                  ["model=pca", "model.latent_dim=1000"], ["model=tsne", "model.perplexity=600"],
                  ["data.limit=5"], ["data=digits", "data.limit=40", "data.test_fraction=0.05"],
-                 [*table, "model.net=conv"], [*table, "trainer.augment_degrees=5"],
-                 ["model.embedding_loss=tsne", "model.embedding_batch=5000"],
-                 ["model.embedding_loss=tsne", "model.embedding_batch=64",
-                  "model.perplexity=400"]):
+                 [*table, "model/net=conv"], [*table, "trainer.augment_degrees=5"],
+                 ["model/embedding=tsne", "model.embedding.batch=5000"],
+                 ["model/embedding=tsne", "model.embedding.batch=64",
+                  "model.embedding.perplexity=400"]):
         add("A setting does not fit the data", t, args)
     add("A setting does not fit the data", a,
         ["data=digits", "data.limit=40", "data.test_fraction=0.5",
-         "anomaly.held_out_fraction=0.5"])
-    for args in (["test_data=digits"], [*table, "data.label=cultivar", "detector.net=conv"],
+         "trainer.val_fraction=0.45"])
+    for args in (["heldout=digits"], [*table, "data.label=cultivar", "detector/net=conv"],
                  [*table, "data.label=cultivar", "trainer.augment_shift=1"]):
         add("A setting does not fit the data", a, args)
     for app, args in ((t, ["seed=-1"]), (t, ["seed=2199023255552"]), (t, ["data.seed=-3"]),
@@ -195,8 +199,8 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
     for key in ("idx_empty_folder", "idx_zero", "idx_corrupt", "idx_counts", "idx_magic"):
         add("A data file is wrong", t, ["data=idx", f"data.path={f[key]}"])
     add("A data file is wrong", t, ["data=idx", f"data.path={d / 'no-such-folder'}"])
-    add("A data file is wrong", a, ["test_data=idx", f"test_data.path={d / 'no-such-folder'}"])
-    add("A data file is wrong", a, ["test_data=idx", f"test_data.path={f['idx_corrupt']}"])
+    add("A data file is wrong", a, ["heldout=idx", f"heldout.path={d / 'no-such-folder'}"])
+    add("A data file is wrong", a, ["heldout=idx", f"heldout.path={f['idx_corrupt']}"])
     for key in ("tsv_ragged", "tsv_word", "tsv_pixel", "tsv_label", "tsv_empty", "tsv_comments",
                 "tsv_not_square", "tsv_binary"):
         add("A data file is wrong", t, ["data=tsv", f"data.path={f[key]}"])
@@ -263,9 +267,9 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["hydra.run.dir='" + str(d / "runs" / "with space") + "'"],
                  ["hydra.run.dir='" + str(d / "runs" / "é") + "'"],
                  ["seed=4294967295"], ["score.max_pairwise=11"],
-                 ["model.embedding_loss=umap", "model.embedding_batch=64"],
-                 [*table, "model.embedding_loss=tsne", "model.perplexity=5",
-                  "model.embedding_batch=64"]):
+                 ["model/embedding=umap", "model.embedding.batch=64"],
+                 [*table, "model/embedding=tsne", "model.embedding.perplexity=5",
+                  "model.embedding.batch=64"]):
         add("Edge inputs that work", t, args, WORKS)
     add("Edge inputs that work", e, [f"checkpoint={d / 'runs' / 'one_d'}"], WORKS)
     add("Edge inputs that work", e, [f"checkpoint={d / 'runs' / 'table'}", *table,
@@ -279,8 +283,8 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                  ["hydra.sweeper.max_failure_rate=2", *search],
                  ["hydra.sweeper.storage=notaurl", *search],
                  [f"hydra.sweeper.storage=sqlite:///{f['a_file'] / 'study.db'}", *search],
-                 ["model.beta=tag(log, interval(0, 1))", *search],
-                 ["model.betta=choice(1,2)", *search], ["model.beta=choice(abc,1)", *search],
+                 ["model.kl.beta=tag(log, interval(0, 1))", *search],
+                 ["model.betta=choice(1,2)", *search], ["model.kl.beta=choice(abc,1)", *search],
                  ["hparams_search=grid", out_root], ["tracking=wandb", out_root],
                  ["tracking=mlflow", "tracking.experiment=", out_root],
                  ["tracking=mlflow", "tracking.checkpoint=maybe", out_root],
@@ -292,7 +296,7 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                   *search],
                  ["tracking=mlflow", out_root], ["tracking=tensorboard",
                                                  "tracking.projector=false", out_root],
-                 ["hydra.mode=MULTIRUN", "model.beta=1,2", "tracking=mlflow", out_root]):
+                 ["hydra.mode=MULTIRUN", "model.kl.beta=1,2", "tracking=mlflow", out_root]):
         add("Edge inputs that work", t, args, WORKS)
     return out
 
@@ -302,7 +306,7 @@ def run(app: str, args: list[str], d: Path, index: int) -> subprocess.CompletedP
         else []
     if app == "experiments.train" and any(a.startswith("model=") and "=ae" not in a
                                           and "=vae" not in a for a in args):
-        tiny = [x for x in tiny if not x.startswith("model.hidden")]
+        tiny = [x for x in tiny if not x.startswith("model.net.hidden")]
     if any(a.startswith("data.limit=") for a in args):
         tiny = [x for x in tiny if not x.startswith("data.limit")]
     chosen = any(a.startswith(("hydra.run.dir", "paths.output_root")) for a in args)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from reducers.checkpoint import load_checkpoint  # noqa: E402
 
 PY = sys.executable
-RUN = ["trainer.epochs=30", "data.limit=1500", "model.hidden=[64]", "trainer.batch_size=16",
+RUN = ["trainer.epochs=30", "data.limit=1500", "model.net.hidden=[64]", "trainer.batch_size=16",
        "trainer.threads=1", "score.figures=false", "trainer.progress=false"]
 root = Path(sys.argv[1]); rounds = int(sys.argv[2]); rng = random.Random(int(sys.argv[3]))
 results = []

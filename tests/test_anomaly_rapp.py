@@ -6,20 +6,21 @@ import numpy as np
 import pytest
 import torch
 
-from reducers import fit
 from reducers.ae import Autoencoder
-from reducers.anomaly.detectors import ae, chain, vae
 from reducers.anomaly.metrics import detection_metrics
 from reducers.anomaly.protocols import protocol_split
 from reducers.anomaly.rapp import NAP, pathway, pathway_differences, pathway_scores, sap
+from reducers.anomaly.settings import ae, chain, vae
+from reducers.networks import MLP, Conv
 from reducers.vae import VAE
+from tests.helpers import fit
 
 
 def hand_network() -> Autoencoder:
     """2 pixels -> relu(identity) -> code x1 + x2; a decoder that always gives (0.5, 0.5)
     (zero weights, zero logits). So for x >= 0 the pathway differences are
     d(x) = (x1 - .5, x2 - .5 | x1 - .5, x2 - .5 | x1 + x2 - 1)."""
-    net = Autoencoder(2, hidden=[2], latent_dim=1, recon="mse")
+    net = Autoencoder(input_dim=2, net=MLP(hidden=[2]), latent_dim=1, recon="mse")
     with torch.no_grad():
         first, code = net.encoder[0], net.encoder[2]
         first.weight.copy_(torch.eye(2))
@@ -60,7 +61,8 @@ def test_nap_whitens_by_the_training_differences():
 def test_scores_in_batches_are_the_scores_of_all_at_once_and_networks_join_side_by_side():
     torch.manual_seed(0)
     x = torch.rand(50, 784)
-    first, second = Autoencoder(784, hidden=[16], latent_dim=2), VAE(784, hidden=[8])
+    first = Autoencoder(input_dim=784, net=MLP(hidden=[16]), latent_dim=2)
+    second = VAE(input_dim=784, net=MLP(hidden=[8]))
     both = pathway_differences([first, second], x)
     assert torch.equal(both, torch.cat([pathway_differences(first, x),
                                         pathway_differences(second, x)], 1))
@@ -71,13 +73,13 @@ def test_scores_in_batches_are_the_scores_of_all_at_once_and_networks_join_side_
 
 def test_the_pathway_of_each_network_kind():
     x = torch.rand(3, 784)
-    mlp = Autoencoder(784, hidden=[64, 32], latent_dim=4)
+    mlp = Autoencoder(input_dim=784, net=MLP(hidden=[64, 32]), latent_dim=4)
     assert [h.shape[1] for h in pathway(mlp, x)] == [784, 64, 32, 4]
     assert torch.equal(pathway(mlp, x)[-1], mlp.encode(x))
-    conv = Autoencoder(784, hidden=[32], latent_dim=4, net="conv", channels=[4, 8],
+    conv = Autoencoder(input_dim=784, net=Conv(hidden=[32], channels=[4, 8]), latent_dim=4,
                        image_shape=(28, 28))
     assert [h.shape[1] for h in pathway(conv, x)] == [784, 4 * 14 * 14, 8 * 7 * 7, 32, 4]
-    v = VAE(784, hidden=[64], latent_dim=3)
+    v = VAE(input_dim=784, net=MLP(hidden=[64]), latent_dim=3)
     v.eval()
     layers = pathway(v, x)
     assert [h.shape[1] for h in layers] == [784, 64, 3]
@@ -87,18 +89,19 @@ def test_the_pathway_of_each_network_kind():
 def trainer(epochs: int):
     def train(model, x, name):
         fit(model, torch.optim.Adam(model.parameters(), lr=1e-3), x, epochs=epochs,
-            batch_size=32, progress=False)
+            batch_size=32)
     return train
 
 
 @pytest.mark.parametrize("build, settings", [
     (ae, {"score": "rapp_sap"}), (ae, {"score": "rapp_nap"}), (vae, {"score": "rapp_nap"}),
-    (ae, {"score": "rapp_nap", "net": "conv", "channels": [4, 8], "image_shape": (28, 28)}),
+    (ae, {"score": "rapp_nap", "net": Conv(hidden=[64], channels=[4, 8]),
+          "image_shape": (28, 28)}),
     (chain, {"score": "rapp_nap", "ae_score": "rapp_nap"}), (chain, {"variant": "joint"})])
 def test_rapp_detectors_tell_other_digits_from_ones(digits, build, settings):
     part = protocol_split(digits, "one_class", 1)
     torch.manual_seed(0)
-    detector = build(784, hidden=[64], latent_dim=8, **settings)
+    detector = build(input_dim=784, **{"net": MLP(hidden=[64]), **settings}, latent_dim=8)
     # SAP needs more than a few epochs: after 4 it ranks the ones highest (AUROC 0.2)
     detector.fit(torch.from_numpy(part.x_train), trainer(20 if "rapp_sap" in
                                                          settings.values() else 4))
@@ -112,7 +115,7 @@ def test_rapp_detectors_tell_other_digits_from_ones(digits, build, settings):
 def test_the_fusion_chain_calibrates_on_held_out_images(digits):
     part = protocol_split(digits, "one_class", 7)
     x = torch.from_numpy(part.x_train)
-    detector = chain(784, hidden=[32], latent_dim=4)
+    detector = chain(input_dim=784, net=MLP(hidden=[32]), latent_dim=4)
     detector.fit(x[:60], trainer(2))
     on_training = [ref.mean for ref in detector.references]
     detector.calibrate(x[60:])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from reducers import VAE, Autoencoder
+from reducers import MLP, VAE, Autoencoder
 from reducers.anomaly.metrics import detection_metrics
 from reducers.anomaly.scores import Reference, fuse, reconstruction_error, vae_score
 from reducers.errors import DataError
@@ -40,7 +40,7 @@ def test_fusion_puts_scores_on_their_training_scale():
 
 def test_elbo_is_the_reconstruction_probability_plus_the_kl(digits):
     torch.manual_seed(0)
-    vae = VAE(digits.input_dim, hidden=[32], latent_dim=2)
+    vae = VAE(input_dim=digits.input_dim, net=MLP(hidden=[32]), latent_dim=2)
     x = torch.from_numpy(digits.x_test[:50])
     elbo = vae_score(vae, x, "elbo", n_samples=5, seed=3)
     recon = vae_score(vae, x, "recon_prob", n_samples=5, seed=3)
@@ -53,7 +53,7 @@ def test_elbo_is_the_reconstruction_probability_plus_the_kl(digits):
 
 def test_reconstruction_error_is_the_models_own_loss_per_image(digits):
     torch.manual_seed(0)
-    ae = Autoencoder(784, [32], recon="mse")
+    ae = Autoencoder(input_dim=784, net=MLP(hidden=[32]), recon="mse")
     x = torch.from_numpy(digits.x_test[:20])
     errors = reconstruction_error(ae, x)
     expected = ((ae.reconstruct(x) - x) ** 2).sum(1).detach().numpy()

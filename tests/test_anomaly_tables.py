@@ -35,10 +35,10 @@ def test_a_sweep_ends_with_per_class_tables(tmp_path, capsys):
 
 
 def test_the_tables_say_which_test_set_and_keep_two_apart(tmp_path):
-    """Runs tested on another dataset (test_data=) are labelled with it; merged with runs on
+    """Runs tested on another dataset (heldout=) are labelled with it; merged with runs on
     the data's own split, each detector's column names its test set."""
     runs = tmp_path / "runs"
-    for name, extra in (("own", []), ("other", ["test_data=mnist5k", "test_data.limit=300"])):
+    for name, extra in (("own", []), ("other", ["heldout=mnist5k", "heldout.limit=300"])):
         proc = run_cli(*TINY, "anomaly.figures=false", *extra, f"hydra.run.dir={runs / name}",
                        module="experiments.anomaly")
         assert proc.returncode == 0, proc.stderr

@@ -9,9 +9,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APPS = {"train", "anomaly", "embed"}
 TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots", "search_report"}
-BELOW_APPS = {"schemas": set(), "extras": set(), "error_lines": {"schemas", "extras"},
-              "results": {"cli"}, "cli": {"schemas", "extras", "error_lines"},
-              "runtime": {"cli", "schemas", "error_lines"},
+BELOW_APPS = {"schemas": set(), "extras": set(), "config_groups": set(),
+              "error_lines": {"schemas", "extras", "config_groups"},
+              "records": set(), "results": {"cli", "records"},
+              "cli": {"schemas", "extras", "error_lines", "config_groups"},
+              "runtime": {"cli", "schemas", "error_lines", "records"},
               "resume": {"runtime", "results", "cli", "schemas"}}
 
 

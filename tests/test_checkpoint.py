@@ -4,21 +4,19 @@ refused with one message when missing, truncated, foreign, tampered with or of a
 import pytest
 import torch
 
-from reducers import VAE
-from reducers.checkpoint import _digest, build_model, load_checkpoint, save_checkpoint
+from reducers import MLP, VAE
+from reducers.checkpoint import _digest, build_model, load_checkpoint, model_spec, save_checkpoint
 from reducers.errors import CheckpointError
-
-SPEC = {"target": "reducers.vae.VAE", "input_dim": 784, "kwargs": {"hidden": [16]}}
 
 
 @pytest.fixture
 def saved(tmp_path):
     torch.manual_seed(0)
-    model = VAE(input_dim=784, hidden=[16])
+    model = VAE(input_dim=784, net=MLP(hidden=[16]))
     path = tmp_path / "run" / "checkpoint.pt"
     path.parent.mkdir()
     save_checkpoint(path, model, torch.optim.Adam(model.parameters()), epoch=3,
-                    model_spec=SPEC)
+                    model_spec=model_spec(model))
     return model, path
 
 
@@ -65,14 +63,44 @@ def test_tampered_pickled_and_misfit_checkpoints_are_refused(saved, tmp_path):
     with pytest.raises(CheckpointError, match="not a loadable checkpoint"):
         load_checkpoint(tmp_path / "pickle.pt")
 
-    foreign = {**state, "model_spec": {**SPEC, "target": "os.system"}}
+    spec = state["model_spec"]
+    foreign = {**state, "model_spec": {**spec, "target": "os.system"}}
     foreign["digest"] = _digest(foreign)  # consistent, but names a foreign class
     torch.save(foreign, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="only classes of the reducers package"):
         build_model(load_checkpoint(tmp_path / "foreign.pt"))
 
-    misfit = {**state, "model_spec": {**SPEC, "kwargs": {"hidden": [8]}}}
+    net = {**spec["parts"]["net"], "hidden": [8]}
+    misfit = {**state, "model_spec": {**spec, "parts": {**spec["parts"], "net": net}}}
     misfit["digest"] = _digest(misfit)
     torch.save(misfit, tmp_path / "misfit.pt")
     with pytest.raises(CheckpointError, match="does not fit this model"):
         build_model(load_checkpoint(tmp_path / "misfit.pt"))
+
+    part = {**spec["parts"]["net"], "class": "subprocess.Popen"}  # a part of a foreign class
+    smuggled = {**state, "model_spec": {**spec, "parts": {**spec["parts"], "net": part}}}
+    smuggled["digest"] = _digest(smuggled)
+    torch.save(smuggled, tmp_path / "smuggled.pt")
+    with pytest.raises(CheckpointError, match="'subprocess.Popen'; only classes of the reducers"):
+        build_model(load_checkpoint(tmp_path / "smuggled.pt"))
+
+
+def test_a_checkpoint_of_an_earlier_version_with_flat_settings_still_builds(saved, tmp_path):
+    """Before the parts a spec held the constructor's flat keyword arguments."""
+    model, path = saved
+    state = torch.load(path, weights_only=True)
+    flat = {"hidden": [16], "latent_dim": 2, "activation": "relu", "recon": "bce",
+            "beta": 1.0, "kl_scaling": "standard", "beta_schedule": "constant",
+            "warmup_epochs": 0, "net": "mlp", "channels": [32, 64], "kernel_size": 3,
+            "batchnorm": False, "dropout": 0.0, "input_dropout": 0.0,
+            "embedding_loss": "none", "embedding_weight": 1.0, "perplexity": 30.0,
+            "n_neighbors": 15, "min_dist": 0.1, "negative_rate": 5, "embedding_batch": 512,
+            "embedding_scale": 1.0, "image_shape": [28, 28]}
+    old = {**state, "model_spec": {"target": "reducers.vae.VAE", "input_dim": 784,
+                                   "kwargs": flat}}
+    old["digest"] = _digest(old)
+    torch.save(old, tmp_path / "old.pt")
+    rebuilt = build_model(load_checkpoint(tmp_path / "old.pt"))
+    assert rebuilt.net == MLP(hidden=[16]) and rebuilt.settings.embedding is None
+    x = torch.rand(4, 784)
+    assert torch.equal(rebuilt.encode(x), model.encode(x))

@@ -18,11 +18,11 @@ HYDRA_OWN = {".hydra", "train.log", "anomaly.log", "embed.log", "multirun.yaml"}
 # (module, arguments): a composition error, a range error, a data error found while loading,
 # a protocol error of the anomaly app, a checkpoint error of embed, a bad value in a sweep
 BAD = [("experiments.train", "model=transformer"),
-       ("experiments.train", "model.beta=-1"),
+       ("experiments.train", "model.kl.beta=-1"),
        ("experiments.train", "data=idx data.path=no/such/folder"),
        ("experiments.anomaly", "anomaly.normal_class=11"),
        ("experiments.embed", "checkpoint=no/such/run"),
-       ("experiments.train", "-m model.beta=abc,1"),
+       ("experiments.train", "-m model.kl.beta=abc,1"),
        ("experiments.train", "+experiment=seed_vae")]
 HELP = [("experiments.train", "--help")]  # the other pages: tests/test_schemas.py, in-process
 
@@ -76,7 +76,19 @@ def test_the_help_page_as_hydra_renders_it(runs):
     (["+sweep=beta_loss"], "write sweep=beta_loss"),
     (["+sweep=anomaly"], "write sweep=anomaly/one_class"),
     (["sweep=anomaly_loo"], "write sweep=anomaly/leave_one_out"),
-    (["trainer.epochs=3", "model.kl_scaling=seed"], "write model.kl_scaling=blog"),
+    (["trainer.epochs=3", "model.kl_scaling=seed"], "write model.kl.scaling=blog"),
+    (["-m", "model.beta=0.5,1"], "write model.kl.beta=0.5,1"),
+    (["model.kl_scaling=blog"], "write model.kl.scaling=blog"),
+    (["model.hidden=[400]"], "write model.net.hidden=[400]"),
+    (["model.net=conv"], "write model/net=conv"),
+    (["model.embedding_loss=tsne"], "write model/embedding=tsne"),
+    (["model.embedding_weight=300"], "write model.embedding.weight=300 (after "
+                                     "model/embedding=tsne or umap)"),
+    (["model/embedding=umap", "model.n_neighbors=5"], "write model.embedding.n_neighbors=5"),
+    (["detector.beta=2"], "write detector.kl.beta=2"),
+    (["detector.net=conv"], "write detector/net=conv"),
+    (["anomaly.held_out_fraction=0.2"], "write trainer.val_fraction=0.2"),
+    (["test_data=mnist_t10k", "test_data.limit=300"], "write heldout=mnist_t10k"),
 ])
 def test_earlier_spellings_get_a_one_line_fix(argv, hint):
     assert hint in renamed_hint(argv)
@@ -86,16 +98,18 @@ def test_a_group_set_to_null_is_one_line_naming_its_options():
     proc = run_cli("heldout=null", "trainer.epochs=1")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == ("error: 'heldout=null': heldout is a group of options "
-                                   "(mnist_t10k): name one, or leave the argument out for "
-                                   "the default")
+                                   "(digits, fashion_mnist, idx, mnist, mnist5k, mnist_t10k, "
+                                   "table, tsv): name one, or leave the argument out for the "
+                                   "default")
     assert null_group_hint(["model=null"]).endswith("(ae, pca, tsne, umap, vae): name one, or "
                                                     "leave the argument out for the default")
-    assert null_group_hint(["model.hidden=null", "heldout=mnist_t10k"]) is None
+    assert null_group_hint(["model.net.hidden=null", "heldout=mnist_t10k"]) is None
 
 
 def test_current_spellings_pass_and_options_are_listed_from_the_folders():
-    assert renamed_hint(["experiment=blog_vae", "sweep=beta_loss", "model.kl_scaling=blog",
-                         "+model.extra=1", "seed=3"]) is None
+    assert renamed_hint(["experiment=blog_vae", "sweep=beta_loss", "model.kl.scaling=blog",
+                         "+model.extra=1", "seed=3", "model=tsne", "model.perplexity=5",
+                         "model/net=conv", "model.net.hidden=[32]"]) is None
     assert group_options("optim") == "adam, sgd"
     assert group_options("sweep/anomaly") == ("anomaly/leave_one_out, anomaly/leave_one_out_t10k, "
                                               "anomaly/one_class, anomaly/one_class_t10k")
@@ -105,7 +119,8 @@ def test_current_spellings_pass_and_options_are_listed_from_the_folders():
     ("reducer-train", "reducer-train tracking=",
      "tracking=mlflow tracking=none tracking=tensorboard"),
     ("reducer-train", "reducer-train hparams", "hparams_search="),
-    ("reducer-train", "reducer-train model.be", "model.beta= model.beta_schedule="),
+    ("reducer-train", "reducer-train model.kl.b", "model.kl.beta="),
+    ("reducer-train", "reducer-train model/n", "model/net="),
     ("reducer-anomaly", "reducer-anomaly detector=", "detector=ae detector=chain detector=vae"),
 ])
 def test_tab_completion_of_the_console_scripts(script, line, expected):

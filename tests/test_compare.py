@@ -13,7 +13,7 @@ from experiments.train import train
 from reducers.errors import ReducerError
 from tests.helpers import composer
 
-FAST = ["trainer.epochs=1", "data.limit=300", "model.hidden=[16]", "trainer.progress=false",
+FAST = ["trainer.epochs=1", "data.limit=300", "model.net.hidden=[16]", "trainer.progress=false",
         "score.figures=false"]
 
 
@@ -33,9 +33,10 @@ def sweep(tmp_path_factory):
     for recon in ("mse", "bce"):
         for beta in (0.5, 2.0):
             for seed in (0, 1):
-                _train(root / str(n), f"model.recon={recon}", f"model.beta={beta}", f"seed={seed}")
+                _train(root / str(n), f"model.recon={recon}", f"model.kl.beta={beta}",
+                       f"seed={seed}")
                 n += 1
-    _train(root / "8", "model.recon=mse", "model.beta=0.5", "seed=2", "optim=sgd",
+    _train(root / "8", "model.recon=mse", "model.kl.beta=0.5", "seed=2", "optim=sgd",
            "optim.lr=1e12")
     (root / "9" / ".hydra").mkdir(parents=True)  # a job that died before writing metrics
     for seed in (0, 1):  # the AE reference: no beta at all
@@ -47,7 +48,7 @@ def test_one_row_per_run_with_status_and_varied_settings(sweep):
     table, varied = collect([sweep])
     assert len(table) == 12
     assert table.status.value_counts().to_dict() == {"ok": 10, "diverged": 1, "failed": 1}
-    assert {"model.recon", "model.beta", "seed"} <= set(varied)
+    assert {"model.recon", "model.kl.beta", "seed"} <= set(varied)
     assert "optim._target_" not in varied and "paths.output_root" not in varied
     crashed = table[table.run.str.endswith("/9")].iloc[0]
     assert crashed.status == "failed" and "no metrics.json" in crashed.reason
@@ -59,7 +60,7 @@ def test_outputs_sorting_best_marks_and_unfinished_runs(sweep, tmp_path):
     for name in ("comparison.csv", "comparison.md", "embeddings.png", "metrics_vs_beta.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     csv = pd.read_csv(tmp_path / "comparison.csv")
-    assert len(csv) == 12 and {"status", "knn_acc", "run", "model.beta"} <= set(csv.columns)
+    assert len(csv) == 12 and {"status", "knn_acc", "run", "model.kl.beta"} <= set(csv.columns)
     ok = csv[csv.status == "ok"]
     assert list(ok.knn_acc) == sorted(ok.knn_acc, reverse=True)
     main_table = md.split("## ")[0]
@@ -82,17 +83,17 @@ def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
     table, md = _write([sweep], tmp_path)
     summary = md.split("## Mean ± std over seeds")[1].split("##")[0]
     runs = table[(table.status == "ok") & (table["model.recon"] == "bce")
-                 & (table["model.beta"] == 2.0)]
+                 & (table["model.kl.beta"] == 2.0)]
     assert len(runs) == 2
     lines = [line.split("|")[1:-1] for line in summary.strip().splitlines()]
     header = [cell.strip() for cell in lines[0]]
     rows = [dict(zip(header, (cell.strip(" *") for cell in line))) for line in lines[2:]]
-    row = next(r for r in rows if r["model.recon"] == "bce" and r["model.beta"] == "2")
+    row = next(r for r in rows if r["model.recon"] == "bce" and r["model.kl.beta"] == "2")
     assert row["seeds"] == "2"
     mean, std = runs.knn_acc.mean(), runs.knn_acc.std()
     assert row["knn_acc"] == f"{mean:.3f} ± {std:.3f}"
     ae = next(r for r in rows if r["model"] == "autoencoder")  # grouped though it has no beta
-    assert ae["model.beta"] == "—" and ae["seeds"] == "2"
+    assert ae["model.kl.beta"] == "—" and ae["seeds"] == "2"
 
 
 def test_compare_cli_merges_sweeps(sweep, tmp_path, capsys):
@@ -176,7 +177,7 @@ def test_recorded_metrics_besides_the_scores_are_not_settings(tmp_path):
     """A neighbour term's last value (train_umap) differs per run: it is a metric column of
     comparison.csv, never a setting that splits the seeds' groups."""
     for seed in (0, 1):
-        _train(tmp_path / "sweep" / str(seed), "model.embedding_loss=umap", f"seed={seed}")
+        _train(tmp_path / "sweep" / str(seed), "model/embedding=umap", f"seed={seed}")
     table, varied = collect([tmp_path / "sweep"])
     assert varied == ["seed"] and table.attrs["extra"][-1] == "train_umap"
     _, md = _write([tmp_path / "sweep"], tmp_path / "out")

@@ -1,4 +1,4 @@
-"""Convolutional encoders/decoders (``model.net=conv``; their contract: tests/test_models.py)
+"""Convolutional encoders/decoders (``model/net=conv``; their contract: tests/test_models.py)
 and image augmentation, on real digits."""
 
 import numpy as np
@@ -7,17 +7,15 @@ import torch
 
 from experiments.embed import embed
 from experiments.train import train
-from reducers import VAE, Autoencoder
+from reducers import MLP, VAE, Autoencoder, Conv
 from reducers.augment import Augment
-from reducers.engine import fit
 from reducers.errors import ConfigError
-from reducers.networks import ConvShape, conv_decoder, conv_encoder
-from tests.helpers import TINY, run_cli
+from tests.helpers import TINY, fit, run_cli
 
 
 def _conv(kind, recon):
     cls = Autoencoder if kind == "ae" else VAE
-    return cls(input_dim=784, hidden=[32], recon=recon, net="conv", channels=[8, 16],
+    return cls(input_dim=784, recon=recon, net=Conv(hidden=[32], channels=[8, 16]),
                image_shape=(28, 28))
 
 
@@ -25,8 +23,7 @@ def test_conv_nets_train_through_autograd_and_learn(digits):
     torch.manual_seed(0)
     model = _conv("ae", "bce")
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    result = fit(model, optimizer, torch.from_numpy(digits.x_train), epochs=3, batch_size=64,
-                 progress=False)
+    result = fit(model, optimizer, torch.from_numpy(digits.x_train), epochs=3, batch_size=64)
     assert result.backward == "autograd"  # the hand-written step serves MLPs only
     losses = [row["train_recon"] for row in result.history]
     assert losses[-1] < 0.8 * losses[0]
@@ -36,19 +33,21 @@ def test_conv_nets_train_through_autograd_and_learn(digits):
 @pytest.mark.parametrize("channels", [[4], [4, 8], [4, 8, 8]])
 def test_the_decoder_retraces_every_image_size(shape, channels):
     """Odd and even sides, several convolutions: the mirror ends at the image's own size."""
-    conv = ConvShape.of(shape, channels, 3)
-    encoder = conv_encoder(conv, [16, 2], "relu", last_activation=False)
-    decoder = conv_decoder(conv, 2, [16], "relu")
-    x = torch.rand(3, shape[0] * shape[1])
+    conv, pixels = Conv(hidden=[16], channels=channels), shape[0] * shape[1]
+    encoder = conv.encoder(pixels, [2], last_activation=False, image_shape=shape)
+    decoder = conv.decoder(2, pixels, image_shape=shape)
+    x = torch.rand(3, pixels)
     assert encoder(x).shape == (3, 2)
     assert decoder(encoder(x)).shape == x.shape
 
 
 def test_conv_needs_an_image_shape_and_an_odd_kernel():
-    with pytest.raises(ConfigError, match="model.net=conv needs images"):
-        Autoencoder(input_dim=30, net="conv")
-    with pytest.raises(ConfigError, match="kernel_size=4"):
-        ConvShape.of((28, 28), [8], 4)
+    with pytest.raises(ConfigError, match="a conv network needs images"):
+        Autoencoder(input_dim=30, net=Conv())
+    with pytest.raises(ConfigError, match="^kernel_size=4 is invalid: an odd number"):
+        Conv(channels=[8], kernel_size=4)
+    with pytest.raises(ConfigError, match="image_shape \\(5, 5\\) does not hold 30 pixels"):
+        Autoencoder(input_dim=30, net=Conv(), image_shape=(5, 5))
 
 
 def test_augmentation_is_seeded_reproducible_and_moves_digits(digits):
@@ -84,9 +83,9 @@ def test_an_augmented_run_is_reproducible_and_differs_from_a_plain_one(digits):
 
     def run(augment):
         torch.manual_seed(0)
-        model = Autoencoder(input_dim=784, hidden=[32])
+        model = Autoencoder(input_dim=784, net=MLP(hidden=[32]))
         fit(model, torch.optim.Adam(model.parameters()), x, epochs=2, batch_size=50, seed=1,
-            progress=False, augment=augment)
+            augment=augment)
         return model.encode(x[:20])
 
     augment = Augment((28, 28), shift=1, degrees=5)
@@ -97,11 +96,11 @@ def test_an_augmented_run_is_reproducible_and_differs_from_a_plain_one(digits):
 def test_a_conv_run_trains_scores_and_embeds_from_its_checkpoint(
         compose_train, compose_embed, tmp_path):
     """The run rebuilds nothing by hand: embed reads the image shape from the checkpoint."""
-    record = train(compose_train(*TINY, "model=vae", "model.net=conv", "model.channels=[4,8]",
+    record = train(compose_train(*TINY, "model=vae", "model/net=conv", "model.net.channels=[4,8]",
                                  "trainer.augment_shift=1", "score.figures=false"),
                    tmp_path / "run")
-    assert record["status"] == "ok" and record["backward"] == "autograd"
-    assert record["metrics"]["knn_acc"] > 0.2  # chance: 0.1
+    assert record.status == "ok" and record.backward == "autograd"
+    assert record.metrics["knn_acc"] > 0.2  # chance: 0.1
     codes = np.load(tmp_path / "run" / "codes.npz")
     embed(compose_embed(f"checkpoint={tmp_path / 'run'}", "data.limit=1000"), tmp_path / "e")
     assert np.allclose(np.load(tmp_path / "e" / "codes.npz")["test"], codes["test"], atol=1e-5)
@@ -112,12 +111,13 @@ def test_conv_or_augmentation_on_a_feature_table_is_one_line(compose_train, tmp_
     path = tmp_path / "cancer.csv"
     load_breast_cancer(as_frame=True).frame.to_csv(path, index=False)
     table = ["data=table", f"data.path={path}", "data.label=target", "trainer.epochs=1"]
-    for option, message in [("model.net=conv", "model.net=conv needs images, but this data "
-                                               "has no image shape"),
+    for option, message in [("model/net=conv", "model/net='conv' is invalid: needs images, "
+                                               "but cancer.csv holds feature rows"),
                             ("trainer.augment_degrees=5", "trainer.augment_degrees=5.0 is "
                                                           "invalid: moves images")]:
         with pytest.raises(ConfigError, match=message):
             train(compose_train(*table, option), tmp_path / option)
-    done = run_cli(*table, "model.net=conv", f"hydra.run.dir={tmp_path / 'cli'}")
+    done = run_cli(*table, "model/net=conv", f"hydra.run.dir={tmp_path / 'cli'}")
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("error: model.net=conv needs images")
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "error: model/net='conv' is invalid: needs images")

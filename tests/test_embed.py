@@ -24,11 +24,12 @@ def test_embed_applies_a_model_to_other_data(trained, compose_embed, tmp_path):
             if SHARED_T10K.exists() else ["data=mnist5k"])
     record = embed(compose_embed(f"checkpoint={trained}", *data), tmp_path / "e")
     saved = json.loads((tmp_path / "e" / "metrics.json").read_text())
-    assert saved["checkpoint_epoch"] == 3 and saved["metrics"]["knn_acc"] > 0.2  # chance: 0.1
-    assert saved["metrics"] == pytest.approx(record["metrics"])
+    assert saved["embedding"]["checkpoint_epoch"] == 3 and saved["task"] == "embed"
+    assert saved["metrics"]["knn_acc"] > 0.2  # chance: 0.1
+    assert saved["metrics"] == pytest.approx(record.metrics)
     assert (tmp_path / "e" / "codes.npz").exists() and (tmp_path / "e" / "scatter.png").exists()
     again = embed(compose_embed(f"checkpoint={trained}", *data), tmp_path / "again")
-    assert without_timings(again["metrics"]) == without_timings(record["metrics"])  # seeded
+    assert without_timings(again.metrics) == without_timings(record.metrics)  # seeded
 
 
 def test_embedding_data_of_another_size_is_refused(trained, compose_embed, tmp_path):

@@ -65,7 +65,7 @@ def commands(draw) -> list[str]:
     overrides = [f"model={model}", f"optim={optim}", f"data={data}", "data.limit=300",
                  "trainer.epochs=1", "trainer.progress=false", "score.figures=false"]
     if model in ("ae", "vae"):
-        overrides.append("model.hidden=[16]")
+        overrides.append("model.net.hidden=[16]")
     if model == "tsne":
         overrides.append("model.max_iter=250")
     for key, values in KEYS.items():
@@ -94,8 +94,8 @@ def attempt(app: str, overrides: list[str], run) -> dict | None:
             (overrides, repr(exc))
         assert not (run / "metrics.json").exists(), "a refused run wrote its record"
         return None
-    assert record["status"] in ("ok", "diverged"), (overrides, record["status"])
-    assert json.loads((run / "metrics.json").read_text())["status"] == record["status"]
+    assert record.status in ("ok", "diverged"), (overrides, record.status)
+    assert json.loads((run / "metrics.json").read_text())["status"] == record.status
     return record
 
 
@@ -110,8 +110,8 @@ def fuzzing(examples: int):
 @given(overrides=commands())
 def test_any_command_finishes_with_a_record_or_refuses_with_one_line(overrides, tmp_path_factory):
     record = attempt("train", overrides, tmp_path_factory.mktemp("fuzz"))
-    if record is not None and record["status"] == "ok":
-        assert "trustworthiness" in record["metrics"]
+    if record is not None and record.status == "ok":
+        assert "trustworthiness" in record.metrics
 
 
 ANOMALY_KEYS = {
@@ -121,7 +121,7 @@ ANOMALY_KEYS = {
     "anomaly.normal_class": st.integers(-2, 12),
     "anomaly.anomaly_class": st.integers(-2, 12),
     "anomaly.threshold_quantile": st.floats(-0.5, 1.5),
-    "anomaly.held_out_fraction": st.floats(-0.2, 0.8),
+    "trainer.val_fraction": st.floats(-0.2, 0.8),
     "trainer.batch_size": KEYS["trainer.batch_size"],
     "optim.lr": floats,
     "data.limit": KEYS["data.limit"],
@@ -132,7 +132,7 @@ ANOMALY_KEYS = {
 @st.composite
 def anomaly_commands(draw) -> list[str]:
     detector = draw(st.sampled_from(["ae", "vae", "chain"]))
-    overrides = [f"detector={detector}", "detector.hidden=[16]", "data.limit=300",
+    overrides = [f"detector={detector}", "detector.net.hidden=[16]", "data.limit=300",
                  "trainer.epochs=1", "trainer.progress=false", "anomaly.figures=false"]
     for key, values in ANOMALY_KEYS.items():
         if draw(st.integers(0, 3)) == 0:
@@ -144,8 +144,8 @@ def anomaly_commands(draw) -> list[str]:
 @given(overrides=anomaly_commands())
 def test_any_anomaly_command_finishes_or_refuses_with_one_line(overrides, tmp_path_factory):
     record = attempt("anomaly", overrides, tmp_path_factory.mktemp("fuzz"))
-    if record is not None and record["status"] == "ok":
-        assert 0 <= record["metrics"]["auroc"] <= 1
+    if record is not None and record.status == "ok":
+        assert 0 <= record.metrics["auroc"] <= 1
 
 
 def test_the_fuzzer_reaches_both_outcomes():

@@ -12,18 +12,18 @@ import pytest
 
 from tests.helpers import ROOT, run_cli
 
-FAST = ["trainer.epochs=2", "data.limit=300", "model.hidden=[16]", "trainer.progress=false"]
+FAST = ["trainer.epochs=2", "data.limit=300", "model.net.hidden=[16]", "trainer.progress=false"]
 
 
 def test_a_stored_sweep_adds_the_autoencoder_and_ends_in_tables(tmp_path):
-    proc = run_cli("sweep=beta_loss", "model.beta=0,1", *FAST, "score.figures=false",
+    proc = run_cli("sweep=beta_loss", "model.kl.beta=0,1", *FAST, "score.figures=false",
                    f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     csv = pd.read_csv(tmp_path / "comparison.csv")
     assert len(csv) == 6 and set(csv.status) == {"ok"}  # vae x {mse, bce} x beta {0, 1} + ae x 2
     ae = csv[csv.model == "ae"]
-    assert len(ae) == 2 and ae["model.beta"].isna().all()
-    assert set(csv[csv.model == "vae"]["model.beta"]) == {0.0, 1.0}
+    assert len(ae) == 2 and ae["model.kl.beta"].isna().all()
+    assert set(csv[csv.model == "vae"]["model.kl.beta"]) == {0.0, 1.0}
     assert set(csv["model.recon"]) == {"mse", "bce"}
     for name in ("comparison.md", "embeddings.png", "metrics_vs_beta.png"):
         assert (tmp_path / name).stat().st_size > 0, name
@@ -54,11 +54,11 @@ def test_a_job_that_kills_its_worker_costs_only_itself(tmp_path):
     not started must still run, and the sweep must say that one failed."""
     proc = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                    "model._target_=tests.helpers.vae_killing_its_worker_at_beta_2",
-                   "model.beta=0.5,1,2,4,8", *FAST, "score.figures=false",
+                   "model.kl.beta=0.5,1,2,4,8", *FAST, "score.figures=false",
                    f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 of 5 runs failed")
-    table = pd.read_csv(tmp_path / "comparison.csv").set_index("model.beta")
+    table = pd.read_csv(tmp_path / "comparison.csv").set_index("model.kl.beta")
     assert sorted(table.index) == [0.5, 1, 2, 4, 8]  # every planned job has a row
     assert table.loc[2, "status"] == "failed" and "lost its worker twice" in table.loc[2, "reason"]
     assert (table.drop(index=2).status == "ok").all()
@@ -66,7 +66,7 @@ def test_a_job_that_kills_its_worker_costs_only_itself(tmp_path):
 
 @pytest.mark.slow
 def test_two_sweeps_started_together_never_share_a_folder(tmp_path):
-    args = [sys.executable, "-m", "experiments.train", "-m", "model.beta=1,2", *FAST,
+    args = [sys.executable, "-m", "experiments.train", "-m", "model.kl.beta=1,2", *FAST,
             "score.figures=false", f"paths.output_root={tmp_path}"]
     procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(2)]

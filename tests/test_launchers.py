@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import run_cli
 
-SWEEP = ["-m", "model.beta=0.5,2", "trainer.epochs=1", "data.limit=400", "model.hidden=[32]",
+SWEEP = ["-m", "model.kl.beta=0.5,2", "trainer.epochs=1", "data.limit=400", "model.net.hidden=[32]",
          "trainer.progress=false", "score.figures=false"]
 METRICS = ["knn_acc", "silhouette", "trustworthiness", "recon_mse"]
 

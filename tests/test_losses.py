@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reducers import VAE
+from reducers import MLP, VAE, KLWeighting
 from reducers.losses import (KLScaling, Recon, Weighting, gaussian_reconstruction,
                              kl_divergence, reconstruction, reconstruction_and_gradient)
 
@@ -15,8 +15,8 @@ from reducers.losses import (KLScaling, Recon, Weighting, gaussian_reconstructio
 def _hand_vae(recon, beta, kl_scaling):
     """input_dim 2, latent 1, no hidden layer; mu = 0.5, logvar = 0 for every input, and a
     decoder whose weight is 0 so logits are 0 (output 0.5) whatever z is: no randomness left."""
-    model = VAE(input_dim=2, hidden=[], latent_dim=1, recon=recon, beta=beta,
-                kl_scaling=kl_scaling)
+    model = VAE(input_dim=2, net=MLP(hidden=[]), latent_dim=1, recon=recon,
+                kl=KLWeighting(beta=beta, scaling=kl_scaling))
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.copy_(torch.tensor([0.5, 0.0]))  # (mu, logvar)
@@ -52,7 +52,8 @@ def test_blog_scaling_hand_computed():
 def test_blog_scaling_is_the_blog_formula(digits):
     """The blog's loss, written as the blog wrote it, on real digits with the blog's network."""
     torch.manual_seed(0)
-    model = VAE(input_dim=784, hidden=[400], recon="mse", kl_scaling="blog")
+    model = VAE(input_dim=784, net=MLP(hidden=[400]), recon="mse",
+                kl=KLWeighting(scaling="blog"))
     x = torch.from_numpy(digits.x_train[:10])
     torch.manual_seed(1)
     ours = model.loss(x)["total"]

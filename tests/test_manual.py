@@ -6,9 +6,9 @@ import copy
 import pytest
 import torch
 
-from reducers import VAE, Autoencoder, fit
+from reducers import MLP, VAE, Autoencoder, KLWeighting
 from reducers.anomaly.detectors import GaussianVAE
-from tests.helpers import plain_loop
+from tests.helpers import fit, plain_loop
 
 OPTIMIZERS = {
     "sgd": lambda params: torch.optim.SGD(params, lr=0.05),  # folded into the backward pass
@@ -41,14 +41,19 @@ def train_steps(model, optimizer_name, x, by_hand, steps=6, batch_size=32):
     return terms, torch.cat([p.detach().ravel() for p in model.parameters()]), step
 
 
+def _net(hidden, activation):
+    return MLP(hidden=hidden, activation=activation)
+
+
 MODELS = {
-    "vae-bce-relu": lambda: VAE(784, [64], 2, "relu", "bce"),
-    "vae-mse-seed-tanh": lambda: VAE(784, [64], 2, "tanh", "mse", beta=1e-3,
-                                     kl_scaling="blog"),
-    "vae-bce-gelu-deep-beta4": lambda: VAE(784, [64, 32], 3, "gelu", "bce", beta=4.0),
-    "vae-mse-silu-no-hidden": lambda: VAE(784, [], 2, "silu", "mse"),
-    "ae-mse-elu": lambda: Autoencoder(784, [64, 32], 2, "elu", "mse"),
-    "ae-bce-leaky": lambda: Autoencoder(784, [64], 2, "leaky_relu", "bce"),
+    "vae-bce-relu": lambda: VAE(input_dim=784, net=_net([64], "relu"), recon="bce"),
+    "vae-mse-seed-tanh": lambda: VAE(input_dim=784, net=_net([64], "tanh"), recon="mse",
+                                     kl=KLWeighting(beta=1e-3, scaling="blog")),
+    "vae-bce-gelu-deep-beta4": lambda: VAE(input_dim=784, net=_net([64, 32], "gelu"),
+                                           latent_dim=3, kl=KLWeighting(beta=4.0)),
+    "vae-mse-silu-no-hidden": lambda: VAE(input_dim=784, net=_net([], "silu"), recon="mse"),
+    "ae-mse-elu": lambda: Autoencoder(input_dim=784, net=_net([64, 32], "elu"), recon="mse"),
+    "ae-bce-leaky": lambda: Autoencoder(input_dim=784, net=_net([64], "leaky_relu")),
 }
 
 
@@ -90,16 +95,17 @@ def test_manual_steps_match_autograd_on_real_digits(name, optimizer_name, digits
 
 def test_blog_configuration_follows_the_blogs_own_loop(digits):
     """The blog's setting (784-400-2, mse_loss(mean) + batch-summed KL, plain SGD lr 0.01,
-    batch 10) through the engine, whose SGD step is folded into the backward pass, against a
+    batch 10) through the trainer, whose SGD step is folded into the backward pass, against a
     textbook autograd loop with the same batches and noise: the same loss curve."""
     x = torch.from_numpy(digits.x_train)
     curves = []
-    for engine in (True, False):
+    for trainer in (True, False):
         torch.manual_seed(0)
-        model = VAE(input_dim=784, hidden=[400], recon="mse", kl_scaling="blog")
+        model = VAE(input_dim=784, net=MLP(hidden=[400]), recon="mse",
+                    kl=KLWeighting(scaling="blog"))
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        if engine:
-            result = fit(model, optimizer, x, epochs=3, batch_size=10, seed=3, progress=False)
+        if trainer:
+            result = fit(model, optimizer, x, epochs=3, batch_size=10, seed=3)
             assert result.backward == "manual backward, SGD folded into it"
             curves.append([row["train_total"] for row in result.history])
         else:
@@ -128,12 +134,13 @@ class OwnLoss(VAE):
 
 def test_models_it_does_not_know_train_through_autograd(digits):
     x = torch.from_numpy(digits.x_train[:256])
-    frozen = VAE(784, [32])
+    small = MLP(hidden=[32])
+    frozen = VAE(input_dim=784, net=small)
     frozen.head.requires_grad_(False)
-    partial = VAE(784, [32])
+    partial = VAE(input_dim=784, net=small)
     cases = {  # model, the parameters the optimiser holds
-        "gaussian vae (own reconstruction)": (GaussianVAE(784, [32]), None),
-        "subclass with its own loss": (OwnLoss(784, [32]), None),
+        "gaussian vae (own reconstruction)": (GaussianVAE(input_dim=784, net=small), None),
+        "subclass with its own loss": (OwnLoss(input_dim=784, net=small), None),
         "frozen head": (frozen, [p for p in frozen.parameters() if p.requires_grad]),
         "optimiser holds part of the model": (partial, list(partial.decoder.parameters())),
         "a module that is no Reducer": (LinearMap(), None),
@@ -141,12 +148,11 @@ def test_models_it_does_not_know_train_through_autograd(digits):
     for name, (model, params) in cases.items():
         optimizer = torch.optim.SGD(params or model.parameters(), lr=1e-3)
         assert getattr(model, "manual_step", lambda _: None)(optimizer) is None, name
-        result = fit(model, optimizer, x, epochs=1, batch_size=64, progress=False)
+        result = fit(model, optimizer, x, epochs=1, batch_size=64)
         assert result.status == "ok" and result.backward == "autograd", name
-    model = VAE(784, [32])
+    model = VAE(input_dim=784, net=small)
     result = fit(model, torch.optim.Adam(model.parameters()), x, epochs=1, batch_size=64,
-                 progress=False, backward="autograd")
+                 backward="autograd")
     assert result.backward == "autograd"
-    result = fit(model, torch.optim.Adam(model.parameters()), x, epochs=1, batch_size=64,
-                 progress=False)
+    result = fit(model, torch.optim.Adam(model.parameters()), x, epochs=1, batch_size=64)
     assert result.backward == "manual backward, Adam.step()"

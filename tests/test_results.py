@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from experiments.results import (TablesCallback, find_runs, flatten, read_record, reason,
-                                 table_command)
+from experiments.results import TablesCallback, find_runs, flatten, read_record, table_command
 from reducers.errors import ReducerError
+from reducers.status import Status
 
 
 def test_runs_are_found_in_natural_order(tmp_path):
@@ -27,25 +27,26 @@ def test_runs_are_found_in_natural_order(tmp_path):
 
 
 def test_records_missing_read_as_failed_and_mangled_as_unreadable(tmp_path):
-    assert read_record(tmp_path)["error"] == "no metrics.json: the run crashed or was killed"
+    missing = read_record(tmp_path)
+    assert missing.status is Status.failed
+    assert missing.error == "no metrics.json: the run crashed or was killed"
     (tmp_path / "metrics.json").write_text('{"status": "ok", "metr')
-    assert read_record(tmp_path)["status"] == "unreadable"
-    assert "unreadable metrics.json" in read_record(tmp_path)["error"]
+    assert read_record(tmp_path).status is Status.unreadable
+    assert "unreadable metrics.json" in read_record(tmp_path).error
     (tmp_path / "metrics.json").write_text(json.dumps({"status": "ok", "metrics": {"x": 1}}))
-    assert read_record(tmp_path)["metrics"] == {"x": 1}
+    assert read_record(tmp_path).metrics == {"x": 1}
+    for bad, why in [({"status": "done"}, "status 'done' is not one of ok, diverged"),
+                     ({"status": "ok", "metrics": {"x": "high"}}, "metric 'x' is 'high'"),
+                     ({"status": "ok"}, "status 'ok' but no metrics"),
+                     ({"status": "failed", "diverged": {"when": 3}}, "not a run's record")]:
+        (tmp_path / "metrics.json").write_text(json.dumps(bad))
+        assert read_record(tmp_path).status is Status.unreadable
+        assert why in read_record(tmp_path).error, bad
 
 
-def test_reasons_and_flattening():
-    assert reason({"status": "diverged", "diverged": {"epoch": 3, "step": 9, "loss": "nan",
-                                                      "last_finite_loss": 1234.5}}) == \
-        "diverged at epoch 3, step 9 (last finite loss 1234)"
-    assert reason({"status": "interrupted", "interrupted": {"signal": "SIGINT",
-                                                            "epochs_kept": 4}}) == \
-        "interrupted by SIGINT after epoch 4; continue with trainer.resume=true"
-    assert reason({"status": "failed", "error": "DataError: x"}) == "DataError: x"
-    assert reason({"status": "ok"}) == ""
-    assert flatten({"model": {"beta": 1.0, "hidden": [8]}, "seed": 0}) == \
-        {"model.beta": 1.0, "model.hidden": [8], "seed": 0}
+def test_flattening():
+    assert flatten({"model": {"kl": {"beta": 1.0}, "net": {"hidden": [8]}}, "seed": 0}) == \
+        {"model.kl.beta": 1.0, "model.net.hidden": [8], "seed": 0}
 
 
 class Builder:

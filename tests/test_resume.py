@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from experiments.records import Interrupted
+from experiments.results import read_record
 from experiments.resume import resume_command
 from experiments.train import train
 from reducers.checkpoint import load_checkpoint
@@ -20,7 +22,7 @@ from tests.helpers import (ROOT, TINY, StopAfter, run_cli, stopped_then_resumed,
                            without_timings)
 
 # small but slow enough per epoch (100 steps) that the signal lands mid-training
-RUN = ["trainer.epochs=8", "data.limit=2000", "model.hidden=[64]", "trainer.batch_size=16",
+RUN = ["trainer.epochs=8", "data.limit=2000", "model.net.hidden=[64]", "trainer.batch_size=16",
        "trainer.threads=1", "score.figures=false", "trainer.progress=false",
        "trainer.checkpoint_seconds=0"]  # on disk after every epoch: the test waits for it
 
@@ -55,10 +57,10 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compo
     proc.send_signal(signal.SIGTERM)
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 128 + signal.SIGTERM, output
-    record = json.loads((run / "metrics.json").read_text())
-    kept = record["interrupted"]["epochs_kept"]
-    assert record["status"] == "interrupted" and record["interrupted"]["signal"] == "SIGTERM"
-    assert 2 <= kept < 8 and record["epochs_completed"] == kept
+    record = read_record(run)
+    kept = record.interrupted.epochs_kept
+    assert record.status == "interrupted" and record.interrupted.signal == "SIGTERM"
+    assert 2 <= kept < 8 and record.epochs_completed == kept
     assert load_checkpoint(run / "checkpoint.pt")["epoch"] == kept
     assert len((run / "history.csv").read_text().splitlines()) == 1 + kept
     assert "trainer.resume=true" in output and "Traceback" not in output
@@ -73,9 +75,9 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compo
     straight = train(compose_train(*RUN), tmp_path / "straight")  # the same, uninterrupted
     a, b = load_checkpoint(run), load_checkpoint(tmp_path / "straight")
     assert a["epoch"] == b["epoch"] == 8 and same_weights(a, b)
-    after = json.loads((run / "metrics.json").read_text())
-    assert after["status"] == "ok"
-    assert without_timings(after["metrics"]) == without_timings(straight["metrics"])
+    after = read_record(run)
+    assert after.status == "ok"
+    assert without_timings(after.metrics) == without_timings(straight.metrics)
 
 
 def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
@@ -93,9 +95,9 @@ def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
     resumed = run_cli("-m", *RUN, "seed=1,2,3", "trainer.resume=true",
                       f"hydra.sweep.dir={sweep}")
     assert resumed.returncode == 0, resumed.stderr
-    records = [json.loads((sweep / str(i) / "metrics.json").read_text()) for i in range(3)]
-    assert [r["status"] for r in records] == ["ok"] * 3
-    assert [r["epochs_completed"] for r in records] == [8] * 3
+    records = [read_record(sweep / str(i)) for i in range(3)]
+    assert [r.status for r in records] == ["ok"] * 3
+    assert [r.epochs_completed for r in records] == [8] * 3
     assert "resuming from" in resumed.stdout and "starting at epoch 1" in resumed.stdout
 
 
@@ -106,36 +108,37 @@ def test_a_stop_between_disk_writes_still_keeps_the_last_whole_epoch(compose_tra
            "score.figures=false"]  # 16 steps per epoch
     stopped = train(compose_train(*run, "trainer.checkpoint_seconds=3600"), tmp_path / "run",
                     StopAfter(16 * 3 + 5))  # in the 4th epoch
-    assert stopped["status"] == "interrupted" and stopped["interrupted"]["epochs_kept"] == 3
+    assert stopped.status == "interrupted" and stopped.interrupted.epochs_kept == 3
     assert load_checkpoint(tmp_path / "run")["epoch"] == 3
     resumed = train(compose_train(*run, "trainer.resume=true"), tmp_path / "run")
     straight = train(compose_train(*run), tmp_path / "straight")
     a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
-    assert resumed["status"] == "ok" and a["epoch"] == b["epoch"] == 5 and same_weights(a, b)
-    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    assert resumed.status == "ok" and a["epoch"] == b["epoch"] == 5 and same_weights(a, b)
+    assert without_timings(resumed.metrics) == without_timings(straight.metrics)
 
 
 def test_resume_refuses_other_settings_and_fewer_epochs(compose_train, tmp_path):
     done = train(compose_train(*TINY, "score.figures=false"), tmp_path / "done")
     again = train(compose_train(*TINY, "score.figures=false", "trainer.resume=true"),
                   tmp_path / "done")  # a finished run of a resumed sweep: no steps, same scores
-    assert again["epochs_completed"] == done["epochs_completed"]
-    assert without_timings(again["metrics"]) == without_timings(done["metrics"])
+    assert again.epochs_completed == done.epochs_completed
+    assert without_timings(again.metrics) == without_timings(done.metrics)
     resume = ["trainer.resume=true", f"trainer.resume_from={tmp_path / 'done'}"]
-    with pytest.raises(ConfigError, match=r"model.beta=1.0 there, 2.0 here"):
-        train(compose_train(*TINY, *resume, "model.beta=2"), tmp_path / "other")
+    with pytest.raises(ConfigError, match=r"model.kl.beta=1.0 there, 2.0 here"):
+        train(compose_train(*TINY, *resume, "model.kl.beta=2"), tmp_path / "other")
     with pytest.raises(ConfigError, match=r"trainer.epochs=1 is invalid: .* completed 2 epochs"):
         train(compose_train(*TINY, *resume, "trainer.epochs=1"), tmp_path / "other")
     longer = train(compose_train(*TINY, *resume, "trainer.epochs=3", "score.figures=false",
                                  "optimized_metric=silhouette"), tmp_path / "longer")
-    assert longer["status"] == "ok" and longer["epochs_completed"] == 3  # allowed changes
+    assert longer.status == "ok" and longer.epochs_completed == 3  # allowed changes
 
 
 def test_the_resume_command_is_the_users_own_command_continued(monkeypatch, tmp_path):
-    monkeypatch.setattr(sys, "argv", ["train.py", "model.beta=2", "hydra.run.dir=old",
+    monkeypatch.setattr(sys, "argv", ["train.py", "model.kl.beta=2", "hydra.run.dir=old",
                                       "trainer.resume=false"])
     assert resume_command(tmp_path / "run", multirun=False) == \
-        f"python -m experiments.train model.beta=2 trainer.resume=true hydra.run.dir={tmp_path}/run"
+        "python -m experiments.train model.kl.beta=2 trainer.resume=true "
+        f"hydra.run.dir={tmp_path}/run"
     assert resume_command(tmp_path / "sweep" / "3", multirun=True).endswith(
         f"trainer.resume=true hydra.sweep.dir={tmp_path}/sweep")
 
@@ -166,14 +169,14 @@ def test_a_signal_while_scoring_is_an_interruption_that_resume_finishes(
         return scored(*args, **kwargs)
     monkeypatch.setattr(train_app, "score_codes", signal_while_scoring)
     record = train(compose_train(*TINY), tmp_path, stop=stop)
-    assert record["status"] == "interrupted" and record["epochs_completed"] == 2
-    assert record["interrupted"] == {"signal": "SIGINT", "during": "scoring", "epochs_kept": 2,
-                                     "checkpoint": str(tmp_path / "checkpoint.pt")}
+    assert record.status == "interrupted" and record.epochs_completed == 2
+    assert record.interrupted == Interrupted("SIGINT", "scoring", 2,
+                                             str(tmp_path / "checkpoint.pt"))
     assert (tmp_path / "loss_curves.png").exists() and not (tmp_path / "scatter.png").exists()
     monkeypatch.setattr(train_app, "score_codes", scored)
     resumed = train(compose_train(*TINY, "trainer.resume=true"), tmp_path)
-    assert resumed["status"] == "ok" and resumed["epochs_completed"] == 2
-    assert without_timings(resumed["metrics"])["knn_acc"] == record["metrics"]["knn_acc"]
+    assert resumed.status == "ok" and resumed.epochs_completed == 2
+    assert without_timings(resumed.metrics)["knn_acc"] == record.metrics["knn_acc"]
     assert (tmp_path / "scatter.png").exists()
 
 
@@ -181,7 +184,7 @@ def test_schedules_resume_exactly(compose_train, tmp_path):
     """A learning-rate schedule and a KL warm-up are functions of the position: a run stopped
     and resumed ends with the weights of one never stopped."""
     scheduled = [*TINY, "trainer.epochs=4", "trainer.lr_schedule=cosine",
-                 "model.beta_schedule=linear", "model.warmup_epochs=3", "trainer.threads=1",
+                 "model.kl.schedule=linear", "model.kl.warmup_epochs=3", "trainer.threads=1",
                  "trainer.checkpoint_seconds=0", "score.figures=false"]
     stopped_then_resumed(compose_train, scheduled, tmp_path, stop_after=25, epochs=4)
     history = (tmp_path / "straight" / "history.csv").read_text().splitlines()
@@ -189,19 +192,19 @@ def test_schedules_resume_exactly(compose_train, tmp_path):
 
 
 def test_early_stopping_resumes_exactly_and_keeps_the_scored_weights(compose_train, tmp_path):
-    validated = [*TINY, "data.limit=400", "trainer.epochs=40", "model=ae", "model.hidden=[128]",
+    validated = [*TINY, "data.limit=400", "trainer.epochs=40", "model=ae", "model.net.hidden=[128]",
                  "optim.lr=3e-3", "trainer.batch_size=32", "trainer.val_fraction=0.25",
                  "trainer.early_stopping=3", "trainer.restore_best=true", "trainer.threads=1",
                  "trainer.checkpoint_seconds=0", "score.figures=false"]
     straight = train(compose_train(*validated), tmp_path / "straight")
-    assert straight["stopped_early"] is not None and straight["best_epoch"] is not None
-    assert straight["best_epoch"] == straight["stopped_early"] - 3
+    assert straight.stopped_early is not None and straight.best_epoch is not None
+    assert straight.best_epoch == straight.stopped_early - 3
     stopped = train(compose_train(*validated), tmp_path / "run", StopAfter(30))
-    assert stopped["status"] == "interrupted"
+    assert stopped.status == "interrupted"
     resumed = train(compose_train(*validated, "trainer.resume=true"), tmp_path / "run")
-    assert (resumed["best_epoch"], resumed["stopped_early"]) == \
-        (straight["best_epoch"], straight["stopped_early"])
-    assert without_timings(resumed["metrics"]) == without_timings(straight["metrics"])
+    assert (resumed.best_epoch, resumed.stopped_early) == \
+        (straight.best_epoch, straight.stopped_early)
+    assert without_timings(resumed.metrics) == without_timings(straight.metrics)
     a, b = load_checkpoint(tmp_path / "run"), load_checkpoint(tmp_path / "straight")
     assert same_weights(a, b)  # the restored best epoch's weights, what was scored
     from reducers.checkpoint import build_model

@@ -2,7 +2,6 @@
 launcher would: the thread policy, what a job records when it fails or is interrupted, and what
 an app returns to the sweeper or the shell."""
 
-import json
 import signal
 
 import pytest
@@ -11,10 +10,14 @@ from hydra.core.hydra_config import HydraConfig
 
 from experiments import runtime
 from experiments.cli import EXIT_LATER
+from experiments.records import Detection, Diverged, Interrupted, Record
+from experiments.results import read_record
 from experiments.runtime import Job, auto_threads, finish, run_job
 from reducers.ae import Autoencoder
-from reducers.checkpoint import save_checkpoint
+from reducers.checkpoint import model_spec, save_checkpoint
+from reducers.networks import MLP
 from reducers.errors import DataError
+from reducers.status import Status
 from tests.helpers import composer
 
 
@@ -63,28 +66,26 @@ def test_a_failing_job_of_a_sweep_is_recorded_and_the_sweep_goes_on(hydra_job, t
         raise DataError("data.path=x: no such file")
     job = run_job(fails, cfg)
     assert job.record is None and not job.single
-    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
-    assert record == {"status": "failed", "error": "DataError: data.path=x: no such file",
-                      "epochs_completed": 0, "metrics": {}}
+    record = read_record(tmp_path / "job")
+    assert (record.status, record.error) == (Status.failed,
+                                             "DataError: data.path=x: no such file")
+    assert record.epochs_completed == 0 and record.metrics == {}
 
     def interrupted_twice(cfg, run_dir, stop):  # after the checkpoint of epoch 3
-        model = Autoencoder(64, hidden=(8,))
+        model = Autoencoder(input_dim=64, net=MLP(hidden=[8]))
         save_checkpoint(run_dir / "checkpoint.pt", model, torch.optim.Adam(model.parameters()),
-                        epoch=3, model_spec={"target": "reducers.ae.Autoencoder", "input_dim": 64,
-                                             "kwargs": {"hidden": [8]}})
+                        epoch=3, model_spec=model_spec(model))
         raise KeyboardInterrupt
     job = run_job(interrupted_twice, cfg)
-    record = json.loads((tmp_path / "job" / "metrics.json").read_text())
-    assert job.record == record and record["status"] == "interrupted"
-    assert "second signal" in record["error"] and record["epochs_completed"] == 3
-    assert record["interrupted"] == {"signal": "SIGINT", "during": "a second signal",
-                                     "epochs_kept": 3,
-                                     "checkpoint": str(tmp_path / "job" / "checkpoint.pt")}
+    record = read_record(tmp_path / "job")
+    assert job.record == record and record.status is Status.interrupted
+    assert "second signal" in record.error and record.epochs_completed == 3
+    assert record.interrupted == Interrupted("SIGINT", "a second signal", 3,
+                                             str(tmp_path / "job" / "checkpoint.pt"))
     assert runtime.STOP.signum == signal.SIGINT
     never = run_job(lambda *a: pytest.fail("a job started after the sweep was interrupted"),
                     cfg)
-    assert never.record is None and "not started" in json.loads(
-        (tmp_path / "job" / "metrics.json").read_text())["error"]
+    assert never.record is None and "not started" in read_record(tmp_path / "job").error
 
 
 def test_a_single_runs_bad_input_is_one_line_and_exit_2(hydra_job, capsys):
@@ -101,15 +102,15 @@ def test_a_single_runs_bad_input_is_one_line_and_exit_2(hydra_job, capsys):
 
 def test_what_the_app_returns_to_the_sweeper_and_the_shell(hydra_job, tmp_path):
     cfg = hydra_job("optimized_metric=silhouette")
-    ok = {"status": "ok", "metrics": {"knn_acc": 0.7, "silhouette": 0.05}}
+    ok = Record(status=Status.ok, metrics={"knn_acc": 0.7, "silhouette": 0.05})
     assert finish(Job(ok, tmp_path, True), cfg) == 0.05
     assert finish(Job(None, tmp_path, False), cfg) is None
     seen = []
-    interrupted = {"status": "interrupted", "metrics": {}}
+    interrupted = Record(status=Status.interrupted)
     assert finish(Job(interrupted, tmp_path, True), cfg, on_interrupt=seen.append) is None
     assert seen[0].record is interrupted
-    diverged = {"status": "diverged", "metrics": {}, "network": "autoencoder", "diverged": {
-        "epoch": 2, "step": 7, "loss": float("inf"), "last_finite_loss": 12.5}}
+    diverged = Record(status=Status.diverged, diverged=Diverged(2, 7, float("inf"), 12.5),
+                      detection=Detection("one_class", 0, "[8]->2", "", network="autoencoder"))
     assert finish(Job(diverged, tmp_path, False), cfg) is None  # in a sweep: a row, go on
     EXIT_LATER.reset()
     assert finish(Job(diverged, tmp_path, True), cfg) is None  # exit 3 once callbacks ran

@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs
 
-from reducers import VAE, score_codes, score_model
+from reducers import MLP, VAE, score_codes, score_model
 
 
 def _blobs(seed):
@@ -45,7 +45,7 @@ def test_quadratic_metrics_are_subsampled_and_say_so():
 
 def test_model_metrics_of_a_vae(digits):
     torch.manual_seed(0)
-    model = VAE(input_dim=784, hidden=[32])
+    model = VAE(input_dim=784, net=MLP(hidden=[32]))
     out = score_model(model, torch.from_numpy(digits.x_test))
     assert 0 < out["recon_mse"] < 1
     assert out["test_kl"] >= 0 and out["test_recon"] > 0
@@ -57,7 +57,7 @@ def test_active_units_count_the_dimensions_whose_mean_varies_with_the_input(
         digits, varying, active):
     """Burda et al.'s count: a unit is active when Var_x E[z_i | x] > 0.01. The head is set so
     that exactly the ``varying`` dimensions of the posterior mean follow the input."""
-    model = VAE(input_dim=784, hidden=[], latent_dim=3)
+    model = VAE(input_dim=784, net=MLP(hidden=[]), latent_dim=3)
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.zero_()

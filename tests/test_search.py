@@ -13,9 +13,9 @@ import yaml
 from experiments import search_report
 from tests.helpers import run_cli
 
-FAST = ["trainer.epochs=2", "data.limit=500", "model.hidden=[32]", "trainer.progress=false",
+FAST = ["trainer.epochs=2", "data.limit=500", "model.net.hidden=[32]", "trainer.progress=false",
         "score.figures=false"]
-SEARCH = ["hparams_search=vae_optuna", "model.hidden=[32]"]  # width fixed: a small search
+SEARCH = ["hparams_search=vae_optuna", "model.net.hidden=[32]"]  # width fixed: a small search
 
 
 def search(tmp_path, name: str, *args: str):
@@ -34,8 +34,8 @@ def test_a_search_ends_with_the_comparison_and_its_report(tmp_path):
         record = json.loads((folder / str(trial.trial) / "metrics.json").read_text())
         assert trial.value == pytest.approx(record["metrics"]["knn_acc"])
         config = yaml.safe_load((folder / str(trial.trial) / ".hydra" / "config.yaml").open())
-        assert config["model"]["beta"] == pytest.approx(trial["param:model.beta"])
-        assert 0.05 <= config["model"]["beta"] <= 20 and 1e-4 <= config["optim"]["lr"] <= 3e-2
+        assert config["model"]["kl"]["beta"] == pytest.approx(trial["param:model.kl.beta"])
+        assert 0.05 <= config["model"]["kl"]["beta"] <= 20 and 1e-4 <= config["optim"]["lr"] <= 3e-2
     best = trials.loc[trials.value.idxmax()]
     assert yaml.safe_load((folder / "optimization_results.yaml").open())["best_value"] == \
         pytest.approx(best.value)
@@ -103,10 +103,10 @@ def test_the_report_from_the_files_alone(tmp_path):
         "metric": "davies_bouldin", "direction": "minimize", "command": ["x=1"]}))
     pd.DataFrame({"trial": [0, 1, 2], "state": ["COMPLETE", "PRUNED", "COMPLETE"],
                   "status": ["ok", "diverged", "ok"], "value": [0.9, None, 0.7],
-                  "param:model.beta": [1.0, 2.0, 4.0],
+                  "param:model.kl.beta": [1.0, 2.0, 4.0],
                   "run_dir": [str(tmp_path / str(i)) for i in range(3)],
                   "reason": ["", "diverged at epoch 1, step 2", ""],
-                  "overrides": ["model.beta=1.0", "model.beta=2.0", "model.beta=4.0"],
+                  "overrides": ["model.kl.beta=1.0", "model.kl.beta=2.0", "model.kl.beta=4.0"],
                   "started": ["", "", ""], "seconds": [1.0, None, 2.0]}
                  ).to_csv(tmp_path / "trials.csv", index=False)
     table = search_report.write_tables([tmp_path], tmp_path)

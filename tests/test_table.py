@@ -3,7 +3,6 @@ tables written as CSV, TSV, NPY and NPZ (and Parquet where pyarrow is installed)
 without labels; every unusable file one DataError naming file and column or row."""
 
 import builtins
-import json
 
 import numpy as np
 import pandas as pd
@@ -178,12 +177,12 @@ def test_npz_table_end_to_end_and_anomaly_detection_on_a_table(
     np.savez(tmp_path / "cancer.npz", x=x, y=y)
     record = train(compose_train("data=table", f"data.path={tmp_path / 'cancer.npz'}",
                                  "model=pca"), tmp_path / "pca")
-    assert record["data"]["input_dim"] == 30 and record["metrics"]["knn_acc"] > 0.85
+    assert record.data["input_dim"] == 30 and record.metrics["knn_acc"] > 0.85
     table = ["data=table", f"data.path={wine_csv}", "trainer.epochs=20",
-             "detector.hidden=[32]", "trainer.progress=false"]
+             "detector.net.hidden=[32]", "trainer.progress=false"]
     found = detect(compose_anomaly(*table, "data.label=cultivar", "anomaly.normal_class=0"),
                    tmp_path / "anomaly")
-    assert found["status"] == "ok" and 0.5 < found["metrics"]["auroc"] <= 1
+    assert found.status == "ok" and 0.5 < found.metrics["auroc"] <= 1
     assert (tmp_path / "anomaly" / "roc.png").exists()
     assert not (tmp_path / "anomaly" / "extremes.png").exists()  # image grids: images only
     with pytest.raises(ConfigError, match="has no labels, but anomaly detection"):
@@ -207,15 +206,15 @@ def test_continuity_is_trustworthiness_with_the_spaces_swapped(wine_csv):
 @pytest.mark.parametrize("model", ["ae", "vae", "pca", "tsne"])
 def test_every_reducer_end_to_end_on_the_wine_table(compose_train, wine_csv, tmp_path, model):
     overrides = ["data=table", f"data.path={wine_csv}", "trainer.epochs=15",
-                 "model.hidden=[32]", "trainer.progress=false"]
+                 "model.net.hidden=[32]", "trainer.progress=false"]
     if model in ("pca", "tsne"):
-        overrides = [o for o in overrides if not o.startswith("model.hidden")]
+        overrides = [o for o in overrides if not o.startswith("model.net.hidden")]
     for labels in (True, False):
         run = tmp_path / f"{model}-{labels}"
         record = train(compose_train(*overrides, f"model={model}",
                                      *(["data.label=cultivar"] if labels else [])), run)
-        metrics = record["metrics"]
-        assert record["status"] == "ok" and record["data"]["labelled"] is labels
+        metrics = record.metrics
+        assert record.status == "ok" and record.data["labelled"] is labels
         assert np.isfinite(metrics["trustworthiness"]) and np.isfinite(metrics["continuity"])
         assert ("knn_acc" in metrics) is labels
         if not labels:
@@ -249,11 +248,11 @@ def test_embed_applies_the_training_scaling_and_checks_the_columns(compose_train
     other_rows.to_csv(tmp_path / "b.csv", index=False)
     table = ["data=table", "data.label=cultivar"]
     train(compose_train(*table, f"data.path={tmp_path / 'a.csv'}", "model=ae",
-                        "model.hidden=[32]", "trainer.epochs=10", "trainer.progress=false"),
+                        "model.net.hidden=[32]", "trainer.epochs=10", "trainer.progress=false"),
           tmp_path / "run")
     record = embed(compose_embed(f"checkpoint={tmp_path / 'run'}", *table,
                                  f"data.path={tmp_path / 'b.csv'}"), tmp_path / "emb")
-    assert record["metrics"]["knn_acc"] > 0.6  # chance: 0.40
+    assert record.metrics["knn_acc"] > 0.6  # chance: 0.40
     # b.csv's rows were scaled with a.csv's training range, not refitted on their own
     state = load_checkpoint(tmp_path / "run")
     model = build_model(state, tmp_path / "run")
@@ -267,7 +266,7 @@ def test_embed_applies_the_training_scaling_and_checks_the_columns(compose_train
     shuffled.to_csv(tmp_path / "d.csv", index=False)  # columns in another order, one more
     again = embed(compose_embed(f"checkpoint={tmp_path / 'run'}", *table,
                                 f"data.path={tmp_path / 'd.csv'}"), tmp_path / "emb4")
-    assert again["metrics"]["knn_acc"] == record["metrics"]["knn_acc"]
+    assert again.metrics["knn_acc"] == record.metrics["knn_acc"]
     other_rows.drop(columns="hue").to_csv(tmp_path / "c.csv", index=False)
     with pytest.raises(DataError, match=r"c\.csv lacks the column\(s\) 'hue' that the model"):
         embed(compose_embed(f"checkpoint={tmp_path / 'run'}", *table,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from reducers import VAE, fit, load_mnist5k
+from reducers import MLP, VAE, load_mnist5k
 from reducers.eager import step_function
-from tests.helpers import ROOT, TINY, run_cli
+from tests.helpers import ROOT, TINY, fit, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,10 @@ def digits():
 
 def trained(x_train, x_test, **options):
     torch.manual_seed(0)
-    model = VAE(input_dim=784, hidden=[32])
+    model = VAE(input_dim=784, net=MLP(hidden=[32]))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    result = fit(model, optimizer, x_train, epochs=7, batch_size=64, seed=0, progress=False,
-                 x_test=x_test, **options)
+    result = fit(model, optimizer, x_train, epochs=7, batch_size=64, seed=0, x_test=x_test,
+                 **options)
     return model, result
 
 

@@ -18,7 +18,7 @@ from experiments.tracking import TrackingCallback
 from reducers.errors import ConfigError
 from tests.helpers import run_cli, run_cli_without
 
-FAST = ["trainer.epochs=2", "data.limit=500", "model.hidden=[32]", "trainer.progress=false"]
+FAST = ["trainer.epochs=2", "data.limit=500", "model.net.hidden=[32]", "trainer.progress=false"]
 
 
 def history(run_dir) -> list[dict]:
@@ -29,7 +29,8 @@ def history(run_dir) -> list[dict]:
 
 def test_mlflow_reads_back_a_joblib_sweep_as_a_parent_and_its_children(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_cli("-m", "tracking=mlflow", "model.beta=0.5,1,2,4", *FAST, "hydra/launcher=joblib",
+    proc = run_cli("-m", "tracking=mlflow", "model.kl.beta=0.5,1,2,4", *FAST,
+                   "hydra/launcher=joblib",
                    "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
                    f"paths.output_root={tmp_path}")
     assert proc.returncode == 0, proc.stderr
@@ -48,9 +49,10 @@ def test_mlflow_reads_back_a_joblib_sweep_as_a_parent_and_its_children(tmp_path)
         run_dir = sweep / child.data.tags["run_dir"].rsplit("/", 1)[-1]
         record = json.loads((run_dir / "metrics.json").read_text())
         assert child.info.status == "FINISHED" and child.data.tags["status"] == "ok"
-        assert float(child.data.params["model.beta"]) == record["config"]["model"]["beta"]
+        beta = record["config"]["model"]["kl"]["beta"]
+        assert float(child.data.params["model.kl.beta"]) == beta
         assert child.data.params["trainer.epochs"] == "2"
-        betas.add(float(child.data.params["model.beta"]))
+        betas.add(float(child.data.params["model.kl.beta"]))
         assert child.data.metrics["knn_acc"] == pytest.approx(record["metrics"]["knn_acc"])
         curve = sorted(client.get_metric_history(child.info.run_id, "train_total"),
                        key=lambda m: m.step)
@@ -93,7 +95,7 @@ def test_mlflow_logs_a_single_run_that_diverged_and_it_still_exits_3(tmp_path):
 
 def test_tensorboard_event_files_read_back(tmp_path):
     run_dir = tmp_path / "run"
-    proc = run_cli("tracking=tensorboard", *FAST, f"hydra.run.dir={run_dir}", "model.beta=2")
+    proc = run_cli("tracking=tensorboard", *FAST, f"hydra.run.dir={run_dir}", "model.kl.beta=2")
     assert proc.returncode == 0, proc.stderr
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
@@ -108,7 +110,7 @@ def test_tensorboard_event_files_read_back(tmp_path):
     assert final.step == 2 and final.value == pytest.approx(record["metrics"]["knn_acc"])
     content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
     hparams = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.hparams
-    assert hparams["model.beta"].number_value == 2 and hparams["model"].string_value == "VAE"
+    assert hparams["model.kl.beta"].number_value == 2 and hparams["model"].string_value == "VAE"
     projector = run_dir / "tensorboard" / "projector_config.pbtxt"
     assert "test_codes" in projector.read_text()
 

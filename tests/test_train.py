@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from experiments.results import read_record
 from experiments.train import train
 from reducers.checkpoint import load_checkpoint
 from reducers.errors import ConfigError, DataError
@@ -30,10 +31,10 @@ def test_train_writes_every_artifact(compose_train, tmp_path):
                 "trustworthiness", "kmeans_vmeasure", "recon_mse", "test_kl", "active_units",
                 "train_seconds", "samples_per_second"):
         assert np.isfinite(saved["metrics"][key]), key
-    assert saved["sample_sizes"]["trustworthiness"] == 200
+    assert saved["sizes"]["trustworthiness"] == 200 and saved["task"] == "train"
     assert {"torch", "numpy", "scikit-learn", "hydra-core"} <= saved["versions"].keys()
-    assert saved["config"]["model"]["hidden"] == [64]
-    assert saved["metrics"] == pytest.approx(record["metrics"])
+    assert saved["config"]["model"]["net"]["hidden"] == [64]
+    assert saved["metrics"] == pytest.approx(record.metrics)
     assert len((tmp_path / "history.csv").read_text().splitlines()) == 1 + 2
     codes = np.load(tmp_path / "codes.npz")
     assert codes["train"].shape == (800, 2) and codes["test"].shape == (200, 2)
@@ -43,7 +44,7 @@ def test_train_writes_every_artifact(compose_train, tmp_path):
 
 def test_autoencoder_run_has_no_prior_samples(compose_train, tmp_path):
     record = train(compose_train(*TINY, "model=ae"), tmp_path)
-    assert record["status"] == "ok" and record["kl_weight_effective"] is None
+    assert record.status == "ok" and record.kl_weight_effective is None
     assert (tmp_path / "manifold.png").exists() and not (tmp_path / "samples.png").exists()
 
 
@@ -51,7 +52,7 @@ def test_diverged_run_is_recorded_not_scored(compose_train, tmp_path):
     record = train(compose_train(*TINY, "optim=sgd", "optim.lr=1e12", "model.recon=mse"),
                    tmp_path)
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert record["status"] == saved["status"] == "diverged"
+    assert record.status == saved["status"] == "diverged"
     assert saved["diverged"]["epoch"] >= 1 and "knn_acc" not in saved["metrics"]
     assert not (tmp_path / "checkpoint.pt").exists() and not (tmp_path / "scatter.png").exists()
 
@@ -62,7 +63,7 @@ def test_the_same_settings_twice_give_identical_metrics_and_history(compose_trai
     runs = [train(compose_train(*TINY, "trainer.epochs=3", "trainer.threads=2",
                                 "score.figures=false"), tmp_path / name)
             for name in ("first", "second")]
-    assert without_timings(runs[0]["metrics"]) == without_timings(runs[1]["metrics"])
+    assert without_timings(runs[0].metrics) == without_timings(runs[1].metrics)
     histories = [(tmp_path / n / "history.csv").read_text().splitlines()
                  for n in ("first", "second")]
     without_seconds = [[line.rsplit(",", 1)[0] for line in h] for h in histories]
@@ -75,10 +76,10 @@ def test_blog_setup_collapses_and_standard_scaling_does_not(compose_train, tmp_p
     common = ["trainer.epochs=8", "trainer.progress=false", "score.figures=false"]
     blog = train(compose_train("experiment=blog_vae", *common), tmp_path / "blog")
     fixed = train(compose_train("experiment=blog_vae_fixed", *common), tmp_path / "fixed")
-    assert blog["kl_weight_effective"] == 7840
-    assert blog["metrics"]["knn_acc"] < 0.2 and blog["metrics"]["code_std"] < 0.05
-    assert blog["metrics"]["active_units"] == 0
-    assert fixed["metrics"]["knn_acc"] > 0.5 and fixed["metrics"]["active_units"] == 2
+    assert blog.kl_weight_effective == 7840
+    assert blog.metrics["knn_acc"] < 0.2 and blog.metrics["code_std"] < 0.05
+    assert blog.metrics["active_units"] == 0
+    assert fixed.metrics["knn_acc"] > 0.5 and fixed.metrics["active_units"] == 2
 
 
 def test_command_line_run_and_divergence(tmp_path):
@@ -99,9 +100,9 @@ def test_command_line_run_and_divergence(tmp_path):
     assert diverged.returncode == 3, diverged.stderr
     last_line = diverged.stderr.strip().splitlines()[-1]
     assert last_line.startswith("error: training diverged at epoch 1, step "), last_line
-    record = json.loads((tmp_path / "diverged" / "metrics.json").read_text())
-    assert record["status"] == "diverged" and record["diverged"]["epoch"] == 1
-    assert not math.isfinite(record["diverged"]["loss"])
+    record = read_record(tmp_path / "diverged")
+    assert record.status == "diverged" and record.diverged.epoch == 1
+    assert not math.isfinite(record.diverged.loss)
     # figures of a broken model would mislead: none but the loss curves (if an epoch ended)
     assert not {p.name for p in (tmp_path / "diverged").glob("*.png")} - {"loss_curves.png"}
     assert not (tmp_path / "diverged" / "codes.npz").exists()
@@ -112,23 +113,23 @@ def test_one_dimensional_codes_are_drawn_as_a_strip(compose_train, compose_embed
     for name, model in (("vae", ["model.latent_dim=1"]),
                         ("pca", ["model=pca", "model.latent_dim=1"])):
         run = tmp_path / name
-        overrides = [o for o in TINY if not o.startswith("model.hidden") or len(model) == 1]
+        overrides = [o for o in TINY if not o.startswith("model.net.hidden") or len(model) == 1]
         record = train(compose_train(*overrides, *model), run)
-        assert record["status"] == "ok" and np.isfinite(record["metrics"]["knn_acc"])
+        assert record.status == "ok" and np.isfinite(record.metrics["knn_acc"])
         assert (run / "scatter.png").stat().st_size > 0
         assert not (run / "manifold.png").exists()  # a grid over a 2-D code space only
     from experiments.embed import embed
     embedded = embed(compose_embed(f"checkpoint={tmp_path / 'vae'}",
                                    "data.limit=300"), tmp_path / "embedded")
-    assert embedded["status"] == "ok" and (tmp_path / "embedded" / "scatter.png").exists()
+    assert embedded.status == "ok" and (tmp_path / "embedded" / "scatter.png").exists()
 
 
 @pytest.mark.skipif(not SHARED_T10K.is_dir(), reason="../shared/data/mnist-t10k is absent")
 def test_an_extra_held_out_set_is_scored_with_the_training_codes(compose_train, tmp_path):
     held = ["heldout=mnist_t10k", f"heldout.path={SHARED_T10K}", "heldout.limit=2000"]
     record = train(compose_train(*TINY, *held), tmp_path / "vae")
-    metrics = record["metrics"]
-    assert record["sample_sizes"]["heldout"] == 2000
+    metrics = record.metrics
+    assert record.sizes["heldout"] == 2000
     assert 0.2 < metrics["heldout_knn_acc"] <= 1  # chance: 0.1
     for key in ("heldout_silhouette", "heldout_trustworthiness", "heldout_continuity",
                 "heldout_kmeans_vmeasure", "heldout_recon_mse"):
@@ -136,10 +137,11 @@ def test_an_extra_held_out_set_is_scored_with_the_training_codes(compose_train, 
     codes = np.load(tmp_path / "vae" / "codes.npz")  # the held-out codes, for figures
     assert codes["heldout"].shape == (2000, 2) and codes["heldout_labels"].shape == (2000,)
     pca = train(compose_train(*TINY[:2], "model=pca", *held), tmp_path / "pca")
-    assert "heldout_knn_acc" in pca["metrics"] and "heldout_recon_mse" not in pca["metrics"]
+    assert "heldout_knn_acc" in pca.metrics and "heldout_recon_mse" not in pca.metrics
     with pytest.raises(ConfigError, match="TSNE embeds only the rows it is fitted with"):
         train(compose_train(*TINY[:2], "model=tsne", *held), tmp_path / "tsne")
-    with pytest.raises(DataError, match="heldout: idx has 784 features per row, the training "
+    with pytest.raises(DataError, match="heldout: mnist_t10k has 784 features per row, the "
+                                        "training "
                                         "data digits 64"):
         train(compose_train(*TINY, "data=digits", *held), tmp_path / "digits")
     assert not (tmp_path / "digits" / "metrics.json").exists()

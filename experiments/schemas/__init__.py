@@ -1,7 +1,9 @@
 """Structured-config schemas: every YAML option extends one, so a wrong type, an unknown key or an
 invalid choice fails while Hydra composes the config, and ``validate`` checks ranges before any
-work. The schemas state types and ranges only: every value, default included, is in the YAML
-under ``conf/`` (``tests/test_schemas.py`` checks that no constructor default contradicts it).
+work. A model's, a detector's and the trainer's schema is the library's own settings dataclass
+(``schemas.models``, ``schemas.parts``): there, and only there, are their defaults and range
+checks; the other schemas (data, optimiser, scoring, ...) state types and ranges, the YAML
+their values.
 
 ``register()`` stores them in Hydra's ConfigStore; the command line (``experiments.cli``) calls
 it before composing, and the launchers carry the store to their workers.
@@ -21,11 +23,16 @@ from experiments.schemas.parts import (AdamConfig, DataConfig, DownloadDataConfi
                                        FileDataConfig, IdxDataConfig, MLflowTrackingConfig,
                                        PathsConfig, SGDConfig, ScoreConfig, TableDataConfig,
                                        TensorBoardTrackingConfig, TrackingConfig, TrainerConfig)
+from reducers.checks import SettingError
+from reducers.embedding_terms import TSNETerm, UMAPTerm
 from reducers.errors import ConfigError
+from reducers.networks import MLP, Conv
 
 SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
            "model_ae": AEConfig, "model_vae": VAEConfig, "model_pca": PCAConfig,
            "model_tsne": TSNEConfig, "model_umap": UMAPConfig,
+           "net_mlp": MLP, "net_conv": Conv, "embedding_tsne": TSNETerm,
+           "embedding_umap": UMAPTerm,
            "detector_ae": AEDetectorConfig, "detector_vae": VAEDetectorConfig,
            "detector_chain": ChainDetectorConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_idx": IdxDataConfig,
@@ -50,17 +57,28 @@ def register() -> None:
 
 def validate(cfg: DictConfig):
     """Range-check every field (the dataclasses' ``__post_init__``) and return the typed
-    config; raises ConfigError naming the key."""
-    for key in ("test_data", "heldout"):  # data options elsewhere: name the key they are at
-        if cfg.get(key) is not None:
-            try:
-                OmegaConf.to_object(cfg[key])
-            except ConfigError as exc:
-                raise ConfigError(str(exc).replace("data.", f"{key}.", 1)) from None
-            except MissingMandatoryValue:
-                pass  # reported below, with its full key
+    config; raises ConfigError naming the key with its path (``model.net.dropout``)."""
+    _check(cfg, "")
     try:
         return OmegaConf.to_object(cfg)
     except MissingMandatoryValue as exc:
         raise ConfigError(f"{exc.full_key} is required: add {exc.full_key}=... to the command "
                           "line") from None
+
+
+def _check(node: DictConfig, path: str) -> None:
+    """Build each structured node, innermost first, so that a part's error gets its path."""
+    for key in node:
+        try:
+            child = node[key]
+        except MissingMandatoryValue:
+            continue  # reported by ``validate`` with its full key
+        if isinstance(child, DictConfig):
+            _check(child, f"{path}{key}.")
+    if dataclasses.is_dataclass(OmegaConf.get_type(node)):
+        try:
+            OmegaConf.to_object(node)
+        except SettingError as exc:
+            raise exc.at(path) from None
+        except MissingMandatoryValue:
+            pass

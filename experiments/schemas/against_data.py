@@ -3,9 +3,8 @@ calls ``check_against_data`` after loading its split and before any training, so
 setting too large for the data is one line naming the key, the limit and the fix, instead of a
 library's error after minutes of training."""
 
-from experiments.schemas.checks import require
-from reducers.neighbours import check_rows
-from reducers.networks import Net
+from reducers.checks import SettingError, require
+from reducers.networks import Conv
 
 
 def check_against_data(settings, split) -> None:
@@ -31,11 +30,12 @@ def check_against_data(settings, split) -> None:
                 + ("" if score.max_pairwise >= n_test else " or raise score.max_pairwise"))
     model = getattr(settings, "model", None)
     networks = model if model is not None else getattr(settings, "detector", None)
-    if model is None and split.image_shape is None and getattr(networks, "net", None) is Net.conv:
-        require(False, "detector.net", "conv", f"needs images, but {split.name} holds feature "
-                "rows: use detector.net=mlp (or give data.image_shape=[h,w])")
+    group = "detector" if model is None else "model"
+    if split.image_shape is None and isinstance(getattr(networks, "net", None), Conv):
+        require(False, f"{group}/net", "conv", f"needs images, but {split.name} holds feature "
+                f"rows: use {group}/net=mlp (or give data.image_shape=[h,w])")
     trainer = getattr(settings, "trainer", None)
-    if trainer is not None and split.image_shape is None and hasattr(networks, "hidden"):
+    if trainer is not None and split.image_shape is None and hasattr(networks, "net"):
         for key in ("augment_shift", "augment_degrees"):
             require(getattr(trainer, key) == 0, f"trainer.{key}", getattr(trainer, key),
                     f"moves images, but {split.name} holds feature rows; leave it at 0")
@@ -53,5 +53,8 @@ def check_against_data(settings, split) -> None:
     if target == "UMAP":
         require(model.n_neighbors < n_train + n_test, "model.n_neighbors", model.n_neighbors,
                 f"must be below the {n_train + n_test} points UMAP embeds")
-    if getattr(model, "embedding_loss", "none") != "none":  # a neighbour-embedding term
-        check_rows(model.embedding_loss, model.embedding_batch, model.perplexity, n_train)
+    if getattr(model, "embedding", None) is not None:  # a neighbour-embedding term
+        try:
+            model.embedding.check_rows(n_train)
+        except SettingError as exc:
+            raise exc.at("model.embedding.") from None

@@ -2,16 +2,17 @@
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from experiments.schemas.checks import check_seed, metric_and_direction, require
-from experiments.schemas.models import DetectorConfig, ReducerConfig
+from experiments.schemas.checks import metric_and_direction
 from experiments.schemas.parts import (DataConfig, OptimConfig, PathsConfig, ScoreConfig,
                                        TrackingConfig, TrainerConfig)
 from reducers.anomaly.metrics import DIRECTION as DETECTION_DIRECTION
 from reducers.anomaly.protocols import Protocol
+from reducers.anomaly.settings import DetectorSettings
+from reducers.checks import require, seed as check_seed
 from reducers.scoring import DIRECTION
 
 
@@ -28,7 +29,7 @@ class CompareConfig:
 @dataclass
 class TrainConfig:
     """``python -m experiments.train``: train (or fit) one reducer, score it on held-out data."""
-    model: ReducerConfig = MISSING
+    model: Any = MISSING  # a network's or a baseline's settings (schemas.models)
     data: DataConfig = MISSING
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
@@ -42,7 +43,7 @@ class TrainConfig:
     optimized_direction: Direction = MISSING
 
     def __post_init__(self):
-        check_seed(self.seed, "seed")
+        check_seed(self.seed)
         metric_and_direction(self.optimized_metric, self.optimized_direction, DIRECTION)
         require(self.compare.sort_by in DIRECTION, "compare.sort_by", self.compare.sort_by,
                 f"one of {', '.join(DIRECTION)}")  # after optimized_metric: its default
@@ -58,7 +59,7 @@ class EmbedConfig:
     seed: int = MISSING
 
     def __post_init__(self):
-        check_seed(self.seed, "seed")
+        check_seed(self.seed)
 
 
 @dataclass
@@ -67,22 +68,19 @@ class AnomalySettings:
     normal_class: int = MISSING  # one_class: the class trained on
     anomaly_class: int = MISSING  # leave_one_out: the class left out
     threshold_quantile: float = MISSING  # of the normal training scores
-    held_out_fraction: float = MISSING  # > 0: also a threshold on normal images kept apart
     figures: bool = MISSING
 
     def __post_init__(self):
-        require(0 < self.threshold_quantile < 1, "anomaly.threshold_quantile",
+        require(0 < self.threshold_quantile < 1, "threshold_quantile",
                 self.threshold_quantile, "must be in (0, 1)")
-        require(0 <= self.held_out_fraction <= 0.5, "anomaly.held_out_fraction",
-                self.held_out_fraction, "must be in [0, 0.5] (0: no held-out threshold)")
 
 
 @dataclass
 class AnomalyConfig:
     """``python -m experiments.anomaly``: train a detector on normal images, score the test."""
-    detector: DetectorConfig = MISSING
+    detector: DetectorSettings = MISSING
     data: DataConfig = MISSING
-    test_data: Optional[DataConfig] = MISSING  # another dataset to test on; null: data's own
+    heldout: Optional[DataConfig] = MISSING  # a held-out test set; null: the data's test split
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
     anomaly: AnomalySettings = MISSING
@@ -92,10 +90,12 @@ class AnomalyConfig:
     optimized_direction: Direction = MISSING
 
     def __post_init__(self):
-        check_seed(self.seed, "seed")
+        check_seed(self.seed)
         metric_and_direction(self.optimized_metric, self.optimized_direction,
                              DETECTION_DIRECTION)
         require(not self.trainer.resume, "trainer.resume", self.trainer.resume,
                 "experiments.anomaly does not resume (its runs are short): rerun instead")
-        require(self.trainer.val_fraction == 0, "trainer.val_fraction", self.trainer.val_fraction,
-                "experiments.anomaly trains every epoch (no validation split): leave it at 0")
+        for key in ("early_stopping", "restore_best"):
+            require(not getattr(self.trainer, key), f"trainer.{key}",
+                    getattr(self.trainer, key), "experiments.anomaly trains every epoch (its "
+                    "validation images set the threshold): leave it out")

@@ -7,11 +7,9 @@ from typing import List, Optional
 
 from omegaconf import MISSING
 
-from experiments.schemas.checks import check_seed, require
-from reducers.augment import Augment
+from reducers.checks import require, seed as check_seed
 from reducers.data.scaling import Scale
-from reducers.engine import Backward
-from reducers.schedules import LRSchedule, Schedule
+from reducers.trainer import TrainerSettings
 
 
 @dataclass
@@ -22,10 +20,10 @@ class DataConfig:
     limit: Optional[int] = MISSING  # use N images (before the split); null: all
 
     def __post_init__(self):
-        require(0 < self.test_fraction < 1, "data.test_fraction", self.test_fraction,
+        require(0 < self.test_fraction < 1, "test_fraction", self.test_fraction,
                 "must be in (0, 1)")
-        check_seed(self.seed, "data.seed")
-        require(self.limit is None or self.limit >= 2, "data.limit", self.limit,
+        check_seed(self.seed)
+        require(self.limit is None or self.limit >= 2, "limit", self.limit,
                 "must be >= 2 or null (null: all images)")
 
 
@@ -53,7 +51,7 @@ class TableDataConfig(FileDataConfig):
         super().__post_init__()
         require(self.image_shape is None or (len(self.image_shape) == 2
                                              and min(self.image_shape) >= 1),
-                "data.image_shape", self.image_shape, "must be [height, width] or null")
+                "image_shape", self.image_shape, "must be [height, width] or null")
 
 
 @dataclass
@@ -70,8 +68,8 @@ class OptimConfig:
     fused: bool = MISSING
 
     def __post_init__(self):
-        require(math.isfinite(self.lr) and self.lr > 0, "optim.lr", self.lr, "must be > 0")
-        require(self.weight_decay >= 0, "optim.weight_decay", self.weight_decay, "must be >= 0")
+        require(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be > 0")
+        require(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
 
 
 @dataclass
@@ -85,70 +83,37 @@ class SGDConfig(OptimConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        require(0 <= self.momentum < 1, "optim.momentum", self.momentum, "must be in [0, 1)")
+        require(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")
 
 
-@dataclass
-class TrainerConfig:
-    epochs: int = MISSING
-    batch_size: int = MISSING
-    threads: Optional[int] = MISSING  # torch threads; null: cores shared among parallel jobs
-    progress: bool = MISSING  # the live progress bar on a terminal
-    resume: bool = MISSING  # continue from the run folder's checkpoint (or resume_from)
-    resume_from: Optional[str] = MISSING  # a checkpoint file or a run folder to continue from
-    checkpoint_seconds: float = MISSING  # write the last whole epoch at most this often
-    backward: Backward = MISSING  # hand-written for the AE and VAE, or autograd
-    val_fraction: float = MISSING  # > 0: a validation set carved from the training rows
-    early_stopping: Optional[int] = MISSING  # patience in epochs; null: train every epoch
-    restore_best: bool = MISSING  # end with the weights of the lowest validation loss
-    lr_schedule: LRSchedule = MISSING  # of the optimiser's learning rate, step by step
-    lr_step_epochs: int = MISSING  # step: every this many epochs
-    lr_gamma: float = MISSING  # step: times this
-    augment_shift: float = MISSING  # images: random shifts of up to this many pixels
-    augment_degrees: float = MISSING  # images: random rotations of up to this many degrees
-    test_every: int = MISSING  # test-set terms in the history every this many epochs
-    flush_denormal: bool = MISSING  # the steps flush denormal floats to zero
+@dataclass(kw_only=True)
+class TrainerConfig(TrainerSettings):
+    """The library's ``TrainerSettings`` (the loop's options and their defaults) and how an app
+    runs it: threads, checkpoints, resuming, a validation set, the CPU's denormal mode."""
 
-    def schedule(self) -> Schedule | None:
-        """The engine's ``lr_factor``, or None for ``lr_schedule=none``."""
-        if self.lr_schedule is LRSchedule.none:
-            return None
-        return Schedule(self.lr_schedule, self.epochs, self.lr_step_epochs, self.lr_gamma)
-
-    def augment(self, image_shape: tuple[int, int] | None) -> Augment | None:
-        """The engine's ``augment`` for images of ``image_shape``; None when off."""
-        if image_shape is None or not (self.augment_shift > 0 or self.augment_degrees > 0):
-            return None
-        return Augment(tuple(image_shape), self.augment_shift, self.augment_degrees)
+    threads: Optional[int] = None  # torch threads; null: the cores, shared among parallel jobs
+    resume: bool = False  # continue from this run folder's checkpoint (hydra.run.dir=<run>)
+    resume_from: Optional[str] = None  # with resume=true: a checkpoint file or run folder
+    checkpoint_seconds: float = 30.0  # the last whole epoch goes to disk at most this often
+    #   (0: every epoch), and always when the run ends, stops or fails
+    val_fraction: float = 0.0  # > 0: this share of the training rows is a validation set
+    flush_denormal: bool = True  # the steps flush denormal floats to zero: up to 2x faster
+    #   Adam steps, same codes on the default run (false: IEEE denormals, PyTorch's default)
 
     def __post_init__(self):
+        super().__post_init__()
         require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
-                "trainer.checkpoint_seconds", self.checkpoint_seconds,
+                "checkpoint_seconds", self.checkpoint_seconds,
                 "must be >= 0 (0: after every epoch)")
-        require(self.resume or self.resume_from is None, "trainer.resume_from",
-                self.resume_from, "is only read with trainer.resume=true; add that")
-        require(self.epochs >= 1, "trainer.epochs", self.epochs, "must be >= 1")
-        require(self.batch_size >= 1, "trainer.batch_size", self.batch_size, "must be >= 1")
-        require(self.threads is None or self.threads >= 1, "trainer.threads", self.threads,
+        require(self.resume or self.resume_from is None, "resume_from", self.resume_from,
+                "is only read with {at}resume=true; add that")
+        require(self.threads is None or self.threads >= 1, "threads", self.threads,
                 "must be >= 1 or null (the cores, shared among parallel jobs)")
-        require(self.test_every >= 1, "trainer.test_every", self.test_every,
-                "must be >= 1 (1: every epoch; the last epoch is always evaluated)")
-        require(self.lr_step_epochs >= 1, "trainer.lr_step_epochs", self.lr_step_epochs,
-                "must be >= 1")
-        require(0 <= self.val_fraction < 0.5, "trainer.val_fraction", self.val_fraction,
+        require(0 <= self.val_fraction < 0.5, "val_fraction", self.val_fraction,
                 "must be in [0, 0.5) (0: no validation set)")
         for key in ("early_stopping", "restore_best"):
-            require(not getattr(self, key) or self.val_fraction > 0, f"trainer.{key}",
-                    getattr(self, key), "needs a validation set: add trainer.val_fraction=0.1")
-        require(self.early_stopping is None or self.early_stopping >= 1,
-                "trainer.early_stopping", self.early_stopping, "must be >= 1 or null")
-        require(math.isfinite(self.lr_gamma) and 0 < self.lr_gamma <= 1, "trainer.lr_gamma",
-                self.lr_gamma, "must be in (0, 1]")
-        require(math.isfinite(self.augment_shift) and 0 <= self.augment_shift <= 8,
-                "trainer.augment_shift", self.augment_shift, "pixels in [0, 8] (0: no shifts)")
-        require(math.isfinite(self.augment_degrees) and 0 <= self.augment_degrees <= 90,
-                "trainer.augment_degrees", self.augment_degrees,
-                "degrees in [0, 90] (0: no rotations)")
+            require(not getattr(self, key) or self.val_fraction > 0, key, getattr(self, key),
+                    "needs a validation set: add {at}val_fraction=0.1")
 
 
 @dataclass
@@ -160,8 +125,8 @@ class ScoreConfig:
 
     def __post_init__(self):
         for key in ("knn_k", "trust_k"):
-            require(getattr(self, key) >= 1, f"score.{key}", getattr(self, key), "must be >= 1")
-        require(self.max_pairwise >= 10, "score.max_pairwise", self.max_pairwise,
+            require(getattr(self, key) >= 1, f"{key}", getattr(self, key), "must be >= 1")
+        require(self.max_pairwise >= 10, "max_pairwise", self.max_pairwise,
                 "must be >= 10")
 
 
@@ -192,7 +157,7 @@ class MLflowTrackingConfig(TrackingConfig):
     def __post_init__(self):
         for key in ("uri", "experiment"):
             value = getattr(self, key)
-            require(value is None or bool(value.strip()), f"tracking.{key}", value,
+            require(value is None or bool(value.strip()), f"{key}", value,
                     "must not be empty (null for the default)")
 
 

@@ -8,9 +8,9 @@ crossed as usual, and all jobs go to the configured launcher in one sweep folder
 
     hydra:
       sweeper:
-        params: {model: vae, model.recon: "mse,bce", model.beta: "0,0.5,1"}
+        params: {model: vae, model.recon: "mse,bce", model.kl.beta: "0,0.5,1"}
         also:
-          - {model: ae, model.beta: null}   # + ae x {mse, bce}
+          - {model: ae, model.kl.beta: null}   # + ae x {mse, bce}
 
 A job that kills its worker (killed, out of memory) costs only itself (``survival.py``): every
 planned job has a row in the comparison, and the sweep exits non-zero when any job failed

@@ -37,6 +37,7 @@ from omegaconf import OmegaConf
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
 from reducers.io import atomic_open, make_sqlite_folder, write_json
+from reducers.status import Status
 
 log = logging.getLogger(__name__)
 EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
@@ -96,7 +97,8 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
                                     load_if_exists=True)
         self._check_same_command(study)
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            optuna.trial.Trial(study, stale._trial_id).set_user_attr("status", "interrupted")
+            optuna.trial.Trial(study, stale._trial_id).set_user_attr(
+                "status", Status.interrupted.value)
             study.tell(stale.number, state=TrialState.FAIL)  # its command was stopped
         counted = sum(_counts(t) for t in study.get_trials(deepcopy=False))
         to_go = max(0, self.n_trials - counted)
@@ -113,20 +115,20 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
             stopped = False
             for idx, trial in enumerate(trials, self.job_idx):
                 value, status, why = self._outcome(idx, returned.get(idx))
-                trial.set_user_attr("status", status)
+                trial.set_user_attr("status", status.value)
                 trial.set_user_attr("overrides", [f"{k}={v}" for k, v in trial.params.items()])
                 trial.set_user_attr("run_dir", str(self._job_dir(idx) or ""))
                 if value is None:
-                    state = TrialState.PRUNED if status == "diverged" else TrialState.FAIL
+                    state = TrialState.PRUNED if status is Status.diverged else TrialState.FAIL
                     trial.set_user_attr("reason", why)
                     log.warning("trial %d %s (%s): told to Optuna as %s", trial.number,
-                                status, why, state.name.lower())
+                                status.value, why, state.name.lower())
                     study.tell(trial, state=state)
                 else:
                     study.tell(trial, values=[value])
-                failed += value is None and status not in ("interrupted", "diverged")
-                stopped = stopped or status == "interrupted"
-                to_go -= status != "interrupted"
+                failed += value is None and status is Status.failed
+                stopped = stopped or status is Status.interrupted
+                to_go -= status is not Status.interrupted
             self.job_idx += len(trials)
             ran += len(trials)
             if stopped:
@@ -200,26 +202,28 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
                 f"({differ}): re-run its own command to resume it, or name a new study "
                 "(hydra.sweeper.study_name=...)")
 
-    def _outcome(self, idx: int, result) -> tuple[Optional[float], str, str]:
+    def _outcome(self, idx: int, result) -> tuple[Optional[float], Status, str]:
         """(the value to tell Optuna or None, the run's status, why there is no value)."""
-        from experiments.results import read_record, reason
+        from experiments.records import Record
+        from experiments.results import read_record
 
         folder = self._job_dir(idx)
-        record = read_record(folder) if folder is not None else {"status": "ok"}
-        status = record.get("status", "failed")
+        record = read_record(folder) if folder is not None else Record(status=Status.ok)
+        status = record.status
         if result is None or result.status != JobStatus.COMPLETED:
-            return None, "failed" if status == "ok" else status, \
-                reason(record) if status != "ok" else "the job raised an error (see its log)"
-        if status != "ok":
-            return None, status, reason(record)
+            if status is Status.ok:
+                return None, Status.failed, "the job raised an error (see its log)"
+            return None, status, record.reason()
+        if status is not Status.ok:
+            return None, status, record.reason()
         value = result.return_value
         metric = self.config.optimized_metric
         try:
             value = float(value)
         except (TypeError, ValueError):
-            return None, "failed", f"{metric} is not among its metrics"
+            return None, Status.failed, f"{metric} is not among its metrics"
         if not math.isfinite(value):
-            return None, "failed", f"{metric} = {value}"
+            return None, Status.failed, f"{metric} = {value}"
         return value, status, ""
 
     def _write_results(self, study) -> None:
@@ -259,7 +263,8 @@ def _counts(trial) -> bool:
     """Whether a finished trial counts towards ``n_trials`` (an interrupted one does not)."""
     from optuna.trial import TrialState
     return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
-        trial.state == TrialState.FAIL and trial.user_attrs.get("status") != "interrupted")
+        trial.state == TrialState.FAIL and
+        trial.user_attrs.get("status") != Status.interrupted.value)
 
 
 def write_trials(study, path: Path) -> None:

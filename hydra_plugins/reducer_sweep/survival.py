@@ -15,7 +15,8 @@ from typing import List, Optional
 from hydra.core.utils import JobStatus
 from omegaconf import OmegaConf
 
-from reducers.io import write_json
+from experiments.records import Record
+from reducers.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,9 @@ class SurvivingCrashes:
         folder = self._job_dir(idx)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            write_json(folder / "metrics.json", {
-                "status": "failed", "epochs_completed": 0, "metrics": {},
-                "error": "it lost its worker twice, the second time running alone (killed, "
-                         f"out of memory, or timed out): {_first_line(exc)}"})
+            Record(status=Status.failed,
+                   error="it lost its worker twice, the second time running alone (killed, "
+                         f"out of memory, or timed out): {_first_line(exc)}").write(folder)
 
 
 def _first_line(exc: Exception) -> str:

@@ -23,11 +23,11 @@ every image a score, higher meaning more anomalous:
   (scaled by their spread on the training images): what the autoencoder gets wrong, and whether
   it is the usual kind of wrong.
 
-The functions ``ae``, ``vae`` and ``chain`` build them; they are the ``_target_``s of
-``conf/detector/``, with the YAML's defaults.
+Their settings, and what builds them, are ``settings.py``'s (``AESettings``, ``VAESettings``,
+``ChainSettings``: the ``_target_``s of ``conf/detector/``).
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from enum import Enum
 
 import numpy as np
@@ -37,28 +37,20 @@ from reducers.ae import Autoencoder
 from reducers.anomaly.rapp import NAP, PathwayScore, pathway_differences, pathway_scores
 from reducers.anomaly.scores import AEScore, Fusion, Reference, VAEScore, batches, fuse, \
     reconstruction_error, vae_score
-from reducers.losses import gaussian_reconstruction
+from reducers.losses import Recon, gaussian_reconstruction
 from reducers.vae import VAE
 
-# train(model, x, name): fits ``model`` on ``x`` with the shared engine (the caller's optimiser
+# train(model, x, name): fits ``model`` on ``x`` with the shared trainer (the caller's optimiser
 # and trainer settings); ``name`` says which of a detector's models it is, for the log.
 TrainFn = Callable[[torch.nn.Module, torch.Tensor, str], None]
-
-
-class ChainVariant(str, Enum):
-    fusion = "fusion"
-    latent = "latent"
-    residual = "residual"
-    joint = "joint"
 
 
 class GaussianVAE(VAE):
     """A VAE for real-valued vectors (the chains' codes and residuals, not images, so its
     ``decode`` is not confined to [0, 1]): linear output, unit-variance Gaussian likelihood."""
 
-    def __init__(self, input_dim: int, hidden: Sequence[int] = (64,), latent_dim: int = 2,
-                 activation: str = "relu", beta: float = 1.0):
-        super().__init__(input_dim, hidden, latent_dim, activation, recon="mse", beta=beta)
+    def __init__(self, **settings):
+        super().__init__(recon=Recon.mse, **settings)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
@@ -111,7 +103,7 @@ def pathway_of(kind: Enum) -> Pathway | None:
 
 
 class AEDetector(Detector):
-    def __init__(self, ae: Autoencoder, kind: AEScore | str = "recon"):
+    def __init__(self, ae: Autoencoder, kind: AEScore | str = AEScore.recon):
         self.ae, self.kind = ae, AEScore(kind)
         self.pathway = pathway_of(self.kind)
 
@@ -130,10 +122,7 @@ class AEDetector(Detector):
 
 
 class VAEDetector(Detector):
-    def __init__(self, vae: VAE, kind: VAEScore | str = "elbo", n_samples: int = 10,
-                 seed: int = 0):
-        if n_samples < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    def __init__(self, vae: VAE, kind: VAEScore | str, n_samples: int, seed: int):
         self.vae, self.kind, self.n_samples, self.seed = vae, VAEScore(kind), n_samples, seed
         self.pathway = pathway_of(self.kind)
 
@@ -155,7 +144,7 @@ class FusionChain(Detector):
     """Both detectors on the images; their scores standardised on the training images' scores,
     or on held-out normal images' once ``calibrate`` has seen some."""
 
-    def __init__(self, ae: AEDetector, vae: VAEDetector, how: Fusion | str = "mean"):
+    def __init__(self, ae: AEDetector, vae: VAEDetector, how: Fusion | str):
         self.parts, self.how = [ae, vae], Fusion(how)
         self.references: list[Reference] = []
 
@@ -197,7 +186,7 @@ class JointChain(Detector):
 class _SecondStage(Detector):
     """An autoencoder, then a Gaussian VAE on something it computes (``features``)."""
 
-    def __init__(self, ae: Autoencoder, vae: GaussianVAE, n_samples: int = 10, seed: int = 0):
+    def __init__(self, ae: Autoencoder, vae: GaussianVAE, n_samples: int, seed: int):
         self.ae, self.vae, self.n_samples, self.seed = ae, vae, n_samples, seed
         self.shift: torch.Tensor | float = 0.0
         self.scale: torch.Tensor | float = 1.0
@@ -245,89 +234,3 @@ class ResidualChain(_SecondStage):
 
     def standardisation(self, f):
         return 0.0, float(f.std()) or 1.0
-
-
-def _image_networks(hidden, latent_dim, activation, recon, net, channels, kernel_size,
-                    image_shape) -> dict:
-    """The constructor arguments every image network of a detector shares."""
-    return {"hidden": hidden, "latent_dim": latent_dim, "activation": activation,
-            "recon": recon, "net": net, "channels": channels, "kernel_size": kernel_size,
-            "image_shape": image_shape}
-
-
-def ae(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-       activation: str = "relu", recon: str = "bce", score: str = "recon", net: str = "mlp",
-       channels: Sequence[int] = (32, 64), kernel_size: int = 3,
-       image_shape: Sequence[int] | None = None) -> AEDetector:
-    """``detector=ae``; ``net="conv"``: convolutions first (``image_shape`` needed)."""
-    return AEDetector(Autoencoder(input_dim, **_image_networks(
-        hidden, latent_dim, activation, recon, net, channels, kernel_size, image_shape)), score)
-
-
-def vae(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-        activation: str = "relu", recon: str = "bce", beta: float = 1.0, score: str = "elbo",
-        n_samples: int = 10, seed: int = 0, net: str = "mlp",
-        channels: Sequence[int] = (32, 64), kernel_size: int = 3,
-        image_shape: Sequence[int] | None = None) -> VAEDetector:
-    """``detector=vae``; ``seed`` draws the posterior samples of the score."""
-    return VAEDetector(VAE(input_dim, beta=beta, **_image_networks(
-        hidden, latent_dim, activation, recon, net, channels, kernel_size, image_shape)),
-        score, n_samples, seed)
-
-
-def chain(input_dim: int, hidden: Sequence[int] = (512, 256), latent_dim: int = 2,
-          activation: str = "relu", recon: str = "bce", beta: float = 1.0, score: str = "elbo",
-          n_samples: int = 10, variant: str = "fusion", fusion: str = "mean",
-          second_hidden: Sequence[int] = (64,), second_latent_dim: int = 2,
-          seed: int = 0, ae_score: str = "recon", net: str = "mlp",
-          channels: Sequence[int] = (32, 64), kernel_size: int = 3,
-          image_shape: Sequence[int] | None = None) -> Detector:
-    """``detector=chain``: an autoencoder and a VAE, chained as ``variant`` says. ``score`` is
-    the image VAE's and ``ae_score`` the autoencoder's (fusion); the second VAE of the other
-    variants always scores its negative ELBO."""
-    image = _image_networks(hidden, latent_dim, activation, recon, net, channels, kernel_size,
-                            image_shape)
-    variant = ChainVariant(variant)
-    # the image VAE is initialised first whatever the variant, as since the chains exist, so
-    # that a seed gives every network the initial weights of the runs recorded in the README
-    image_vae = VAEDetector(VAE(input_dim, beta=beta, **image), score, n_samples, seed)
-    if variant is ChainVariant.fusion:
-        return FusionChain(AEDetector(Autoencoder(input_dim, **image), ae_score), image_vae,
-                           fusion)
-    if variant is ChainVariant.joint:
-        return JointChain(Autoencoder(input_dim, **image), image_vae.vae)
-    first = Autoencoder(input_dim, **image)
-    second_input = latent_dim if variant is ChainVariant.latent else input_dim
-    second = GaussianVAE(second_input, second_hidden, second_latent_dim, activation)
-    stage = LatentChain if variant is ChainVariant.latent else ResidualChain
-    return stage(first, second, n_samples, seed)
-
-
-def label(settings: Mapping) -> str:
-    """A detector config's name in records and tables: 'ae', 'vae (recon_prob)', 'chain
-    (fusion, mean)', ... (``kind`` named the builder in runs before 2026-11-27)."""
-    def get(key: str, default: str) -> str:
-        value = settings.get(key, default)
-        return str(getattr(value, "value", value))  # an Enum of a composed config, or text
-
-    kind = get("_target_", "").rsplit(".", 1)[-1] or get("kind", "?")
-    if kind == "ae" and get("score", "recon") != "recon":
-        return f"ae ({get('score', 'recon')})"
-    if kind == "vae" and get("score", "elbo") != "elbo":
-        return f"vae ({get('score', 'elbo')})"
-    if kind == "chain":
-        variant = get("variant", "fusion")
-        if variant != "fusion":
-            return f"chain ({variant})"
-        scores = get("ae_score", "recon"), get("score", "elbo")  # the AE's, the VAE's
-        shown = "" if scores == ("recon", "elbo") else ", " + "+".join(scores)
-        return f"chain (fusion, {get('fusion', 'mean')}{shown})"
-    return kind
-
-
-def architecture(settings: Mapping) -> str:
-    """A detector config's image networks: '[512, 256]->2', 'conv[32, 64]+[512, 256]->16'."""
-    net = settings.get("net", "mlp")
-    convs = f"conv{list(settings.get('channels'))}+" \
-        if str(getattr(net, "value", net)) == "conv" else ""
-    return f"{convs}{list(settings.get('hidden'))}->{settings.get('latent_dim')}"

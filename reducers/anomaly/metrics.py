@@ -7,8 +7,8 @@ import numpy as np
 from reducers.errors import DataError
 
 # Every metric a detection run records: +1 higher is better, -1 lower is better, 0 neither.
-DIRECTION = {"auroc": 1, "average_precision": 1, "fpr": -1, "fnr": -1, "held_out_fpr": -1,
-             "held_out_fnr": -1, "threshold": 0, "held_out_threshold": 0, "train_flagged": 0,
+DIRECTION = {"auroc": 1, "average_precision": 1, "fpr": -1, "fnr": -1, "val_fpr": -1,
+             "val_fnr": -1, "threshold": 0, "val_threshold": 0, "train_flagged": 0,
              "anomaly_fraction": 0, "train_seconds": -1, "score_seconds": -1}
 
 

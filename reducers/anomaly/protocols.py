@@ -2,7 +2,8 @@
 
 ``one_class`` trains on one class of the train split and tests on the whole test split (every
 other class is an anomaly); ``leave_one_out`` trains on every class but one, and that class is
-the anomaly. ``hold_out`` keeps some normal training images away from training, so that a
+the anomaly. ``hold_out`` keeps some normal training images away from training (the validation
+images, ``trainer.val_fraction``), so that a
 threshold can be fixed on images the detector never saw. ``tested_on`` replaces the test split
 by another dataset (e.g. the real 10,000-image MNIST test set), as the published protocols do.
 """
@@ -73,12 +74,12 @@ def tested_on(split, test):
     on every image of ``test`` (both parts): a ``Split`` whose name says both. Refused unless
     both hold labelled images of one size."""
     if split.input_dim != test.input_dim or split.image_shape != test.image_shape:
-        raise DataError(f"test_data: {test.name} holds {_size(test)}, but the detector trains "
+        raise DataError(f"heldout: {test.name} holds {_size(test)}, but the detector trains "
                         f"on {_size(split)} of {split.name}: pick test data of the same size "
-                        "(e.g. test_data=mnist_t10k for 28x28 digits)")
+                        "(e.g. heldout=mnist_t10k for 28x28 digits)")
     if not test.labelled:
-        raise DataError(f"test_data: {test.name} has no labels, and anomalies are told by "
-                        "class: give it labels (test_data.label, test_data.labels_path, ...)")
+        raise DataError(f"heldout: {test.name} has no labels, and anomalies are told by "
+                        "class: give it labels (heldout.label, heldout.labels_path, ...)")
     return replace(split, x_train=np.concatenate([split.x_train, split.x_test]),
                    y_train=np.concatenate([split.y_train, split.y_test]),
                    x_test=np.concatenate([test.x_train, test.x_test]),

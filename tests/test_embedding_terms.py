@@ -1,4 +1,4 @@
-"""Neighbour-embedding objectives (``model.embedding_loss=tsne|umap``): the terms against hand
+"""Neighbour-embedding objectives (``model/embedding=tsne|umap``): the terms against hand
 computations, finite differences and the reference implementations (scikit-learn's t-SNE,
 umap-learn's graph), and the models that train with them, on real digits."""
 
@@ -13,15 +13,17 @@ from sklearn.metrics import pairwise_distances
 from sklearn.neighbors import NearestNeighbors
 
 from experiments.embed import embed
-from experiments.train import describe, train
-from reducers import VAE, Autoencoder
+from experiments.runtime import build
+from experiments.train import train
+from reducers import MLP, VAE, Autoencoder, Conv
 from reducers.augment import Augment
-from reducers.engine import fit
+from reducers.embedding_terms import (NeighbourTerm, TSNETerm, UMAPTerm, curve_parameters,
+                                      tsne_divergence, umap_cross_entropy)
 from reducers.errors import ConfigError
 from reducers.neighbour_graphs import calibrate, fuzzy_graph, tsne_graph
-from reducers.neighbours import (NeighbourTerm, curve_parameters, tsne_divergence,
-                                 umap_cross_entropy)
-from tests.helpers import TINY, stopped_then_resumed
+from tests.helpers import TINY, fit, stopped_then_resumed
+
+TERMS = {"tsne": TSNETerm, "umap": UMAPTerm}
 
 
 @pytest.mark.parametrize("perplexity", [5.0, 30.0])
@@ -114,8 +116,9 @@ def test_umap_cross_entropy_of_a_hand_computed_case():
 @pytest.mark.parametrize("cls", [Autoencoder, VAE])
 def test_models_lower_their_embedding_term_through_autograd(cls, kind, digits):
     torch.manual_seed(0)
-    model = cls(input_dim=784, hidden=[64], embedding_loss=kind, embedding_weight=100,
-                embedding_batch=256, perplexity=10)
+    term = TSNETerm(weight=100, batch=256, perplexity=10) if kind == "tsne" else \
+        UMAPTerm(weight=100, batch=256)
+    model = cls(input_dim=784, net=MLP(hidden=[64]), embedding=term)
     x = torch.from_numpy(digits.x_train)
     with pytest.raises(RuntimeError, match="call model.fit_neighbours"):
         model.loss(x[:8])
@@ -126,7 +129,7 @@ def test_models_lower_their_embedding_term_through_autograd(cls, kind, digits):
             return np.mean([model.neighbours(model.encode).item() for _ in range(5)])
     before = term()
     result = fit(model, torch.optim.Adam(model.parameters(), lr=3e-3), x, epochs=4,
-                 batch_size=64, progress=False)
+                 batch_size=64)
     assert result.backward == "autograd"  # the hand-written step knows the plain loss only
     assert term() < 0.8 * before
     assert all(row[f"train_{kind}"] > 0 for row in result.history)
@@ -137,7 +140,7 @@ def test_models_lower_their_embedding_term_through_autograd(cls, kind, digits):
 def test_the_term_weighs_into_the_total(digits):
     torch.manual_seed(0)
     x = torch.from_numpy(digits.x_train)
-    model = Autoencoder(input_dim=784, hidden=[32], embedding_loss="umap", embedding_weight=7)
+    model = Autoencoder(input_dim=784, net=MLP(hidden=[32]), embedding=UMAPTerm(weight=7))
     model.fit_neighbours(x)
     terms = model.loss(x[:16])
     assert terms["total"].item() == pytest.approx(
@@ -146,12 +149,12 @@ def test_the_term_weighs_into_the_total(digits):
 
 def test_a_run_with_a_term_is_reproducible_records_it_and_embeds(
         compose_train, compose_embed, tmp_path):
-    cfg = compose_train(*TINY, "model.embedding_loss=umap", "model.embedding_weight=5",
+    cfg = compose_train(*TINY, "model/embedding=umap", "model.embedding.weight=5",
                         "score.figures=false")
     first = train(cfg, tmp_path / "a")
-    assert train(cfg, tmp_path / "b")["metrics"]["knn_acc"] == first["metrics"]["knn_acc"]
-    assert first["status"] == "ok" and first["backward"] == "autograd"
-    assert first["metrics"]["train_umap"] > 0 and first["timings"]["neighbour_graph_seconds"] > 0
+    assert train(cfg, tmp_path / "b").metrics["knn_acc"] == first.metrics["knn_acc"]
+    assert first.status == "ok" and first.backward == "autograd"
+    assert first.metrics["train_umap"] > 0 and first.timings["neighbour_graph_seconds"] > 0
     codes = [np.load(tmp_path / run / "codes.npz")["test"] for run in "ab"]
     np.testing.assert_array_equal(*codes)
     history = (tmp_path / "a" / "history.csv").read_text().splitlines()[0]
@@ -161,32 +164,35 @@ def test_a_run_with_a_term_is_reproducible_records_it_and_embeds(
 
 
 def test_the_library_refuses_bad_term_settings(digits):
-    with pytest.raises(ValueError, match="tsne or umap|'mds' is not a valid"):
-        Autoencoder(input_dim=784, embedding_loss="mds")
-    with pytest.raises(ValueError, match="negative_rate >= 1"):
-        NeighbourTerm("umap", 1, 30, 15, 0.1, 0, 256)
-    term = NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 2000)
-    with pytest.raises(ConfigError, match="embedding_batch=2000 is invalid: the tsne term draws "
+    with pytest.raises(ValueError, match="^negative_rate=0 is invalid: must be >= 1"):
+        UMAPTerm(negative_rate=0)
+    with pytest.raises(ValueError, match="^scale=0 is invalid: must be a finite number > 0"):
+        TSNETerm(scale=0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'perplexity'"):
+        UMAPTerm(perplexity=5)  # each term has its own settings only
+    term = NeighbourTerm(TSNETerm(batch=2000))
+    with pytest.raises(ConfigError, match="batch=2000 is invalid: the tsne term draws "
                                           "at most the 800 training rows"):
         term.fit(torch.from_numpy(digits.x_train))
-    with pytest.raises(ConfigError, match="perplexity=30 is invalid: the tsne term needs it "
+    with pytest.raises(ConfigError, match="perplexity=30.0 is invalid: the tsne term needs it "
                                           "below 19"):
-        NeighbourTerm("tsne", 1, 30, 15, 0.1, 5, 10).fit(torch.from_numpy(digits.x_train[:20]))
+        NeighbourTerm(TSNETerm(batch=10)).fit(torch.from_numpy(digits.x_train[:20]))
 
 
 def test_the_term_sees_the_codes_times_its_scale_and_moved_copies(digits):
     x = torch.from_numpy(digits.x_train)
-    model = VAE(input_dim=784, hidden=[32], embedding_loss="tsne", embedding_batch=64,
-                perplexity=5)
+    model = VAE(input_dim=784, net=MLP(hidden=[32]), embedding=TSNETerm(batch=64, perplexity=5))
+    settings = {"tsne": {"perplexity": 5}, "umap": {}}
     for kind in ("tsne", "umap"):
-        one, ten = (NeighbourTerm(kind, 1, 5, 15, 0.1, 5, 64, scale=s) for s in (1, 10))
+        one, ten = (NeighbourTerm(TERMS[kind](batch=64, scale=s, **settings[kind]))
+                    for s in (1, 10))
         one.fit(x), ten.fit(x)
         torch.manual_seed(3)
         by_scale = ten(model.encode)
         torch.manual_seed(3)
         by_hand = one(lambda rows: 10 * model.encode(rows))
         assert by_scale.item() == pytest.approx(by_hand.item(), rel=1e-6), kind
-    moved = NeighbourTerm("umap", 1, 5, 15, 0.1, 5, 64)
+    moved = NeighbourTerm(UMAPTerm(batch=64))
     moved.fit(x, augment=Augment((28, 28), shift=2, degrees=10))
     seen = []
     moved(lambda rows: seen.append(rows) or model.encode(rows))
@@ -197,27 +203,27 @@ def test_the_term_sees_the_codes_times_its_scale_and_moved_copies(digits):
 
 def test_conv_networks_train_with_a_term(digits):
     torch.manual_seed(0)
-    model = VAE(input_dim=784, hidden=[16], net="conv", channels=[4, 8], image_shape=(28, 28),
-                embedding_loss="umap", embedding_weight=10, embedding_batch=64)
+    model = VAE(input_dim=784, net=Conv(hidden=[16], channels=[4, 8]), image_shape=(28, 28),
+                embedding=UMAPTerm(weight=10, batch=64))
     x = torch.from_numpy(digits.x_train)
     model.fit_neighbours(x)
     result = fit(model, torch.optim.Adam(model.parameters(), lr=3e-3), x, epochs=1,
-                 batch_size=100, progress=False)
+                 batch_size=100)
     assert result.status == "ok" and result.history[0]["train_umap"] > 0
 
 
 def test_a_run_with_a_term_resumes_exactly(compose_train, tmp_path):
     """The term draws from the global generator, which checkpoints keep: a run stopped and
     resumed ends with the weights of one never stopped."""
-    settings = [*TINY, "trainer.epochs=3", "model.embedding_loss=tsne", "model.perplexity=5",
-                "model.embedding_batch=64", "trainer.augment_shift=1", "trainer.threads=1",
+    settings = [*TINY, "trainer.epochs=3", "model/embedding=tsne", "model.embedding.perplexity=5",
+                "model.embedding.batch=64", "trainer.augment_shift=1", "trainer.threads=1",
                 "trainer.checkpoint_seconds=0", "score.figures=false"]
     stopped_then_resumed(compose_train, settings, tmp_path, stop_after=20, epochs=3)
 
 
 def test_the_visual_vae_preset(compose_train):
     cfg = compose_train("experiment=visual_vae")
-    assert cfg.model._target_ == "reducers.vae.VAE" and cfg.model.embedding_loss == "tsne"
-    assert (cfg.model.embedding_weight, cfg.model.embedding_scale) == (300, 10)
+    model = build(cfg.model, input_dim=784, image_shape=(28, 28))
+    assert isinstance(model, VAE) and model.settings.embedding == TSNETerm(weight=300, scale=10)
     assert (cfg.trainer.augment_shift, cfg.trainer.augment_degrees) == (2, 10)
-    assert describe(cfg) == "VAE [512, 256]->2 bce beta=1 + tsne x300"  # figure titles
+    assert model.describe() == "VAE [512, 256]->2 bce beta=1 + tsne x300"  # figure titles
