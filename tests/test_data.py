@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from reducers.data import load_mnist5k
-from reducers.errors import DataError
+from reducers.errors import ConfigError, DataError
 
 
 def test_default_data_is_5000_real_digits_split_80_20_stratified():
@@ -33,12 +33,13 @@ def test_limit_takes_a_class_balanced_subset(digits):
     assert split.n_classes == 10
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"test_fraction": 1.0}, "test_fraction"),
-    ({"limit": 0}, "limit"),
-    ({"limit": 5}, "smaller than the number of classes"),
-    ({"limit": 15}, "needs >= 2 images"),  # 15 images over 10 classes: some class has 1
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"test_fraction": 1.0}, ConfigError, "^test_fraction=1.0 is invalid: must be in \\(0, 1\\)"),
+    ({"limit": 0}, ConfigError, "^limit=0 is invalid: must be >= 2 or null"),
+    ({"limit": 5}, DataError, "smaller than the number of classes"),
+    ({"limit": 15}, DataError, "needs >= 2 images"),  # 15 images over 10 classes: a class has 1
+    ({"size": 3}, TypeError, "unexpected keyword argument 'size'"),
 ])
-def test_bad_settings_raise_data_errors(kwargs, message):
-    with pytest.raises(DataError, match=message):
+def test_bad_settings_raise_one_line_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
         load_mnist5k(**kwargs)

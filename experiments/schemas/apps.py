@@ -7,12 +7,13 @@ from typing import Any, Optional
 from omegaconf import MISSING
 
 from experiments.schemas.checks import metric_and_direction
-from experiments.schemas.parts import (DataConfig, OptimConfig, PathsConfig, ScoreConfig,
-                                       TrackingConfig, TrainerConfig)
+from experiments.schemas.parts import (OptimConfig, PathsConfig, ScoreConfig, TrackingConfig,
+                                       TrainerConfig)
 from reducers.anomaly.metrics import DIRECTION as DETECTION_DIRECTION
 from reducers.anomaly.protocols import Protocol
 from reducers.anomaly.settings import DetectorSettings
 from reducers.checks import require, seed as check_seed
+from reducers.data.split import SplitSettings
 from reducers.scoring import DIRECTION
 
 
@@ -30,13 +31,13 @@ class CompareConfig:
 class TrainConfig:
     """``python -m experiments.train``: train (or fit) one reducer, score it on held-out data."""
     model: Any = MISSING  # a network's or a baseline's settings (schemas.models)
-    data: DataConfig = MISSING
+    data: SplitSettings = MISSING  # any source's settings (schemas.parts)
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
     score: ScoreConfig = MISSING
     paths: PathsConfig = MISSING
     compare: CompareConfig = MISSING
-    heldout: Optional[DataConfig] = MISSING  # an extra test set, scored as a whole; null: none
+    heldout: Optional[SplitSettings] = MISSING  # a held-out test set, scored whole; null: none
     tracking: TrackingConfig = MISSING  # experiments.tracking
     seed: int = MISSING
     optimized_metric: str = MISSING  # what each run returns to the sweeper
@@ -53,7 +54,7 @@ class TrainConfig:
 class EmbedConfig:
     """``python -m experiments.embed``: a trained model's codes for a dataset."""
     checkpoint: str = MISSING  # a checkpoint.pt, or the run folder holding one
-    data: DataConfig = MISSING
+    data: SplitSettings = MISSING  # any source's settings (schemas.parts)
     score: ScoreConfig = MISSING
     paths: PathsConfig = MISSING
     seed: int = MISSING
@@ -79,8 +80,8 @@ class AnomalySettings:
 class AnomalyConfig:
     """``python -m experiments.anomaly``: train a detector on normal images, score the test."""
     detector: DetectorSettings = MISSING
-    data: DataConfig = MISSING
-    heldout: Optional[DataConfig] = MISSING  # a held-out test set; null: the data's test split
+    data: SplitSettings = MISSING  # any source's settings (schemas.parts)
+    heldout: Optional[SplitSettings] = MISSING  # a held-out test set; null: the test split
     optim: OptimConfig = MISSING
     trainer: TrainerConfig = MISSING
     anomaly: AnomalySettings = MISSING

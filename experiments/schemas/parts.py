@@ -1,62 +1,47 @@
-"""Schemas of the parts every app shares: data, optimiser, trainer, scoring, paths, tracking."""
+"""Schemas of the parts every app shares: data, optimiser, trainer, scoring, paths, tracking. The
+data sources' and the trainer's are the library's settings (their one home of defaults and
+range checks); the others state types and ranges, their YAML the values."""
 
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import List, Optional
+from typing import Optional
 
 from omegaconf import MISSING
 
-from reducers.checks import require, seed as check_seed
-from reducers.data.scaling import Scale
+from reducers.checks import require
+from reducers.data.fetch import DownloadSettings
+from reducers.data.idx import IdxSettings
+from reducers.data.split import FileSettings, SplitSettings
+from reducers.data.table import TableSettings
 from reducers.trainer import TrainerSettings
 
 
-@dataclass
-class DataConfig:
+@dataclass(kw_only=True)
+class DataConfig(SplitSettings):
+    """``data=mnist5k`` and ``digits``: the library's settings of a source (``SplitSettings``
+    and the others below) and the loader that reads it."""
     _target_: str = MISSING
-    test_fraction: float = MISSING
-    seed: int = MISSING  # the split's seed
-    limit: Optional[int] = MISSING  # use N images (before the split); null: all
-
-    def __post_init__(self):
-        require(0 < self.test_fraction < 1, "test_fraction", self.test_fraction,
-                "must be in (0, 1)")
-        check_seed(self.seed)
-        require(self.limit is None or self.limit >= 2, "limit", self.limit,
-                "must be >= 2 or null (null: all images)")
 
 
-@dataclass
-class FileDataConfig(DataConfig):
-    path: str = MISSING  # a file (tsv) or a folder of IDX files (idx)
+@dataclass(kw_only=True)
+class FileDataConfig(FileSettings):
+    _target_: str = MISSING
 
 
-@dataclass
-class IdxDataConfig(FileDataConfig):
-    name: str = MISSING  # what records and tables call it
+@dataclass(kw_only=True)
+class IdxDataConfig(IdxSettings):
+    _target_: str = MISSING
 
 
-@dataclass
-class TableDataConfig(FileDataConfig):
-    label: Optional[str] = MISSING  # the label column (CSV/TSV/Parquet); null: unlabelled
-    features: Optional[List[str]] = MISSING  # the feature columns; null: all but the label
-    x_key: str = MISSING  # .npz: the features array
-    y_key: Optional[str] = MISSING  # .npz: the labels array; null: unlabelled
-    labels_path: Optional[str] = MISSING  # .npy: a .npy of labels; null: unlabelled
-    scale: Scale = MISSING  # fitted on the training split
-    image_shape: Optional[List[int]] = MISSING  # [h, w] of flattened images; null: not images
-
-    def __post_init__(self):
-        super().__post_init__()
-        require(self.image_shape is None or (len(self.image_shape) == 2
-                                             and min(self.image_shape) >= 1),
-                "image_shape", self.image_shape, "must be [height, width] or null")
+@dataclass(kw_only=True)
+class TableDataConfig(TableSettings):
+    _target_: str = MISSING
 
 
-@dataclass
-class DownloadDataConfig(DataConfig):
-    data_dir: str = MISSING  # IDX files in <data_dir>/<name>/, or the download cache
+@dataclass(kw_only=True)
+class DownloadDataConfig(DownloadSettings):
+    _target_: str = MISSING
 
 
 @dataclass

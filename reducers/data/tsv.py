@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from reducers.data.idx import read_bytes
-from reducers.data.split import Split, check_arrays, make_split
+from reducers.data.split import FileSettings, Split, check_arrays, make_split
 from reducers.errors import DataError
 
 
@@ -54,12 +54,12 @@ def _numbers(text: str, numbered: list[tuple[int, str]], name: str) -> np.ndarra
         raise DataError(f"{name}: could not parse as tab-separated numbers") from None
 
 
-def load_tsv(path: str, test_fraction: float = 0.2, seed: int = 0,
-             limit: int | None = None) -> Split:
-    """The blog's TSV file; ``limit``: the first N images (the blog used the first 10,000)."""
+def load_tsv(path: str, **settings) -> Split:
+    """The blog's TSV file (``FileSettings``' fields); ``limit``: the first N images (the blog
+    used the first 10,000)."""
+    s = FileSettings(path=path, **settings)
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"{path}: no such file (data.path must name a .tsv/.txt file)")
     x, y, shape = parse_tsv(read_bytes(path), str(path))
-    return make_split(x, y, image_shape=shape, name=path.name, test_fraction=test_fraction,
-                      seed=seed, limit=limit)
+    return make_split(x, y, s, image_shape=shape, name=path.name)
