@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from experiments.cli import CONF_DIR, command_line
+from experiments.cli import command_line
+from experiments.config_groups import CONF_DIR
 from experiments.records import Detection, Diverged, Record, Task
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, run_job,
                                  signal_name, start, write_history)

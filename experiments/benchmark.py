@@ -29,7 +29,7 @@ from experiments.benchmark_parts import (ROOT, blog_data, cpu_name, engine_throu
 from experiments.benchmark_peers import measure as measure_peers
 from experiments.benchmark_runs import run_breakdown, sweep_overhead
 from reducers import load_mnist5k
-from reducers.eager import denormals_flushed
+from reducers.torch_internals import denormals_flushed
 
 TINY_RUN = ["trainer.epochs=1", "data.limit=300", "model.net.hidden=[32]", "score.figures=false"]
 

@@ -14,7 +14,8 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from experiments.cli import CONF_DIR, command_line
+from experiments.cli import command_line
+from experiments.config_groups import CONF_DIR
 from experiments.records import Embedding, Record, Task
 from experiments.runtime import build, record_header, run_job, start, write_codes
 from experiments.schemas import validate
@@ -69,10 +70,8 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     model = build_model(state, source)
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     train_codes, test_codes = encode(model, x_train), encode(model, x_test)
-    metrics, sizes, seconds = score_codes(
-        train_codes, split.y_train, test_codes, split.y_test, split.x_test,
-        knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
-        max_pairwise=settings.score.max_pairwise, seed=cfg.seed)
+    metrics, sizes, seconds = score_codes(train_codes, split.y_train, test_codes, split.y_test,
+                                          split.x_test, settings.score, seed=cfg.seed)
     metrics.update(score_model(model, x_test, codes=test_codes))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_codes(out_dir / "codes.npz", split, train_codes, test_codes)

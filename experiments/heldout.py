@@ -44,8 +44,7 @@ def score_heldout(settings, model, split, train_codes: np.ndarray,
     codes = model.transform(x) if isinstance(model, Baseline) else \
         encode(model, torch.from_numpy(x))
     metrics, _, _ = score_codes(train_codes, split.y_train if y is not None else None, codes, y,
-                                x, knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
-                                max_pairwise=settings.score.max_pairwise)
+                                x, settings.score)
     kept = ("knn_acc", "silhouette", "trustworthiness", "continuity", "kmeans_vmeasure")
     out = {f"heldout_{k}": metrics[k] for k in kept if k in metrics}
     if getattr(model, "has_decoder", True):

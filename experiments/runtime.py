@@ -29,7 +29,7 @@ from experiments.error_lines import error_line
 from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
-from reducers.eager import denormals_flushed, skip_dynamo_import
+from reducers.torch_internals import denormals_flushed, skip_dynamo_import
 from reducers.errors import CheckpointError, ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open

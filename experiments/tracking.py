@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.extras import require
 from experiments.results import OneLineParser, find_runs
-from experiments.trackers import check_store, log_mlflow, log_tensorboard
+from experiments.tracking_writers import check_store, log_mlflow, log_tensorboard
 from reducers.errors import ReducerError
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class TrackingCallback(Callback):
             check_store(self.uri())
 
     def on_run_end(self, config: DictConfig, **kwargs) -> None:
-        self._log(Path(config.hydra.runtime.output_dir), [], config.hydra.job.name)
+        self.log_folder(Path(config.hydra.runtime.output_dir), [], config.hydra.job.name)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -59,9 +59,9 @@ class TrackingCallback(Callback):
         except ReducerError as exc:
             log.error("nothing tracked: %s", exc)
             return
-        self._log(sweep_dir, runs, config.hydra.job.name)
+        self.log_folder(sweep_dir, runs, config.hydra.job.name)
 
-    def _log(self, folder: Path, jobs: list[Path], app: str) -> bool:
+    def log_folder(self, folder: Path, jobs: list[Path], app: str) -> bool:
         """Log a run (``jobs`` empty) or a sweep; False (and an error line) on failure."""
         try:
             if self.kind == "mlflow":
@@ -118,10 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         logged = []
         for path in map(Path, args.paths):
             if (path / "metrics.json").exists():
-                logged.append(tracker._log(path, [], args.experiment))
+                logged.append(tracker.log_folder(path, [], args.experiment))
             else:
                 runs = [r for r in find_runs([path]) if r != path]
-                logged.append(tracker._log(path, runs, args.experiment))
+                logged.append(tracker.log_folder(path, runs, args.experiment))
     except ReducerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from experiments.cli import CONF_DIR, command_line
+from experiments.cli import command_line
+from experiments.config_groups import CONF_DIR
 from experiments.heldout import load_heldout, score_heldout
 from experiments.records import Diverged, Interrupted, Record
 from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point
@@ -217,9 +218,7 @@ def score(run: Run, model, split, codes: Codes, heldout) -> None:
     settings, record = run.settings, run.record
     train_codes, test_codes = codes
     metrics, record.sizes, record.timings["score_seconds"] = score_codes(
-        train_codes, split.y_train, test_codes, split.y_test, split.x_test,
-        knn_k=settings.score.knn_k, trust_k=settings.score.trust_k,
-        max_pairwise=settings.score.max_pairwise)
+        train_codes, split.y_train, test_codes, split.y_test, split.x_test, settings.score)
     record.metrics.update(metrics)
     extra_codes = {}
     if heldout is not None and not run.stop:

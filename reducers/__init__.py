@@ -22,7 +22,8 @@ from reducers.errors import CheckpointError, ConfigError, DataError, ReducerErro
 from reducers.losses import BetaSchedule, KLScaling, KLWeighting, Recon, Weighting
 from reducers.networks import MLP, Conv
 from reducers.scoring import encode, score_codes, score_model
-from reducers.trainer import Trainer, TrainerSettings
+from reducers.trainer import Trainer
+from reducers.trainer_settings import TrainerSettings
 from reducers.vae import VAE, VAESettings
 
 __all__ = ["Autoencoder", "VAE", "Reducer", "NetworkSettings", "VAESettings", "MLP", "Conv",

@@ -27,33 +27,32 @@ from functools import partial
 import torch
 from torch import nn
 
-from reducers.eager import step_function
+from reducers.torch_internals import aten, step_function
 from reducers.losses import kl_divergence, reconstruction_and_gradient
 
-aten = torch.ops.aten
 F = nn.functional
 
 
 def _activation(m: nn.Module) -> tuple[Callable, Callable] | None:
     """An activation module as (forward(pre), backward(grad, pre, out) -> grad of pre), both
-    the kernels the module and autograd call; None for one this module does not know."""
+    the kernels the module and autograd call; None for one this module does not know, or
+    whose backward kernel this torch lacks (``torch_internals``)."""
     kind = type(m)
-    if kind is nn.ReLU:
-        return torch.relu, lambda grad, pre, out: aten.threshold_backward(grad, out, 0)
-    if kind is nn.LeakyReLU:
+    if kind is nn.ReLU and (k := aten("threshold_backward")):
+        return torch.relu, lambda grad, pre, out: k(grad, out, 0)
+    if kind is nn.LeakyReLU and (k := aten("leaky_relu_backward")):
         return (partial(F.leaky_relu, negative_slope=m.negative_slope),
-                lambda grad, pre, out: aten.leaky_relu_backward(grad, pre, m.negative_slope,
-                                                                False))
-    if kind is nn.ELU:
+                lambda grad, pre, out: k(grad, pre, m.negative_slope, False))
+    if kind is nn.ELU and (k := aten("elu_backward")):
         return (partial(F.elu, alpha=m.alpha),
-                lambda grad, pre, out: aten.elu_backward(grad, m.alpha, 1, 1, False, pre))
-    if kind is nn.GELU:
+                lambda grad, pre, out: k(grad, m.alpha, 1, 1, False, pre))
+    if kind is nn.GELU and (k := aten("gelu_backward")):
         return (partial(F.gelu, approximate=m.approximate),
-                lambda grad, pre, out: aten.gelu_backward(grad, pre, approximate=m.approximate))
-    if kind is nn.SiLU:
-        return F.silu, lambda grad, pre, out: aten.silu_backward(grad, pre)
-    if kind is nn.Tanh:
-        return torch.tanh, lambda grad, pre, out: aten.tanh_backward(grad, out)
+                lambda grad, pre, out: k(grad, pre, approximate=m.approximate))
+    if kind is nn.SiLU and (k := aten("silu_backward")):
+        return F.silu, lambda grad, pre, out: k(grad, pre)
+    if kind is nn.Tanh and (k := aten("tanh_backward")):
+        return torch.tanh, lambda grad, pre, out: k(grad, out)
     return None
 
 
@@ -218,6 +217,7 @@ def build(step: type[ManualStep], model: nn.Module, optimizer: torch.optim.Optim
     encoder_layers, decoder_layers = _layers(*encoder), _layers(*decoder)
     trained = {p for group in optimizer.param_groups for p in group["params"]}
     if encoder_layers is None or decoder_layers is None or trained != set(model.parameters()) \
-            or not all(p.requires_grad for p in model.parameters()):
+            or not all(p.requires_grad for p in model.parameters()) \
+            or aten("sigmoid_backward") is None:  # the MSE's gradient (losses.py)
         return None
     return step(model, optimizer, encoder_layers, decoder_layers)

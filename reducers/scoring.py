@@ -7,11 +7,13 @@ Without labels only the label-free metrics are computed (``LABEL_FREE``).
 """
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from reducers.callbacks import evaluate
+from reducers.checks import at_least
 
 # Every metric a run records: +1 higher is better, -1 lower is better, 0 neither.
 DIRECTION = {"knn_acc": 1, "silhouette": 1, "davies_bouldin": -1, "calinski_harabasz": 1,
@@ -29,12 +31,28 @@ LABEL_FREE = ("trustworthiness", "continuity", "code_std", "recon_mse", "test_re
               "heldout_continuity", "heldout_recon_mse")
 
 
+@dataclass(kw_only=True)
+class ScoreSettings:
+    """How codes are scored (the command line's ``score.*``), the one home of the defaults."""
+
+    knn_k: int = 5  # neighbours of the kNN classifier (knn_acc)
+    trust_k: int = 5  # neighbours of trustworthiness and continuity
+    max_pairwise: int = 2000  # test points used by the quadratic metrics (silhouette, ...)
+
+    def __post_init__(self):
+        at_least(self.knn_k, "knn_k", 1)
+        at_least(self.trust_k, "trust_k", 1)
+        at_least(self.max_pairwise, "max_pairwise", 10)
+
+
 def score_codes(train_codes: np.ndarray, y_train: np.ndarray | None, test_codes: np.ndarray,
-                y_test: np.ndarray | None, x_test: np.ndarray, *, knn_k: int = 5,
-                trust_k: int = 5, max_pairwise: int = 2000,
+                y_test: np.ndarray | None, x_test: np.ndarray,
+                settings: ScoreSettings | None = None, *,
                 seed: int = 0) -> tuple[dict, dict, dict]:
     """Return (metrics, sample sizes, seconds per metric) for codes of the test split; the
     label metrics only when there are labels (``y_train`` and ``y_test`` not None)."""
+    settings = settings or ScoreSettings()
+    knn_k, trust_k, max_pairwise = settings.knn_k, settings.trust_k, settings.max_pairwise
     # scikit-learn is imported where it is used: it adds a second to every start, and a bad
     # command line should fail at once
     from sklearn.cluster import KMeans

@@ -11,6 +11,11 @@ class Status(str, Enum):
     failed = "failed"  # an error, or a crash that left no record
     unreadable = "unreadable"  # a reader's verdict: the run's files cannot be read as a run's
 
+    def __str__(self) -> str:  # "ok" in messages, tags and tables, not "Status.ok"
+        return self.value
+
+    __format__ = str.__format__
+
     @property
     def finished(self) -> bool:
         """Whether the run is a result: diverged and interrupted runs are, failed ones not."""

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
-from experiments.cli import CONF_DIR, prepare_hydra
+from experiments.cli import prepare_hydra
+from experiments.config_groups import CONF_DIR
 from reducers.interrupt import StopRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +113,8 @@ def stopped_then_resumed(compose_train, settings: list[str], folder: Path, stop_
 def fit(model, optimizer, x, *, seed=0, x_val=None, x_test=None, augment=None, **settings):
     """The library's trainer as these tests call it: ``TrainerSettings(**settings)``, without
     the progress bar unless asked for."""
-    from reducers.trainer import Trainer, TrainerSettings
+    from reducers.trainer import Trainer
+    from reducers.trainer_settings import TrainerSettings
     settings = {"progress": False, **settings}
     return Trainer(TrainerSettings(**settings), augment=augment).fit(
         model, optimizer, x, seed=seed, x_val=x_val, x_test=x_test)

@@ -11,8 +11,9 @@ APPS = {"train", "anomaly", "embed"}
 TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots", "search_report"}
 BELOW_APPS = {"schemas": set(), "extras": set(), "config_groups": set(),
               "error_lines": {"schemas", "extras", "config_groups"},
+              "hints": {"extras", "config_groups"},
               "records": set(), "results": {"cli", "records"},
-              "cli": {"schemas", "extras", "error_lines", "config_groups"},
+              "cli": {"schemas", "extras", "error_lines", "config_groups", "hints"},
               "runtime": {"cli", "schemas", "error_lines", "records"},
               "resume": {"runtime", "results", "cli", "schemas"}}
 

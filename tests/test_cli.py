@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import group_options, null_group_hint, renamed_hint
+from experiments.config_groups import group_options
+from experiments.hints import null_group_hint, renamed_hint
 from tests.helpers import run_cli
 from tests.test_schemas import message
 

@@ -136,9 +136,9 @@ def test_resume_refuses_other_settings_and_fewer_epochs(compose_train, tmp_path)
 def test_the_resume_command_is_the_users_own_command_continued(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "argv", ["train.py", "model.kl.beta=2", "hydra.run.dir=old",
                                       "trainer.resume=false"])
-    assert resume_command(tmp_path / "run", multirun=False) == \
+    assert resume_command(tmp_path / "run", multirun=False) == (
         "python -m experiments.train model.kl.beta=2 trainer.resume=true "
-        f"hydra.run.dir={tmp_path}/run"
+        f"hydra.run.dir={tmp_path}/run")
     assert resume_command(tmp_path / "sweep" / "3", multirun=True).endswith(
         f"trainer.resume=true hydra.sweep.dir={tmp_path}/sweep")
 

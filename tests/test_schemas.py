@@ -13,7 +13,7 @@ from omegaconf import MISSING, OmegaConf
 
 from experiments.anomaly import detect
 from experiments.embed import embed
-from experiments.cli import CONF_DIR
+from experiments.config_groups import CONF_DIR
 from experiments.error_lines import error_line
 from experiments.runtime import build
 from experiments.schemas import SCHEMAS, validate
@@ -54,7 +54,8 @@ def test_every_option_composes_validates_and_builds(app, group, option):
         assert detector.codes(torch.zeros(3, 784)).shape == (3, cfg.detector.latent_dim)
 
 
-LIBRARY_HOMES = ["model", "model/net", "model/embedding", "detector", "detector/net", "data"]
+LIBRARY_HOMES = ["model", "model/net", "model/embedding", "detector", "detector/net", "data",
+                 "score"]
 
 
 @pytest.mark.parametrize("group", LIBRARY_HOMES)
@@ -72,7 +73,7 @@ def test_every_default_of_a_model_a_part_a_source_or_the_trainer_is_stated_once(
 
 def test_the_other_schemas_state_no_values_only_types_and_ranges():
     """Optimiser, scoring, paths and tracking: every value is in the YAML a user reads."""
-    library = {"train", "embed", "anomaly", "trainer"} | \
+    library = {"train", "embed", "anomaly", "trainer", "score"} | \
         {n for n in SCHEMAS if n.startswith(("model_", "detector_", "net_", "embedding_", "data"))}
     for name, schema in SCHEMAS.items():
         if name in library:

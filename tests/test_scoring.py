@@ -4,6 +4,7 @@ import torch
 from sklearn.datasets import make_blobs
 
 from reducers import MLP, VAE, score_codes, score_model
+from reducers.scoring import ScoreSettings
 
 
 def _blobs(seed):
@@ -39,7 +40,7 @@ def test_shuffled_labels_score_near_chance():
 def test_quadratic_metrics_are_subsampled_and_say_so():
     codes, labels, pixels = _blobs(2)
     _, sizes, _ = score_codes(codes[:1000], labels[:1000], codes[1000:], labels[1000:],
-                              pixels[1000:], max_pairwise=50)
+                              pixels[1000:], ScoreSettings(max_pairwise=50))
     assert sizes == {"silhouette": 50, "trustworthiness": 50, "test": 200}
 
 

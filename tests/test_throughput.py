@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from reducers import MLP, VAE, load_mnist5k
-from reducers.eager import step_function
+from reducers.torch_internals import step_function
 from tests.helpers import ROOT, TINY, fit, run_cli
 
 

@@ -144,7 +144,7 @@ def test_each_optional_feature_without_its_extra_is_one_line(modules, args, pack
 
 
 def test_a_run_whose_config_cannot_be_read_is_logged_as_unreadable(tmp_path):
-    from experiments.trackers import run_contents
+    from experiments.tracking_writers import run_contents
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "config.yaml").write_text("model: [unclosed")
     (tmp_path / "metrics.json").write_text(json.dumps({"status": "ok",

@@ -11,7 +11,8 @@ import torch
 from reducers import MLP, VAE, Autoencoder, KLWeighting
 from reducers.callbacks import Callback, evaluate
 from reducers.errors import DataError
-from reducers.trainer import Trainer, TrainerSettings
+from reducers.trainer import Trainer
+from reducers.trainer_settings import TrainerSettings
 from tests.helpers import fit, plain_loop
 
 

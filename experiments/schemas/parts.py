@@ -14,7 +14,8 @@ from reducers.data.fetch import DownloadSettings
 from reducers.data.idx import IdxSettings
 from reducers.data.split import FileSettings, SplitSettings
 from reducers.data.table import TableSettings
-from reducers.trainer import TrainerSettings
+from reducers.scoring import ScoreSettings
+from reducers.trainer_settings import TrainerSettings
 
 
 @dataclass(kw_only=True)
@@ -101,18 +102,10 @@ class TrainerConfig(TrainerSettings):
                     "needs a validation set: add {at}val_fraction=0.1")
 
 
-@dataclass
-class ScoreConfig:
-    knn_k: int = MISSING
-    trust_k: int = MISSING
-    max_pairwise: int = MISSING  # subsample size for the quadratic metrics
-    figures: bool = MISSING
-
-    def __post_init__(self):
-        for key in ("knn_k", "trust_k"):
-            require(getattr(self, key) >= 1, f"{key}", getattr(self, key), "must be >= 1")
-        require(self.max_pairwise >= 10, "max_pairwise", self.max_pairwise,
-                "must be >= 10")
+@dataclass(kw_only=True)
+class ScoreConfig(ScoreSettings):
+    """The library's ``ScoreSettings`` and whether a run draws its figures."""
+    figures: bool = True  # write the PNG figures
 
 
 @dataclass

@@ -20,12 +20,14 @@ planned job has a row in the comparison, and the sweep exits non-zero when any j
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
+from hydra_plugins.reducer_sweep.hydra_internals import basic_sweeper
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
+
+BasicSweeper = basic_sweeper()  # Hydra's grid, from where hydra-core keeps it
 
 
 @dataclass

@@ -34,6 +34,7 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
+from hydra_plugins.reducer_sweep.optuna_internals import Plugin
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
 from reducers.io import atomic_open, make_sqlite_folder, write_json
@@ -60,7 +61,6 @@ if OptunaSweeperConf is not None:
 
 class SearchSweeper(SurvivingCrashes, Sweeper):
     def __init__(self, **settings: Any) -> None:
-        from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
         for key, low in (("n_trials", 1), ("n_jobs", 1)):
             if not isinstance(settings[key], int) or settings[key] < low:
                 raise ConfigError(f"hydra.sweeper.{key}={settings[key]} is invalid: must be an "
@@ -68,7 +68,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         if not 0 <= settings["max_failure_rate"] <= 1:
             raise ConfigError(f"hydra.sweeper.max_failure_rate={settings['max_failure_rate']} "
                               "is invalid: must be between 0 and 1")
-        self.optuna = OptunaSweeperImpl(**settings)  # its parsing of the search space
+        self.optuna = Plugin(**settings)  # the plugin's parsing of the search space
         self.storage, self.study_name = settings["storage"], settings["study_name"]
         self.n_trials, self.n_jobs = settings["n_trials"], settings["n_jobs"]
         self.max_failure_rate = settings["max_failure_rate"]
@@ -87,7 +87,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the study is logged below
         distributions, fixed = self._search_space(arguments)
-        directions = [getattr(d, "value", d) for d in self.optuna._get_directions()]
+        directions = self.optuna.directions()
         if len(directions) != 1:
             raise ConfigError("hydra.sweeper.direction: a search here has one objective "
                               "(optimized_metric and optimized_direction)")
@@ -108,7 +108,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         failed = ran = 0
         while to_go > 0:
             trials = [study.ask() for _ in range(min(self.n_jobs, to_go))]
-            overrides = self.optuna._configure_trials(trials, distributions, fixed)
+            overrides = self.optuna.overrides(trials, distributions, fixed)
             self.validate_batch_is_legal(overrides)  # a bad key or value: one line, no run
             results = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
             returned = {r.hydra_cfg.hydra.job.num: r for r in results if r.hydra_cfg}
@@ -144,28 +144,9 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
     def _search_space(self, arguments: List[str]):
         """Optuna's distributions and the fixed values, from ``params`` and the command line
         (as the plugin parses them); a grid sampler gets its grid."""
-        from hydra_plugins.hydra_optuna_sweeper._impl import create_params_from_overrides
-        import functools
-        import optuna
-
-        self.optuna._process_searchspace_config()
-        given = self.optuna._parse_sweeper_params_config() + list(arguments)
-        for argument in given:  # one line naming the dimension Optuna cannot take
-            try:
-                create_params_from_overrides([argument])
-            except (ValueError, TypeError, AssertionError, NotImplementedError) as exc:
-                raise ConfigError(f"{argument} is not a search dimension Optuna takes: "
-                                  f"{' '.join(str(exc).split()) or type(exc).__name__}"
-                                  ) from None
-        distributions, fixed = create_params_from_overrides(given)
-        distributions = {**(self.optuna.search_space_distributions or {}), **distributions}
-        for name in fixed:
-            distributions.pop(name, None)
-        sampler = self.optuna.sampler
-        if isinstance(sampler, functools.partial) and sampler.func == optuna.samplers.GridSampler:
-            grid = {name: self.optuna._to_grid_sampler_choices(d)
-                    for name, d in distributions.items()}
-            self.optuna.sampler = sampler(grid)
+        distributions, fixed = self.optuna.search_space(arguments)
+        grid = self.optuna.grid(distributions)
+        if grid is not None:
             self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
         return distributions, fixed
 

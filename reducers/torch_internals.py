@@ -1,8 +1,13 @@
-"""Eager-mode CPU settings that make the engine's steps faster without changing them.
+"""What this project uses of torch that torch does not promise to keep, in one place: written for
+torch ``WRITTEN_FOR``; each use has a fallback that costs speed, never results, and
+``missing()`` names what a torch release no longer has (``tests/test_internals.py`` fails loudly
+on it, and runs every fallback).
 
-``denormals_flushed``: denormal floats flushed to zero while a job trains.
-
-``torch.optim`` without ``torch._dynamo``: a process that never compiles need not import the
+- ATen's backward kernels (``torch.ops.aten.*_backward``), which the hand-written backward pass
+  calls (``reducers.manual``); a model needing one this torch lacks trains through autograd.
+- ``denormals_flushed``: denormal floats flushed to zero while a job trains (public API; here
+  because it is the same kind of CPU setting).
+- ``torch.optim`` without ``torch._dynamo``: a process that never compiles need not import the
 compiler (1 s, a tenth of a default run, measured by ``python -m experiments.benchmark``).
 PyTorch imports it from eager code only to tell a compiler what not to trace: the first call of
 ``Optimizer.add_param_group`` (every optimiser's constructor), ``zero_grad``, ``state_dict`` and
@@ -18,6 +23,34 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import torch
+
+WRITTEN_FOR = "2.13"  # the torch release these names were read from
+ATEN_BACKWARD = ("threshold_backward", "leaky_relu_backward", "elu_backward", "gelu_backward",
+                 "silu_backward", "tanh_backward", "sigmoid_backward")
+_OPTIMIZER_HOOKS = ("_global_optimizer_pre_hooks", "_global_optimizer_post_hooks")
+
+
+def aten(name: str) -> Callable | None:
+    """ATen's kernel ``name`` (e.g. ``"tanh_backward"``), or None where this torch lacks it."""
+    return getattr(torch.ops.aten, name, None)
+
+
+def missing() -> list[str]:
+    """The private names this module and ``reducers.manual`` read that this torch lacks (their
+    fallbacks then run: slower, the same results)."""
+    from torch.optim import optimizer as module
+
+    gone = [f"torch.ops.aten.{name}" for name in ATEN_BACKWARD if aten(name) is None]
+    gone += [f"torch.optim.Optimizer.{name}.__wrapped__" for name in _DISABLED
+             if not hasattr(getattr(torch.optim.Optimizer, name), "__wrapped__")]
+    gone += [f"torch.optim.optimizer.{name}" for name in _OPTIMIZER_HOOKS
+             if not hasattr(module, name)]
+    skip_dynamo_import()  # the probe below must not import the compiler
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    gone += [f"Optimizer.{name}" for name in ("_optimizer_step_pre_hooks",
+                                              "_optimizer_step_post_hooks")
+             if not hasattr(probe, name)]
+    return gone
 
 
 @contextmanager
@@ -60,10 +93,11 @@ def skip_dynamo_import() -> None:
 
 def _has_step_hooks(optimizer: torch.optim.Optimizer) -> bool:
     from torch.optim import optimizer as module
-    return bool(getattr(optimizer, "_optimizer_step_pre_hooks", None)
-                or getattr(optimizer, "_optimizer_step_post_hooks", None)
-                or getattr(module, "_global_optimizer_pre_hooks", None)
-                or getattr(module, "_global_optimizer_post_hooks", None))
+    if not all(hasattr(optimizer, f"_optimizer_step_{k}_hooks") for k in ("pre", "post")) or \
+            not all(hasattr(module, name) for name in _OPTIMIZER_HOOKS):
+        return True  # cannot tell: the wrapped step, which runs whatever hooks there are
+    return bool(optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
+                or any(getattr(module, name) for name in _OPTIMIZER_HOOKS))
 
 
 def step_function(optimizer: torch.optim.Optimizer) -> Callable[[], None]:

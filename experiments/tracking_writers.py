@@ -1,5 +1,5 @@
-"""What each tracker writes, from a run folder's files (``experiments.tracking`` decides when):
-MLflow runs (a sweep: a parent run and a child per job) and TensorBoard event files."""
+"""What each tracker is given, from a run folder's files (``experiments.tracking`` decides
+when): MLflow runs (a sweep: a parent run and a child per job) and TensorBoard event files."""
 
 import csv
 import itertools
@@ -68,7 +68,7 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
                artifact_root: str | None, checkpoint: bool) -> str:
     """A single run (``jobs`` empty) or a sweep (a parent run, a child per job) into the MLflow
     store at ``uri``; returns where to look."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import RunTag
     from mlflow.tracking import MlflowClient
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its database set-up lines
@@ -76,48 +76,14 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
     found = client.get_experiment_by_name(experiment)
     experiment_id = found.experiment_id if found else \
         client.create_experiment(experiment, artifact_location=artifact_root)
-
-    def log_run(run_dir: Path, parent: str | None, name: str) -> str:
-        """One MLflow run of ``run_dir``; returns the run's status."""
-        run = run_contents(run_dir)
-        end = _millis(run_dir / "metrics.json") if (run_dir / "metrics.json").exists() else \
-            _millis(run_dir)
-        start = end - int(1000 * (run["seconds"] or 0))
-        tags = {"status": run["status"], "run_dir": str(run_dir.resolve()),
-                "model": run["model"], "mlflow.note.content": run["reason"]}
-        if parent:
-            tags["mlflow.parentRunId"] = parent
-        run_id = client.create_run(experiment_id, start_time=start, tags=tags,
-                                   run_name=name).info.run_id
-        params = [Param(k, str(v)[:6000]) for k, v in run["params"].items()]
-        elapsed = itertools.accumulate(row.get("seconds", 0.0) for row in run["history"])
-        metrics = [Metric(k, v, start + int(1000 * seconds), int(row["epoch"]))
-                   for row, seconds in zip(run["history"], elapsed)
-                   for k, v in row.items() if k != "epoch"]
-        last = int(run["history"][-1]["epoch"]) if run["history"] else 0
-        metrics += [Metric(k, v, end, last) for k, v in run["metrics"].items()]
-        for i in range(0, max(len(params), len(metrics), 1), 100):  # the store's batch limits
-            client.log_batch(run_id, metrics=metrics[i:i + 100], params=params[i:i + 100],
-                             tags=[RunTag(f"override.{k}", str(v)) for k, v in
-                                   run["changed"].items()] if i == 0 else [])
-        for path in sorted(run_dir.glob("*.png")) + [run_dir / n for n in RUN_ARTIFACTS]:
-            if path.exists():
-                client.log_artifact(run_id, str(path))
-        for path in sorted((run_dir / ".hydra").glob("*.yaml")):
-            client.log_artifact(run_id, str(path), artifact_path="hydra")
-        if checkpoint and (run_dir / "checkpoint.pt").exists():
-            client.log_artifact(run_id, str(run_dir / "checkpoint.pt"))
-        client.set_terminated(run_id, status=MLFLOW_STATUS.get(run["status"], "FAILED"),
-                              end_time=end)
-        return run["status"]
-
+    into = (client, experiment_id, checkpoint)
     if not jobs:
-        log_run(folder, None, folder.name)
+        _mlflow_run(into, folder, None, folder.name)
         return f"{uri} (experiment {experiment!r})"
     parent = client.create_run(experiment_id, run_name=f"sweep {folder.name}",
                                start_time=min(_millis(j) for j in jobs),
                                tags={"sweep_dir": str(folder.resolve())}).info.run_id
-    statuses = [log_run(job, parent, f"{folder.name}/{job.relative_to(folder)}")
+    statuses = [_mlflow_run(into, job, parent, f"{folder.name}/{job.relative_to(folder)}")
                 for job in jobs]
     client.log_batch(parent, tags=[RunTag("runs", str(len(jobs))), *(
         RunTag(f"runs_{s}", str(statuses.count(s))) for s in sorted(set(statuses)))])
@@ -126,6 +92,45 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
             client.log_artifact(parent, str(path))
     client.set_terminated(parent, status="FINISHED")
     return f"{uri} (experiment {experiment!r}, parent run {parent})"
+
+
+def _mlflow_run(into: tuple, run_dir: Path, parent: str | None, name: str) -> Status:
+    """One MLflow run of ``run_dir`` (``into``: the client, the experiment's id and whether
+    checkpoints go along), a child of ``parent`` when there is one; returns its status."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    client, experiment_id, checkpoint = into
+    run = run_contents(run_dir)
+    end = _millis(run_dir / "metrics.json") if (run_dir / "metrics.json").exists() else \
+        _millis(run_dir)
+    start = end - int(1000 * (run["seconds"] or 0))
+    tags = {"status": str(run["status"]), "run_dir": str(run_dir.resolve()),
+            "model": run["model"], "mlflow.note.content": run["reason"]}
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+    run_id = client.create_run(experiment_id, start_time=start, tags=tags,
+                               run_name=name).info.run_id
+    params = [Param(k, str(v)[:6000]) for k, v in run["params"].items()]
+    elapsed = itertools.accumulate(row.get("seconds", 0.0) for row in run["history"])
+    metrics = [Metric(k, v, start + int(1000 * seconds), int(row["epoch"]))
+               for row, seconds in zip(run["history"], elapsed)
+               for k, v in row.items() if k != "epoch"]
+    last = int(run["history"][-1]["epoch"]) if run["history"] else 0
+    metrics += [Metric(k, v, end, last) for k, v in run["metrics"].items()]
+    for i in range(0, max(len(params), len(metrics), 1), 100):  # the store's batch limits
+        client.log_batch(run_id, metrics=metrics[i:i + 100], params=params[i:i + 100],
+                         tags=[RunTag(f"override.{k}", str(v)) for k, v in
+                               run["changed"].items()] if i == 0 else [])
+    for path in sorted(run_dir.glob("*.png")) + [run_dir / n for n in RUN_ARTIFACTS]:
+        if path.exists():
+            client.log_artifact(run_id, str(path))
+    for path in sorted((run_dir / ".hydra").glob("*.yaml")):
+        client.log_artifact(run_id, str(path), artifact_path="hydra")
+    if checkpoint and (run_dir / "checkpoint.pt").exists():
+        client.log_artifact(run_id, str(run_dir / "checkpoint.pt"))
+    client.set_terminated(run_id, status=MLFLOW_STATUS.get(run["status"], "FAILED"),
+                          end_time=end)
+    return run["status"]
 
 
 def log_tensorboard(run_dir: Path, projector: bool) -> Path:

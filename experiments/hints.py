@@ -1,0 +1,82 @@
+"""The one-line fix for a command-line argument before Hydra sees it: a spelling of an earlier
+version (``model.beta=2`` is ``model.kl.beta=2`` now), a group set to null, a grid and a search
+in one command, a setting of a part no option picked."""
+
+import re
+
+from experiments.config_groups import CONF_DIR, group_options
+from experiments.extras import SEARCH
+from reducers import legacy
+
+# arguments spelt as in earlier versions, and what to write now (a leading '+' before
+# experiment= and sweep= is no longer needed: both groups are in the defaults lists)
+RENAMED = {"experiment=seed_vae": "experiment=blog_vae",
+           "experiment=seed_vae_fixed": "experiment=blog_vae_fixed",
+           "model.kl_scaling=seed": "model.kl.scaling=blog",
+           "sweep=anomaly": "sweep=anomaly/one_class",
+           "sweep=anomaly_loo": "sweep=anomaly/leave_one_out"}
+
+
+BASELINES = re.compile(r"^model=(pca|tsne|umap)$")  # their perplexity etc. are their own
+
+
+def renamed_hint(argv: list[str]) -> str | None:
+    """The one-line fix for an argument spelt as in earlier versions, or None: a preset's old
+    name, or a network's flat setting that now lives in a part (``model.beta=2`` is
+    ``model.kl.beta=2``, ``model.net=conv`` is ``model/net=conv``)."""
+    baseline = any(BASELINES.match(arg) for arg in argv)
+    for arg in argv:
+        bare = arg[1:] if arg.startswith(("+experiment=", "+sweep=")) else arg
+        now = RENAMED.get(bare, bare)
+        key, equals, value = arg.partition("=")
+        prefix, _, name = key.partition(".")
+        if now == arg and equals and legacy.renamed_key(key.lstrip("+~")):
+            now = f"{legacy.renamed_key(key.lstrip('+~'))}={value}"
+        if now == arg and equals and prefix in ("model", "detector") and not \
+                (baseline and prefix == "model" and name in legacy.BASELINE_KEYS):
+            moved = legacy.new_spelling(name, value)
+            now = moved and (f"{prefix}/{moved}" if name in legacy.PICKED else
+                             f"{prefix}.{moved}")
+            if now and name == "embedding_loss" and value == "none":
+                return (f"{arg!r} is an earlier spelling: no neighbour-embedding term is the "
+                        "default, so leave it out (model/embedding=tsne or umap picks one)")
+        if now and now != arg:
+            term = name in legacy.MOVED and legacy.MOVED[name][0] == "embedding" and \
+                not any(a.startswith(f"{prefix}/embedding=") for a in argv)
+            return f"{arg!r} is an earlier spelling: write {now}" + \
+                (f" (after {prefix}/embedding=tsne or umap)" if term else "")
+    return None
+
+
+def null_group_hint(argv: list[str]) -> str | None:
+    """The one-line fix for ``group=null`` (Hydra raises a bare ValueError on it), or None."""
+    for arg in argv:
+        key, equals, value = arg.lstrip("+").partition("=")
+        if equals and value.strip().lower() == "null" and (CONF_DIR / key).is_dir():
+            return (f"{arg!r}: {key} is a group of options ({group_options(key)}): name one, "
+                    "or leave the argument out for the default")
+    return None
+
+
+def conflict_hint(argv: list[str]) -> str | None:
+    """A stored grid (``sweep=``) and an Optuna search in one command, or None."""
+    grids = [a for a in argv if a.lstrip("+").startswith("sweep=")]
+    searches = [a for a in argv if SEARCH.match(a.lstrip("+"))]
+    if grids and searches:
+        return (f"{grids[0]} is a stored grid and {searches[0]} an Optuna search: a command "
+                "runs one or the other (search over a grid's keys by naming them in the "
+                "search, e.g. 'model.recon=choice(mse,bce)')")
+    return None
+
+
+def unpicked_part_line(argv: list[str]) -> str:
+    """The line for a setting of a part that no option picked (``model.embedding.weight=300``
+    without ``model/embedding=tsne``: Hydra fails on it with a bare assertion)."""
+    for arg in argv:
+        key = arg.lstrip("+~").partition("=")[0].split(".")
+        if len(key) >= 3 and (CONF_DIR / key[0] / key[1]).is_dir():
+            group = f"{key[0]}/{key[1]}"
+            return (f"{arg!r} sets a setting of {key[0]}.{key[1]}, but none is picked: add "
+                    f"{group}=... ({group_options(group)})")
+    return "a setting is given for a part that none of the options picked (e.g. " \
+           "model.embedding.* without model/embedding=tsne or umap)"
