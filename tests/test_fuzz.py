@@ -26,12 +26,12 @@ floats = st.one_of(st.floats(-10, 1e4), st.sampled_from([0.0, -0.0, 1e-30, 1e30,
 small_ints = st.integers(-3, 12)
 KEYS = {  # key -> values, each drawn as a command-line override (or left at its default)
     "model.latent_dim": st.integers(-2, 40),
-    "model.hidden": st.lists(st.integers(-1, 48), min_size=0, max_size=3).map(
+    "model.net.hidden": st.lists(st.integers(-1, 48), min_size=0, max_size=3).map(
         lambda sizes: "[" + ",".join(map(str, sizes)) + "]"),
-    "model.beta": floats,
+    "model.kl.beta": floats,
     "model.recon": st.sampled_from(["mse", "bce"]),
-    "model.kl_scaling": st.sampled_from(["standard", "blog"]),
-    "model.activation": st.sampled_from(["relu", "tanh", "elu"]),
+    "model.kl.scaling": st.sampled_from(["standard", "blog"]),
+    "model.net.activation": st.sampled_from(["relu", "tanh", "elu"]),
     "model.perplexity": st.one_of(st.floats(-5, 600), st.just(float("nan"))),
     "optim.lr": floats,
     "optim.weight_decay": floats,
@@ -48,8 +48,9 @@ KEYS = {  # key -> values, each drawn as a command-line override (or left at its
     "score.trust_k": st.integers(-2, 300),
     "score.max_pairwise": st.integers(-5, 600),
 }
-MODEL_KEYS = {"ae": {"latent_dim", "hidden", "recon", "activation"},
-              "vae": {"latent_dim", "hidden", "beta", "recon", "kl_scaling", "activation"},
+MODEL_KEYS = {"ae": {"latent_dim", "net.hidden", "recon", "net.activation"},
+              "vae": {"latent_dim", "net.hidden", "kl.beta", "recon", "kl.scaling",
+                      "net.activation"},
               "pca": {"latent_dim"}, "tsne": {"latent_dim", "perplexity"}}
 
 
@@ -116,7 +117,7 @@ def test_any_command_finishes_with_a_record_or_refuses_with_one_line(overrides, 
 
 ANOMALY_KEYS = {
     "detector.latent_dim": st.integers(-2, 20),
-    "detector.hidden": KEYS["model.hidden"],
+    "detector.net.hidden": KEYS["model.net.hidden"],
     "anomaly.protocol": st.sampled_from(["one_class", "leave_one_out", "all"]),
     "anomaly.normal_class": st.integers(-2, 12),
     "anomaly.anomaly_class": st.integers(-2, 12),

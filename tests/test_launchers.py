@@ -13,7 +13,7 @@ METRICS = ["knn_acc", "silhouette", "trustworthiness", "recon_mse"]
 
 
 def _table(folder):
-    return pd.read_csv(folder / "comparison.csv").sort_values("model.beta")
+    return pd.read_csv(folder / "comparison.csv").sort_values("model.kl.beta")
 
 
 @pytest.mark.slow

@@ -5,49 +5,22 @@ home of their defaults and range checks; a YAML option adds comments and the par
 (``net: conv``, ``embedding: tsne``). The parts (``MLP``, ``Conv``, ``KLWeighting``,
 ``TSNETerm``, ``UMAPTerm``) are their own schemas."""
 
-from dataclasses import dataclass
+import functools
 
+from experiments.schemas.node import node
 from reducers.anomaly.settings import AESettings, ChainSettings, VAESettings as VAEDetection
 from reducers.base import NetworkSettings
 from reducers.baselines import BaselineSettings, TSNESettings, UMAPSettings
 from reducers.vae import VAESettings
 
+schema = functools.partial(node, module=__name__)  # the schemas live here
 
-@dataclass(kw_only=True)
-class AEConfig(NetworkSettings):
-    _target_: str = "reducers.ae.Autoencoder"
-
-
-@dataclass(kw_only=True)
-class VAEConfig(VAESettings):
-    _target_: str = "reducers.vae.VAE"
-
-
-@dataclass(kw_only=True)
-class PCAConfig(BaselineSettings):
-    _target_: str = "reducers.baselines.PCA"
-
-
-@dataclass(kw_only=True)
-class TSNEConfig(TSNESettings):
-    _target_: str = "reducers.baselines.TSNE"
-
-
-@dataclass(kw_only=True)
-class UMAPConfig(UMAPSettings):
-    _target_: str = "reducers.baselines.UMAP"
-
-
-@dataclass(kw_only=True)
-class AEDetectorConfig(AESettings):
-    _target_: str = "reducers.anomaly.settings.ae"
-
-
-@dataclass(kw_only=True)
-class VAEDetectorConfig(VAEDetection):
-    _target_: str = "reducers.anomaly.settings.vae"
-
-
-@dataclass(kw_only=True)
-class ChainDetectorConfig(ChainSettings):
-    _target_: str = "reducers.anomaly.settings.chain"
+AEConfig = schema("AEConfig", NetworkSettings, "reducers.ae.Autoencoder")
+VAEConfig = schema("VAEConfig", VAESettings, "reducers.vae.VAE")
+PCAConfig = schema("PCAConfig", BaselineSettings, "reducers.baselines.PCA")
+TSNEConfig = schema("TSNEConfig", TSNESettings, "reducers.baselines.TSNE")
+UMAPConfig = schema("UMAPConfig", UMAPSettings, "reducers.baselines.UMAP")
+AEDetectorConfig = schema("AEDetectorConfig", AESettings, "reducers.anomaly.settings.ae")
+VAEDetectorConfig = schema("VAEDetectorConfig", VAEDetection, "reducers.anomaly.settings.vae")
+ChainDetectorConfig = schema("ChainDetectorConfig", ChainSettings,
+                             "reducers.anomaly.settings.chain")

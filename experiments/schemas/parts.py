@@ -2,6 +2,7 @@
 data sources' and the trainer's are the library's settings (their one home of defaults and
 range checks); the others state types and ranges, their YAML the values."""
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import Enum
@@ -9,6 +10,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
+from experiments.schemas.node import node
 from reducers.checks import require
 from reducers.data.fetch import DownloadSettings
 from reducers.data.idx import IdxSettings
@@ -17,32 +19,13 @@ from reducers.data.table import TableSettings
 from reducers.scoring import ScoreSettings
 from reducers.trainer_settings import TrainerSettings
 
-
-@dataclass(kw_only=True)
-class DataConfig(SplitSettings):
-    """``data=mnist5k`` and ``digits``: the library's settings of a source (``SplitSettings``
-    and the others below) and the loader that reads it."""
-    _target_: str = MISSING
-
-
-@dataclass(kw_only=True)
-class FileDataConfig(FileSettings):
-    _target_: str = MISSING
-
-
-@dataclass(kw_only=True)
-class IdxDataConfig(IdxSettings):
-    _target_: str = MISSING
-
-
-@dataclass(kw_only=True)
-class TableDataConfig(TableSettings):
-    _target_: str = MISSING
-
-
-@dataclass(kw_only=True)
-class DownloadDataConfig(DownloadSettings):
-    _target_: str = MISSING
+schema = functools.partial(node, module=__name__)  # the schemas live here
+# the data sources' settings; each YAML option names its loader (``_target_``)
+DataConfig = schema("DataConfig", SplitSettings)  # data=mnist5k, digits
+FileDataConfig = schema("FileDataConfig", FileSettings)  # data=tsv
+IdxDataConfig = schema("IdxDataConfig", IdxSettings)
+TableDataConfig = schema("TableDataConfig", TableSettings)
+DownloadDataConfig = schema("DownloadDataConfig", DownloadSettings)  # data=mnist, fashion_mnist
 
 
 @dataclass
