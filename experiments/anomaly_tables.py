@@ -134,7 +134,7 @@ def write_tables(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     with atomic_open(out / "comparison.csv", "w") as f:
         table.to_csv(f, index=False)
-    ok = table[table.status == "ok"]
+    ok = table[table.status == Status.ok]
     seeds = table["seed"].nunique()
     parts = [f"# Anomaly detection: {len(table)} runs ({len(ok)} finished)", ""]
     if len(ok):
@@ -152,7 +152,7 @@ def write_tables(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
                   "one (with `trainer.val_fraction` > 0) of normal images kept from "
                   "training.", "", summary(ok, order), ""]
         save(auroc_figure(ok, order), out / "auroc_per_class.png")
-    unfinished = table[table.status != "ok"]
+    unfinished = table[table.status != Status.ok]
     if len(unfinished):
         parts += ["## Runs that did not finish", "",
                   markdown_row(["detector", "class", "status", "reason", "run"]),

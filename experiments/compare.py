@@ -115,7 +115,7 @@ def write_tables(paths: list[str | Path], out: str | Path,
         table[[c for c in columns if c in table]].to_csv(f, index=False)
 
     table["folder"] = [_relative(run, out) for run in table.run]
-    ok, bad = table[table.status == "ok"], table[table.status != "ok"]
+    ok, bad = table[table.status == Status.ok], table[table.status != Status.ok]
     counts = table.status.value_counts().to_dict()
     protocols = sorted(set(ok.embedding_protocol))
     shown = [*varied, *[m for m in TABLE_METRICS if m in metrics or m in HEADLINE],

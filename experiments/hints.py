@@ -22,30 +22,46 @@ BASELINES = re.compile(r"^model=(pca|tsne|umap)$")  # their perplexity etc. are 
 
 def renamed_hint(argv: list[str]) -> str | None:
     """The one-line fix for an argument spelt as in earlier versions, or None: a preset's old
-    name, or a network's flat setting that now lives in a part (``model.beta=2`` is
-    ``model.kl.beta=2``, ``model.net=conv`` is ``model/net=conv``)."""
+    name, a renamed key (``test_data=``), or a network's flat setting that now lives in a part
+    (``model.beta=2`` is ``model.kl.beta=2``, ``model.net=conv`` is ``model/net=conv``)."""
     baseline = any(BASELINES.match(arg) for arg in argv)
     for arg in argv:
         bare = arg[1:] if arg.startswith(("+experiment=", "+sweep=")) else arg
-        now = RENAMED.get(bare, bare)
         key, equals, value = arg.partition("=")
-        prefix, _, name = key.partition(".")
+        now = RENAMED.get(bare, bare)
         if now == arg and equals and legacy.renamed_key(key.lstrip("+~")):
             now = f"{legacy.renamed_key(key.lstrip('+~'))}={value}"
-        if now == arg and equals and prefix in ("model", "detector") and not \
-                (baseline and prefix == "model" and name in legacy.BASELINE_KEYS):
-            moved = legacy.new_spelling(name, value)
-            now = moved and (f"{prefix}/{moved}" if name in legacy.PICKED else
-                             f"{prefix}.{moved}")
-            if now and name == "embedding_loss" and value == "none":
-                return (f"{arg!r} is an earlier spelling: no neighbour-embedding term is the "
-                        "default, so leave it out (model/embedding=tsne or umap picks one)")
-        if now and now != arg:
-            term = name in legacy.MOVED and legacy.MOVED[name][0] == "embedding" and \
-                not any(a.startswith(f"{prefix}/embedding=") for a in argv)
-            return f"{arg!r} is an earlier spelling: write {now}" + \
-                (f" (after {prefix}/embedding=tsne or umap)" if term else "")
+        if now != arg:
+            return f"{arg!r} is an earlier spelling: write {now}"
+        fix = _moved_setting(arg, argv, baseline)
+        if fix:
+            return fix
     return None
+
+
+def _moved_setting(arg: str, argv: list[str], baseline: bool) -> str | None:
+    """The fix for a network's flat setting of an earlier version, or None."""
+    key, equals, value = arg.partition("=")
+    prefix, _, name = key.partition(".")
+    if not equals or prefix not in ("model", "detector") or \
+            (baseline and prefix == "model" and name in legacy.BASELINE_KEYS):
+        return None
+    if name == "embedding_loss" and value == "none":
+        return (f"{arg!r} is an earlier spelling: no neighbour-embedding term is the default, "
+                "so leave it out (model/embedding=tsne or umap picks one)")
+    moved = legacy.new_spelling(name, value)
+    if moved is None:
+        return None
+    if name in legacy.PICKED:  # now a group: name one of its options
+        group = f"{prefix}/{legacy.PICKED[name]}"
+        known = (CONF_DIR / group / f"{value}.yaml").is_file()
+        return f"{arg!r} is an earlier spelling: write " + \
+            (f"{group}={value}" if known else f"{group}=... ({group_options(group)})")
+    after = ""
+    if legacy.MOVED[name][0] == "embedding" and \
+            not any(a.startswith(f"{prefix}/embedding=") for a in argv):
+        after = f" (after {prefix}/embedding=tsne or umap)"
+    return f"{arg!r} is an earlier spelling: write {prefix}.{moved}{after}"
 
 
 def null_group_hint(argv: list[str]) -> str | None:
@@ -74,9 +90,18 @@ def unpicked_part_line(argv: list[str]) -> str:
     without ``model/embedding=tsne``: Hydra fails on it with a bare assertion)."""
     for arg in argv:
         key = arg.lstrip("+~").partition("=")[0].split(".")
-        if len(key) >= 3 and (CONF_DIR / key[0] / key[1]).is_dir():
-            group = f"{key[0]}/{key[1]}"
+        group = "/".join(key[:2])
+        if len(key) >= 3 and _none_by_default(*key[:2]) and \
+                not any(a.startswith(f"{group}=") for a in argv):
             return (f"{arg!r} sets a setting of {key[0]}.{key[1]}, but none is picked: add "
                     f"{group}=... ({group_options(group)})")
     return "a setting is given for a part that none of the options picked (e.g. " \
            "model.embedding.* without model/embedding=tsne or umap)"
+
+
+def _none_by_default(node: str, part: str) -> bool:
+    """Whether an option of group ``node`` picks no ``part`` unless told (``embedding: null``
+    in its defaults list)."""
+    return any(f"  - {part}: null" in path.read_text()
+               for path in (CONF_DIR / node).glob("*.yaml")) if (CONF_DIR / node).is_dir() \
+        else False

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from experiments.config_groups import group_options
-from experiments.hints import null_group_hint, renamed_hint
+from experiments.hints import null_group_hint, renamed_hint, unpicked_part_line
 from tests.helpers import run_cli
 from tests.test_schemas import message
 
@@ -105,6 +105,18 @@ def test_a_group_set_to_null_is_one_line_naming_its_options():
     assert null_group_hint(["model=null"]).endswith("(ae, pca, tsne, umap, vae): name one, or "
                                                     "leave the argument out for the default")
     assert null_group_hint(["model.net.hidden=null", "heldout=mnist_t10k"]) is None
+
+
+def test_a_setting_of_a_part_no_option_picked_is_one_line():
+    proc = run_cli("trainer.epochs=1", "model.net.hidden=[16]", "model.embedding.weight=3")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == ("error: 'model.embedding.weight=3' sets a setting of "
+                                   "model.embedding, but none is picked: add "
+                                   "model/embedding=... (tsne, umap)")
+    assert unpicked_part_line(["model/embedding=tsne", "model.embedding.weight=3"]) \
+        .startswith("a setting is given for a part that none of the options picked")
+    assert renamed_hint(["model.net=cnn"]) == \
+        "'model.net=cnn' is an earlier spelling: write model/net=... (conv, mlp)"
 
 
 def test_current_spellings_pass_and_options_are_listed_from_the_folders():
