@@ -125,14 +125,17 @@ SWEEPS = [("train", p.stem) for p in sorted((CONF_DIR / "sweep").glob("*.yaml"))
 
 
 def jobs_of(grid: dict, also: list) -> list[list[str]]:
-    """Overrides that give every value of every swept key (of the grid and of each variant)
-    at least once: not the whole cartesian product, which composes the same way."""
+    """Overrides that give the first and the last value of every swept key, of the grid and
+    of each variant (every model, detector and part a sweep picks, the ends of every range):
+    not the whole cartesian product, which composes the same way."""
     jobs = []
     for changes in [{}, *also]:
         keys = {**grid, **changes}
         values = {k: str(v).split(",") for k, v in keys.items() if v is not None}
-        for i in range(max(map(len, values.values()))):
-            jobs.append([f"{k}={v[min(i, len(v) - 1)]}" for k, v in values.items()])
+        for end in (0, -1):
+            job = [f"{k}={v[end]}" for k, v in values.items()]
+            if job not in jobs:
+                jobs.append(job)
     return jobs
 
 
