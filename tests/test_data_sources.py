@@ -98,6 +98,7 @@ def test_full_mnist_offline_says_where_to_put_the_files(tmp_path, monkeypatch):
 
 
 GOOD = idx_bytes(np.zeros((3, 4, 4), np.uint8))
+GOOD_GZ = gzip.compress(GOOD, mtime=0)  # no time stamp: the same test ids in every process
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -107,8 +108,8 @@ GOOD = idx_bytes(np.zeros((3, 4, 4), np.uint8))
     ("truncated", GOOD[:-5], "need 48 bytes of data, the file has 43"),
     ("too long", GOOD + b"\x00", "need 48 bytes"),
     ("header", GOOD[:9], "header truncated"),
-    ("gzip truncated", gzip.compress(GOOD)[:-10], "corrupt or truncated gzip"),
-    ("gzip corrupt", gzip.compress(GOOD)[:12] + b"\xff" * 20, "corrupt or truncated gzip"),
+    ("gzip truncated", GOOD_GZ[:-10], "corrupt or truncated gzip"),
+    ("gzip corrupt", GOOD_GZ[:12] + b"\xff" * 20, "corrupt or truncated gzip"),
 ])
 def test_broken_idx_files(tmp_path, real, name, content, message):
     folder = write_idx_folder(tmp_path / "f", {"train": real[0][:50]}, {"train": real[1][:50]})
