@@ -117,8 +117,10 @@ class Record:
         """Why the run did not finish, in a few words on one line ('' for one that did)."""
         if self.status is Status.diverged:
             d = self.diverged
-            if d is None or d.note is not None:
-                return (d.note if d is not None else None) or "diverged (its record lacks the details)"
+            if d is None:
+                return "diverged (its record lacks the details)"
+            if d.note is not None:
+                return d.note or "diverged (its record lacks the details)"
             return (f"diverged at epoch {d.epoch}, step {d.step} (last finite loss "
                     f"{float(d.last_finite_loss):.4g})")
         if self.status is Status.interrupted and self.interrupted is not None:

@@ -96,8 +96,9 @@ def _columns(table: Table, names: list[str], name: str) -> Table:
     """The columns a fitted scaling (a trained model) expects, in its order."""
     missing = [n for n in names if n not in table.feature_names]
     if missing:
+        columns = quoted_names(list(table.feature_names))
         raise DataError(f"{name} lacks the column(s) {quoted_names(missing)} that the model was "
-                        f"trained on; its feature columns are {quoted_names(list(table.feature_names))}")
+                        f"trained on; its feature columns are {columns}")
     order = [table.feature_names.index(n) for n in names]
     return replace(table, x=table.x[:, order], feature_names=tuple(names))
 
@@ -126,8 +127,8 @@ def check_features(table: Table, name: str) -> None:
                         "drop them before training")
     constant = [names[i] for i in np.flatnonzero(np.ptp(x, axis=0) == 0)]
     if constant:
-        raise DataError(f"{name}: constant column(s) {quoted_names(constant)} carry no information; "
-                        "leave them out with data.features=[...]")
+        raise DataError(f"{name}: constant column(s) {quoted_names(constant)} carry no "
+                        "information; leave them out with data.features=[...]")
     if table.y is not None and len(table.class_names) < 2:
         raise DataError(f"{name}: the labels hold one class ({table.class_names[0]!r}); label "
                         "metrics need >= 2: leave the labels out for unlabelled data")
