@@ -124,16 +124,24 @@ SWEEPS = [("train", p.stem) for p in sorted((CONF_DIR / "sweep").glob("*.yaml"))
      for p in sorted((CONF_DIR / "sweep" / "anomaly").glob("*.yaml"))]
 
 
+def _ends_if_numbers(values: list[str]) -> list[str]:
+    try:
+        [float(v) for v in values]
+    except ValueError:
+        return values
+    return list(dict.fromkeys([values[0], values[-1]]))
+
+
 def jobs_of(grid: dict, also: list) -> list[list[str]]:
-    """Overrides that give the first and the last value of every swept key, of the grid and
-    of each variant (every model, detector and part a sweep picks, the ends of every range):
-    not the whole cartesian product, which composes the same way."""
+    """Overrides that give every value of every swept choice (each model, detector, score,
+    variant a sweep picks) and the first and last value of every swept number, of the grid and
+    of each variant: not the whole cartesian product, which composes the same way."""
     jobs = []
     for changes in [{}, *also]:
         keys = {**grid, **changes}
-        values = {k: str(v).split(",") for k, v in keys.items() if v is not None}
-        for end in (0, -1):
-            job = [f"{k}={v[end]}" for k, v in values.items()]
+        values = {k: _ends_if_numbers(str(v).split(",")) for k, v in keys.items() if v is not None}
+        for i in range(max(map(len, values.values()))):
+            job = [f"{k}={v[min(i, len(v) - 1)]}" for k, v in values.items()]
             if job not in jobs:
                 jobs.append(job)
     return jobs
