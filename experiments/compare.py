@@ -15,6 +15,7 @@ import pandas as pd
 
 from experiments.markdown import TABLE_METRICS, markdown, seed_summary
 from experiments.records import Record, Task
+from experiments.verdict import verdict
 from experiments.results import (HEADLINE, UnreadableRun, find_runs, flatten, read_config,
                                  read_record, table_command)
 from reducers.baselines import EMBEDDING_PROTOCOLS
@@ -127,8 +128,10 @@ def write_tables(paths: list[str | Path], out: str | Path,
             f"{f'; no run has labels for {asked}' if asked != sort_by else ''}); the "
             "best value of each column in bold. All metrics on the held-out test split"
             + ("; `heldout_*` on the extra test set (`heldout=`), its kNN fitted on the "
-               "training codes." if "heldout_knn_acc" in metrics else "."), "",
-            markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
+               "training codes." if "heldout_knn_acc" in metrics else "."), ""]
+    found = verdict(ok, varied, sort_by)
+    text += [f"**Verdict.** {found.sentence()}", ""] if found else []
+    text += [markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
     unlabelled = ok[~ok.labelled.astype(bool)] if len(ok) else ok
     if len(unlabelled):
         which = "every run's" if len(unlabelled) == len(ok) else f"{len(unlabelled)} runs'"

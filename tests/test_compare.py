@@ -96,6 +96,15 @@ def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
     assert ae["model.kl.beta"] == "—" and ae["seeds"] == "2"
 
 
+def test_the_verdict_comes_first_and_one_seed_is_said_to_decide_nothing(sweep, tmp_path):
+    _, md = _write([sweep], tmp_path / "all")
+    said = next(line for line in md.splitlines() if line.startswith("**Verdict.**"))
+    assert md.index(said) < md.index("| ") and "`knn_acc` (higher is better)" in said
+    assert "over 2 seeds" in said and "t-test" in said
+    _, md = _write([sweep / "0", sweep / "2"], tmp_path / "one")  # mse at two betas, seed 0
+    assert "cannot tell settings apart" in md.split("| ")[0]
+
+
 def test_compare_cli_merges_sweeps(sweep, tmp_path, capsys):
     other = tmp_path / "other"
     shutil.copytree(sweep / "0", other / "0")
