@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.markdown import TABLE_METRICS, markdown, seed_summary
+from experiments.markdown import TABLE_METRICS, legend, markdown, seed_summary
 from experiments.records import Record, Task
 from experiments.verdict import verdict
 from experiments.results import (HEADLINE, UnreadableRun, find_runs, flatten, read_config,
@@ -131,7 +131,8 @@ def write_tables(paths: list[str | Path], out: str | Path,
                "training codes." if "heldout_knn_acc" in metrics else "."), ""]
     found = verdict(ok, varied, sort_by)
     text += [f"**Verdict.** {found.sentence()}", ""] if found else []
-    text += [markdown(ok, shown, best=shown) if len(ok) else "No run finished.", ""]
+    text += [markdown(ok, shown, best=shown), "", legend(shown), ""] if len(ok) else \
+        ["No run finished.", ""]
     unlabelled = ok[~ok.labelled.astype(bool)] if len(ok) else ok
     if len(unlabelled):
         which = "every run's" if len(unlabelled) == len(ok) else f"{len(unlabelled)} runs'"

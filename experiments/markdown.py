@@ -1,5 +1,5 @@
-"""Markdown rendering of comparison tables: settings as given, metrics to 3 decimals, the
-best value of each metric column in bold."""
+"""Markdown rendering of comparison tables: settings as given, metrics to 3 decimals, each
+metric's direction in its header (↑ higher is better, ↓ lower), the best value in bold."""
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,20 @@ TABLE_METRICS = ("heldout_knn_acc", "heldout_silhouette", "heldout_trustworthine
                  *HEADLINE[:3], "continuity", *HEADLINE[3:], "davies_bouldin", "recon_mse",
                  "active_units")
 INTEGERS = {"active_units", "epochs_completed", "seeds"}
+ARROWS = {1: " ↑", -1: " ↓", 0: ""}
+# What each column of comparison.md measures, for the legend under it (scored on the held-out
+# test split; heldout_* the same on the extra test set, heldout=)
+MEANING = {
+    "knn_acc": "accuracy of a k-NN classifier (score.knn_k) fitted on the training codes",
+    "silhouette": "how far each code sits from other classes relative to its own, -1 to 1",
+    "trustworthiness": "code-space neighbours (score.trust_k) that are neighbours in the input",
+    "continuity": "input neighbours that stay neighbours in the codes",
+    "kmeans_vmeasure": "agreement of k-means clusters of the codes with the classes, 0 to 1",
+    "davies_bouldin": "spread of each class against the distance between classes",
+    "recon_mse": "mean squared reconstruction error per pixel or feature",
+    "active_units": "code dimensions the model uses (0: collapsed, every input one code)",
+    "kl_weight_effective": "weight of the KL term against a per-pixel reconstruction",
+}
 
 
 def fmt(value, column: str = "") -> str:
@@ -29,7 +43,7 @@ def fmt(value, column: str = "") -> str:
 
 def markdown(table: pd.DataFrame, columns: list[str], best: list[str]) -> str:
     """A Markdown table; the best value of each column in ``best`` in bold."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = [markdown_row([header(c) for c in columns]), "|" + "---|" * len(columns)]
     winners = {c: table[c].max() if DIRECTION[c] > 0 else table[c].min()
                for c in best if DIRECTION.get(c, 0) != 0 and table[c].notna().any()}
     for _, row in table.iterrows():
@@ -53,7 +67,7 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
         means = means.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0, na_position="last")
     winners = {m: (means[m].max() if DIRECTION[m] > 0 else means[m].min()) for m in metrics
                if DIRECTION[m] != 0}
-    lines = [markdown_row([*keys, "seeds", *metrics]),
+    lines = [markdown_row([*keys, "seeds", *map(header, metrics)]),
              "|" + "---|" * (len(keys) + 1 + len(metrics))]
     for i in means.index:
         cells = [fmt(means.at[i, k]) for k in keys] + [str(means.at[i, "seeds"])]
@@ -67,3 +81,16 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
 
 def markdown_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+def header(column: str) -> str:
+    """A column's name with its direction: ``knn_acc ↑``, ``davies_bouldin ↓``."""
+    return column + ARROWS[DIRECTION.get(column, 0)]
+
+
+def legend(columns: list[str]) -> str:
+    """The lines under a table that say what its metric columns measure."""
+    base = {c: c.removeprefix("heldout_") for c in columns}
+    said = [f"`{c}`: {MEANING[b]}" for c, b in base.items() if b in MEANING]
+    return ("↑ higher is better, ↓ lower is better; " + "; ".join(said) + "."
+            if said else "")

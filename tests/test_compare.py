@@ -86,7 +86,7 @@ def test_seed_summary_is_mean_and_std_over_seeds(sweep, tmp_path):
                  & (table["model.kl.beta"] == 2.0)]
     assert len(runs) == 2
     lines = [line.split("|")[1:-1] for line in summary.strip().splitlines()]
-    header = [cell.strip() for cell in lines[0]]
+    header = [cell.strip().removesuffix(" ↑").removesuffix(" ↓") for cell in lines[0]]
     rows = [dict(zip(header, (cell.strip(" *") for cell in line))) for line in lines[2:]]
     row = next(r for r in rows if r["model.recon"] == "bce" and r["model.kl.beta"] == "2")
     assert row["seeds"] == "2"
@@ -103,6 +103,18 @@ def test_the_verdict_comes_first_and_one_seed_is_said_to_decide_nothing(sweep, t
     assert "over 2 seeds" in said and "t-test" in said
     _, md = _write([sweep / "0", sweep / "2"], tmp_path / "one")  # mse at two betas, seed 0
     assert "cannot tell settings apart" in md.split("| ")[0]
+
+
+def test_every_metric_says_its_direction_and_meaning(sweep, tmp_path):
+    _, md = _write([sweep], tmp_path)
+    head = md.split("**Verdict.**")[1].splitlines()[2]  # the main table's header
+    assert "| knn_acc ↑ |" in head and "| davies_bouldin ↓ |" in head
+    assert "| recon_mse ↓ |" in head and "| active_units |" in head  # a count: no direction
+    assert "| model.kl.beta |" in head  # settings have none either
+    said = next(p for p in md.split("\n\n") if p.startswith("↑ higher is better, ↓ lower"))
+    assert md.index(head) < md.index(said) < md.index("## Mean ± std")  # under the table
+    assert "`knn_acc`: accuracy of a k-NN classifier" in said
+    assert "`active_units`: code dimensions the model uses (0: collapsed" in said
 
 
 def test_compare_cli_merges_sweeps(sweep, tmp_path, capsys):
