@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments import flags
 from experiments.markdown import TABLE_METRICS, legend, markdown, seed_summary
 from experiments.records import Record, Task
 from experiments.verdict import verdict
@@ -57,6 +58,8 @@ def load_run(run_dir: Path) -> dict:
                kl_weight_effective=record.kl_weight_effective,
                epochs_completed=record.epochs_completed, reason=record.reason(),
                labelled=data.get("labelled", True))
+    row["flags"] = ", ".join(flags.run_flags(row, run_dir, data.get("n_train"))) \
+        if record.status is Status.ok else ""
     row["run"] = str(run_dir)
     row["metric_keys"] = tuple(record.metrics)  # e.g. train_tsne: not a setting
     return row
@@ -68,7 +71,8 @@ def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     table = pd.DataFrame([load_run(run) for run in find_runs(paths)])
     recorded = set().union(*table.pop("metric_keys"))
     metrics = set(DIRECTION) | recorded | {"status", "reason", "run", "kl_weight_effective",
-                                           "epochs_completed", "embedding_protocol", "labelled"}
+                                           "epochs_completed", "embedding_protocol", "labelled",
+                                           "flags"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]
     varied = [c for c in settings if table[c].nunique() > 1]  # keys a model lacks: implied
     for metric in DIRECTION:  # runs that never scored still get every metric column
@@ -111,7 +115,8 @@ def write_tables(paths: list[str | Path], out: str | Path,
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
     metrics = [m for m in DIRECTION if table[m].notna().any()]
     columns = [*varied, "status", *metrics, *table.attrs.get("extra", []),
-               "kl_weight_effective", "embedding_protocol", "epochs_completed", "reason", "run"]
+               "kl_weight_effective", "embedding_protocol", "epochs_completed", "flags",
+               "reason", "run"]
     with atomic_open(out / "comparison.csv", "w") as f:
         table[[c for c in columns if c in table]].to_csv(f, index=False)
 
@@ -121,7 +126,8 @@ def write_tables(paths: list[str | Path], out: str | Path,
     protocols = sorted(set(ok.embedding_protocol))
     shown = [*varied, *[m for m in TABLE_METRICS if m in metrics or m in HEADLINE],
              "kl_weight_effective",
-             *(["embedding_protocol"] if len(protocols) > 1 else []), "folder"]
+             *(["embedding_protocol"] if len(protocols) > 1 else []),
+             *(["flags"] if (ok["flags"] != "").any() else []), "folder"]
     text = [f"# Comparison of {len(table)} runs",
             ", ".join(f"{n} {status}" for status, n in counts.items()) + ". Sorted by "
             f"`{sort_by}` ({'higher' if DIRECTION[sort_by] >= 0 else 'lower'} is better"
@@ -131,8 +137,8 @@ def write_tables(paths: list[str | Path], out: str | Path,
                "training codes." if "heldout_knn_acc" in metrics else "."), ""]
     found = verdict(ok, varied, sort_by)
     text += [f"**Verdict.** {found.sentence()}", ""] if found else []
-    text += [markdown(ok, shown, best=shown), "", legend(shown), ""] if len(ok) else \
-        ["No run finished.", ""]
+    text += [markdown(ok, shown, best=shown), "", legend(shown), "",
+             flags.legend(ok["flags"]), ""] if len(ok) else ["No run finished.", ""]
     unlabelled = ok[~ok.labelled.astype(bool)] if len(ok) else ok
     if len(unlabelled):
         which = "every run's" if len(unlabelled) == len(ok) else f"{len(unlabelled)} runs'"

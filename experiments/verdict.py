@@ -29,9 +29,15 @@ class Verdict:
     ties: list[str] = field(default_factory=list)  # settings not told apart from the best
     others: int = 0  # settings compared with the best
     fewest_seeds: int = 1  # of any setting compared
+    flags: list[str] = field(default_factory=list)  # of the best setting's runs (flags.py)
 
     def sentence(self) -> str:
         """One or two sentences a person reads before the table."""
+        flagged = (f" Beware: its runs are flagged {', '.join(self.flags)} (see the note under "
+                   "the table).") if self.flags else ""
+        return self._ranking() + flagged
+
+    def _ranking(self) -> str:
         better = "higher" if DIRECTION.get(self.metric, 1) >= 0 else "lower"
         if self.fewest_seeds < 2:
             return (f"Best `{self.metric}` ({better} is better): {self.best} "
@@ -61,10 +67,12 @@ def verdict(ok: pd.DataFrame, varied: list[str], metric: str) -> Verdict | None:
     if not keys or runs.empty:
         return None
     seeds = runs["seed"] if "seed" in runs else pd.Series(range(len(runs)), index=runs.index)
-    samples = {}  # setting -> {seed: value}
+    samples, flagged = {}, {}  # setting -> {seed: value}, setting -> its runs' flags
     for values, group in runs.groupby(keys, sort=False, dropna=False):
-        values = values if isinstance(values, tuple) else (values,)
-        samples[setting_name(values, keys)] = dict(zip(seeds[group.index], group[metric]))
+        name = setting_name(values if isinstance(values, tuple) else (values,), keys)
+        samples[name] = dict(zip(seeds[group.index], group[metric]))
+        cells = group["flags"] if "flags" in group else []
+        flagged[name] = sorted({f for cell in cells for f in str(cell).split(", ") if f})
     if len(samples) < 2:
         return None
     sign = 1 if DIRECTION.get(metric, 1) >= 0 else -1
@@ -74,7 +82,8 @@ def verdict(ok: pd.DataFrame, varied: list[str], metric: str) -> Verdict | None:
     return Verdict(metric=metric, best=best, mean=values.mean(),
                    std=values.std(ddof=1) if len(values) > 1 else 0.0, seeds=len(values),
                    ties=[s for s in others if not told_apart(samples[best], samples[s])],
-                   others=len(others), fewest_seeds=min(len(v) for v in samples.values()))
+                   others=len(others), fewest_seeds=min(len(v) for v in samples.values()),
+                   flags=flagged[best])
 
 
 def told_apart(a: dict, b: dict) -> bool:

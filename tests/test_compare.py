@@ -117,6 +117,16 @@ def test_every_metric_says_its_direction_and_meaning(sweep, tmp_path):
     assert "`active_units`: code dimensions the model uses (0: collapsed" in said
 
 
+def test_runs_too_short_to_mean_much_are_flagged(sweep, tmp_path):
+    table, md = _write([sweep], tmp_path)  # one epoch of 240 images: 2 steps each
+    ok = table[table.status == "ok"]
+    assert all("few steps" in cell for cell in ok["flags"])
+    assert "| flags |" in md.split("**Verdict.**")[1].splitlines()[2]  # the main table's
+    assert "Flags: " in md and "*few steps*: fewer than 500 optimiser steps" in md
+    csv = pd.read_csv(tmp_path / "comparison.csv")
+    assert csv[csv.status == "ok"]["flags"].str.contains("few steps").all()
+
+
 def test_compare_cli_merges_sweeps(sweep, tmp_path, capsys):
     other = tmp_path / "other"
     shutil.copytree(sweep / "0", other / "0")
