@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments import flags
+from experiments import flags, pivot
 from experiments.markdown import TABLE_METRICS, legend, markdown, seed_summary
 from experiments.records import Record, Task
 from experiments.verdict import verdict
@@ -150,6 +150,7 @@ def write_tables(paths: list[str | Path], out: str | Path,
                  for p in protocols] + [""]
     if "seed" in varied and len(ok):
         text += ["## Mean ± std over seeds", "", seed_summary(ok, varied, sort_by), ""]
+    text += [pivot.pivot_markdown(ok, varied, sort_by)] if len(ok) else []
     if len(bad):
         text += ["## Runs that did not finish", "",
                  markdown(bad, [*varied, "status", "reason", "folder"], best=[]), ""]
@@ -157,6 +158,7 @@ def write_tables(paths: list[str | Path], out: str | Path,
     with atomic_open(out / "comparison.md", "w") as f:
         f.write("\n".join(text))
     sweep_plots.write_sweep_figures(ok, varied, out)
+    pivot.write_heatmap(ok, varied, sort_by, out)
     return table
 
 
