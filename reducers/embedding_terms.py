@@ -39,7 +39,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from scipy.optimize import curve_fit
 
 from reducers.checks import at_least, finite_at_least, positive, require
 from reducers.neighbour_graphs import fuzzy_graph, tsne_graph
@@ -63,6 +62,8 @@ def tsne_divergence(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 def curve_parameters(min_dist: float, spread: float = 1.0) -> tuple[float, float]:
     """UMAP's ``a`` and ``b``: the curve ``1 / (1 + a d^(2b))`` fitted by least squares to 1 up
     to ``min_dist`` and ``exp(-(d - min_dist) / spread)`` beyond, on [0, 3 spread]."""
+    from scipy.optimize import curve_fit  # here: 0.3 s that a refused command need not pay
+
     d = np.linspace(0, 3 * spread, 300)
     target = np.where(d < min_dist, 1.0, np.exp(-(d - min_dist) / spread))
     (a, b), _ = curve_fit(lambda d, a, b: 1.0 / (1.0 + a * d ** (2 * b)), d, target)

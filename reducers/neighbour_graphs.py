@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import sparse
-from sklearn.neighbors import NearestNeighbors
 
 
 def calibrate(d: torch.Tensor, perplexity: float, steps: int = 100,
@@ -46,6 +45,8 @@ def tsne_graph(x: np.ndarray, perplexity: float) -> sparse.csr_matrix:
     (scikit-learn's exact search), symmetrised, ``(P + P^T) / (2n)``."""
     n = len(x)
     k = min(n - 1, int(3 * perplexity) + 1)
+    from sklearn.neighbors import NearestNeighbors  # here: a bad command fails before the import
+
     distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors()  # self excluded
     p = calibrate(torch.from_numpy(distances).double().pow(2), perplexity).numpy()
     conditional = sparse.csr_matrix((p.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)),
@@ -100,6 +101,8 @@ def fuzzy_graph(x: np.ndarray, n_neighbors: int) -> Graph:
     ``A + A^T - A * A^T``."""
     n = len(x)
     k = min(n_neighbors, n)
+    from sklearn.neighbors import NearestNeighbors
+
     distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
     sigma, rho = smooth_knn(distances)
     strength = np.exp(-np.maximum(distances - rho[:, None], 0) / sigma[:, None])
