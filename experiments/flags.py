@@ -36,9 +36,10 @@ def run_flags(row: dict, run_dir: Path, n_train: int | None) -> list[str]:
 
 
 def optimiser_steps(row: dict, n_train: int | None) -> int | None:
-    """Epochs x batches per epoch of a network's run; None for a baseline or when unknown."""
+    """Epochs x batches per epoch of a network's run; None for a baseline (no epochs) or
+    when unknown."""
     epochs, batch = row.get("epochs_completed"), row.get("trainer.batch_size")
-    if not epochs or not batch or not n_train or row.get("model") in ("pca", "tsne", "umap"):
+    if not epochs or not batch or not n_train:
         return None
     return int(epochs) * math.ceil(n_train / int(batch))
 

@@ -72,19 +72,22 @@ def write_heatmap(ok: pd.DataFrame, varied: list[str], metric: str, out: Path) -
         return False
     rows, cols, rest = found
     parts = sections(ok, rest)
-    fig, axes = plt.subplots(1, len(parts), figsize=(1.2 + 1.1 * ok[cols].nunique(dropna=False)
-                                                     * len(parts), 1.4 + 0.45 *
-                                                     ok[rows].nunique(dropna=False)),
-                             squeeze=False)
-    cmap = "viridis" if DIRECTION.get(metric, 1) >= 0 else "viridis_r"  # better: brighter
+    width = 1.2 + 1.1 * ok[cols].nunique(dropna=False) * len(parts)
+    height = 1.4 + 0.45 * ok[rows].nunique(dropna=False)
+    fig, axes = plt.subplots(1, len(parts), figsize=(width, height), squeeze=False)
+    higher = DIRECTION.get(metric, 1) >= 0
     for ax, (title, runs) in zip(axes[0], parts):
         means = cells(runs, rows, cols, metric)["mean"].unstack().loc[_order(runs[rows]),
                                                                       _order(runs[cols])]
-        ax.imshow(means.to_numpy(float), cmap=cmap, aspect="auto")
-        for (i, j), value in np.ndenumerate(means.to_numpy(float)):
-            if np.isfinite(value):
+        values = means.to_numpy(float)
+        ax.imshow(values, cmap="viridis" if higher else "viridis_r", aspect="auto")  # bright: best
+        low, high = np.nanmin(values), np.nanmax(values)
+        for (i, j), value in np.ndenumerate(values):
+            if np.isfinite(value):  # white on the darker half of the colours
+                brightness = (value - low) / (high - low) if high > low else 1.0
+                dark = (brightness if higher else 1 - brightness) < 0.5
                 ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
-                        color="white" if _dark(value, means, metric) else "black")
+                        color="white" if dark else "black")
         ax.set_xticks(range(means.shape[1]), means.columns, fontsize=8)
         ax.set_yticks(range(means.shape[0]), means.index, fontsize=8)
         ax.set_xlabel(cols)
@@ -121,11 +124,3 @@ def _cell(stats: pd.Series, metric: str, best: float) -> str:
     text = f"{fmt(stats['mean'], metric)}{spread} ({int(stats['count'])})"
     return f"**{text}**" if stats["mean"] == best else text
 
-
-def _dark(value: float, means: pd.DataFrame, metric: str) -> bool:
-    """Whether a cell's colour is dark (the lower part of viridis): white text on it."""
-    low, high = np.nanmin(means.to_numpy(float)), np.nanmax(means.to_numpy(float))
-    if high == low:
-        return False
-    position = (value - low) / (high - low)
-    return (position if DIRECTION.get(metric, 1) >= 0 else 1 - position) < 0.5

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.markdown import fmt
 from reducers.scoring import DIRECTION
 
 ALPHA = 0.05
@@ -55,7 +56,7 @@ class Verdict:
 
 def setting_name(values: tuple, keys: list[str]) -> str:
     """``key=value, ...`` of one setting, leaving out keys it lacks (an AE's beta)."""
-    parts = [f"{k}={_plain(v)}" for k, v in zip(keys, values) if not _missing(v)]
+    parts = [f"{k}={fmt(v)}" for k, v in zip(keys, values) if not pd.isna(v)]
     return ", ".join(parts) or "(the defaults)"
 
 
@@ -101,12 +102,3 @@ def told_apart(a: dict, b: dict) -> bool:
         return bool(abs(x.mean() - y.mean()) > 1e-9)
     return stats.ttest_ind(x, y, equal_var=False).pvalue < ALPHA
 
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
-
-
-def _plain(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return f"{value:g}"
-    return f"{value:g}" if isinstance(value, float) else str(value)

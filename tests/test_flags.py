@@ -22,7 +22,7 @@ NETWORK = {"model": "vae", "epochs_completed": 50, "trainer.batch_size": 128, "a
     ({"active_units": 0}, 4000, ["collapsed"]),
     ({"epochs_completed": 5}, 4000, ["few steps"]),  # 5 x 32 = 160
     ({"active_units": 0, "epochs_completed": 1}, 240, ["collapsed", "few steps"]),
-    ({"model": "pca", "epochs_completed": None}, 4000, []),  # fitted in one go: no steps
+    ({"model": "pca", "epochs_completed": 0}, 4000, []),  # fitted in one go: no epochs
 ])
 def test_collapsed_and_few_steps(tmp_path, change, n_train, expected):
     assert run_flags({**NETWORK, **change}, tmp_path, n_train) == expected
