@@ -1,7 +1,7 @@
 """Where a run's and a sweep's seconds go, measured from outside the process as a user meets
 them: the default run broken into its parts (from the timings each run records in
-``metrics.json``), and the stored 18-run ``sweep=beta_loss`` under the joblib launcher against
-its ideal, the sum of its runs' training-step seconds over the parallel jobs."""
+``metrics.json``), and the stored ``sweep=beta_loss`` at one seed (18 runs) under the joblib
+launcher against its ideal, the sum of its runs' training-step seconds over the parallel jobs."""
 
 import json
 import os
@@ -65,11 +65,11 @@ def run_breakdown(repeats: int, out: Path, overrides: list[str]) -> dict:
 
 
 def sweep_overhead(out: Path, overrides: list[str]) -> dict:
-    """The stored ``sweep=beta_loss`` (18 runs) through the joblib launcher, one job per core:
-    its wall time against the sum of its runs' training-step seconds over the jobs."""
+    """The stored ``sweep=beta_loss`` at one seed (18 runs) through the joblib launcher, one job
+    per core: its wall time against the sum of its runs' training-step seconds over the jobs."""
     folder = out / f"beta-loss-{time.strftime('%H-%M-%S')}"
     jobs = len(os.sched_getaffinity(0))
-    wall = _seconds([sys.executable, "-m", "experiments.train", "sweep=beta_loss",
+    wall = _seconds([sys.executable, "-m", "experiments.train", "sweep=beta_loss", "seed=0",
                      "hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}",
                      "trainer.progress=false", f"hydra.sweep.dir={folder}", *overrides])
     records = [json.loads(p.read_text()) for p in sorted(folder.glob("*/metrics.json"))]

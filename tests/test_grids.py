@@ -16,7 +16,7 @@ FAST = ["trainer.epochs=2", "data.limit=300", "model.net.hidden=[16]", "trainer.
 
 
 def test_a_stored_sweep_adds_the_autoencoder_and_ends_in_tables(tmp_path):
-    proc = run_cli("sweep=beta_loss", "model.kl.beta=0,1", *FAST, "score.figures=false",
+    proc = run_cli("sweep=beta_loss", "model.kl.beta=0,1", "seed=0", *FAST, "score.figures=false",
                    f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     csv = pd.read_csv(tmp_path / "comparison.csv")

@@ -107,6 +107,9 @@ def test_stored_sweeps_need_no_plus_and_belong_to_their_app():
     full = composer("train", return_hydra_config=True)("sweep=beta_loss")
     assert full.hydra.mode.name == "MULTIRUN" and full.model._target_ == "reducers.vae.VAE"
     assert full.hydra.sweeper.params["model.kl.beta"] == "0,0.1,0.25,0.5,1,2,4,8"
+    for sweep in ("beta_loss", "reducers", "blog"):  # sweeps that compare settings: 3 seeds
+        params = composer("train", return_hydra_config=True)(f"sweep={sweep}").hydra.sweeper.params
+        assert params["seed"] == "0,1,2", sweep
     blog = composer("train", return_hydra_config=True)("sweep=blog")
     assert blog.model.kl.scaling == "blog" and blog.hydra.runtime.choices.experiment == "blog_vae"
     one_class = composer("anomaly", return_hydra_config=True)("sweep=anomaly/one_class")
