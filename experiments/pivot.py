@@ -14,8 +14,11 @@ MISSING = "—"  # a key a setting lacks (the AE's beta)
 
 
 def layout(ok: pd.DataFrame, varied: list[str]) -> tuple[str, str, list[str]] | None:
-    """(row key, column key, section keys), or None when fewer than two keys vary."""
+    """(row key, column key, section keys), or None when fewer than two keys vary on a grid.
+    A key whose value differs in every setting (a search's continuous values) is no axis."""
     keys = [k for k in varied if k != "seed" and k in ok]
+    settings = len(ok[keys].astype(str).drop_duplicates())
+    keys = [k for k in keys if ok[k].nunique(dropna=False) < settings]
     if len(keys) < 2:
         return None
     # settings before group choices (a choice such as model= decides which settings exist:

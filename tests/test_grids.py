@@ -25,6 +25,9 @@ def test_a_stored_sweep_adds_the_autoencoder_and_ends_in_tables(tmp_path):
     assert len(ae) == 2 and ae["model.kl.beta"].isna().all()
     assert set(csv[csv.model == "vae"]["model.kl.beta"]) == {0.0, 1.0}
     assert set(csv["model.recon"]) == {"mse", "bce"}
+    assert "sweep: 6/6 runs done, in " in proc.stderr  # the sweep's progress, and its log
+    assert (tmp_path / "sweep.log").read_text().splitlines()[-1].split("] ")[1].startswith(
+        "sweep: 6/6 runs done, in ")
     for name in ("comparison.md", "embeddings.png", "metrics_vs_beta.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     for job in range(6):  # each job's log: its epochs and its last line
@@ -58,6 +61,7 @@ def test_a_job_that_kills_its_worker_costs_only_itself(tmp_path):
                    f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 of 5 runs failed")
+    assert "sweep: 5/5 runs done (1 failed), in " in proc.stderr  # progress under joblib
     table = pd.read_csv(tmp_path / "comparison.csv").set_index("model.kl.beta")
     assert sorted(table.index) == [0.5, 1, 2, 4, 8]  # every planned job has a row
     assert table.loc[2, "status"] == "failed" and "lost its worker twice" in table.loc[2, "reason"]

@@ -73,3 +73,16 @@ def test_the_heatmap_has_a_panel_per_section(tmp_path):
     assert two.shape[1] > 1.5 * one.shape[1]  # two panels side by side
     assert not write_heatmap(runs(), ["model.kl.beta"], "knn_acc", tmp_path / "none")
     assert not list((tmp_path / "none").iterdir())
+
+
+def test_a_search_whose_values_never_repeat_gets_no_pivot():
+    """An Optuna search: every trial has its own beta and lr, so no grid to lay them on."""
+    rng = np.random.default_rng(0)
+    search = pd.DataFrame({"model.kl.beta": rng.uniform(0.1, 8, 12),
+                           "optim.lr": 10 ** rng.uniform(-4, -2, 12),
+                           "model.net.hidden": ["[256, 128]", "[512, 256]"] * 6,
+                           "knn_acc": rng.uniform(0.5, 0.9, 12)})
+    varied = ["model.kl.beta", "optim.lr", "model.net.hidden"]
+    assert layout(search, varied) is None and pivot_markdown(search, varied, "knn_acc") == ""
+    grid = runs(with_ae=False)  # the same check keeps a grid's two keys
+    assert layout(grid, ["model.recon", "model.kl.beta", "seed"]) is not None

@@ -14,7 +14,8 @@ crossed as usual, and all jobs go to the configured launcher in one sweep folder
 
 A job that kills its worker (killed, out of memory) costs only itself (``survival.py``): every
 planned job has a row in the comparison, and the sweep exits non-zero when any job failed
-(after its tables are written: ``experiments.results.TablesCallback``).
+(after its tables are written: ``experiments.results.TablesCallback``). A line says how far the
+whole sweep has got and how long it has left (``progress.py``).
 """
 
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
 from hydra_plugins.reducer_sweep.hydra_internals import basic_sweeper
+from hydra_plugins.reducer_sweep.progress import ShowingProgress
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 
 BasicSweeper = basic_sweeper()  # Hydra's grid, from where hydra-core keeps it
@@ -42,7 +44,7 @@ ConfigStore.instance().store(group="hydra/sweeper", name="grids", node=GridsSwee
                              provider="reducer-sweep")
 
 
-class GridsSweeper(SurvivingCrashes, BasicSweeper):
+class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
     def __init__(self, max_batch_size: Optional[int] = None,
                  params: Optional[Dict[str, str]] = None, also: Optional[List[dict]] = None):
         super().__init__(max_batch_size=max_batch_size, params=params)
@@ -51,6 +53,13 @@ class GridsSweeper(SurvivingCrashes, BasicSweeper):
     def setup(self, *args, **kwargs) -> None:
         super().setup(*args, **kwargs)
         self.survive_crashes()
+        self.show_progress()
+
+    def sweep(self, arguments: List[str]) -> Any:
+        try:
+            return super().sweep(arguments)
+        finally:
+            self.end_progress()
 
     def _variant(self, overrides: List[Override], changes: dict) -> List[Override]:
         """``overrides`` with the keys in ``changes`` replaced in place (or removed if null);
@@ -75,4 +84,5 @@ class GridsSweeper(SurvivingCrashes, BasicSweeper):
             for job in BasicSweeper.split_arguments(self._variant(overrides, changes), None)[0]:
                 if job not in jobs:
                     jobs.append(job)
+        self.runs_planned = len(jobs)
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))

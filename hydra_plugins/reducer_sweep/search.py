@@ -35,6 +35,7 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 from hydra_plugins.reducer_sweep.optuna_internals import Plugin
+from hydra_plugins.reducer_sweep.progress import ShowingProgress
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
 from reducers.io import atomic_open, make_sqlite_folder, write_json
@@ -59,7 +60,7 @@ if OptunaSweeperConf is not None:
                                  provider="reducer-sweep")
 
 
-class SearchSweeper(SurvivingCrashes, Sweeper):
+class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
     def __init__(self, **settings: Any) -> None:
         for key, low in (("n_trials", 1), ("n_jobs", 1)):
             if not isinstance(settings[key], int) or settings[key] < low:
@@ -80,8 +81,15 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
         self.config, self.hydra_context = config, hydra_context
         self.launcher = self.optuna.launcher
         self.survive_crashes()
+        self.show_progress()
 
     def sweep(self, arguments: List[str]) -> None:
+        try:
+            self._search(arguments)
+        finally:
+            self.end_progress()
+
+    def _search(self, arguments: List[str]) -> None:
         import optuna
         from optuna.trial import TrialState
 
@@ -106,6 +114,7 @@ class SearchSweeper(SurvivingCrashes, Sweeper):
                  study.study_name, self.storage or "in memory", type(study.sampler).__name__,
                  directions[0], self.config.optimized_metric, counted, self.n_trials, to_go)
         failed = ran = 0
+        self.runs_planned = to_go
         while to_go > 0:
             trials = [study.ask() for _ in range(min(self.n_jobs, to_go))]
             overrides = self.optuna.overrides(trials, distributions, fixed)
