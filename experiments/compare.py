@@ -28,8 +28,8 @@ from reducers.scoring import DIRECTION, LABEL_FREE
 LABEL_METRICS = [m for m in DIRECTION if m not in LABEL_FREE]
 
 PROG = "python -m experiments.compare"
-DESCRIPTION = ("Build comparison.csv, comparison.md and figures from sweep folders or trees of "
-               "run folders (several are merged into one table).")
+DESCRIPTION = ("Build comparison.csv, comparison.md, figures and report.html from sweep folders "
+               "or trees of run folders (several are merged into one table).")
 NOT_SETTINGS = ("paths.", "score.figures", "trainer.progress", "trainer.threads",
                 "trainer.resume", "trainer.checkpoint_seconds", "optimized_", "compare.")
 
@@ -72,7 +72,7 @@ def collect(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     recorded = set().union(*table.pop("metric_keys"))
     metrics = set(DIRECTION) | recorded | {"status", "reason", "run", "kl_weight_effective",
                                            "epochs_completed", "embedding_protocol", "labelled",
-                                           "flags"}
+                                           "flags", "sweeper"}
     settings = [c for c in table.columns if c not in metrics and not c.startswith(NOT_SETTINGS)]
     varied = [c for c in settings if table[c].nunique() > 1]  # keys a model lacks: implied
     for metric in DIRECTION:  # runs that never scored still get every metric column
@@ -103,10 +103,25 @@ def _relative(run: str, out: Path) -> str:
         return run
 
 
+def _results(ok: pd.DataFrame, varied: list[str], sort_by: str, shown: list[str]) -> list[str]:
+    """The finished runs' tables. Over seeds, each setting's mean ± std comes first (what a
+    decision rests on), then the pivot, then every run; else every run, then the pivot."""
+    if not len(ok):
+        return ["No run finished.", ""]
+    notes = [legend(shown), "", flags.legend(ok["flags"]), ""]
+    every = [markdown(ok, shown, best=shown), ""]
+    pivoted = [pivot.pivot_markdown(ok, varied, sort_by)]
+    if "seed" not in varied:
+        return every + notes + pivoted
+    return (["## Mean ± std over seeds", "", seed_summary(ok, varied, sort_by), ""] + notes
+            + pivoted + ["## Every run", ""] + every)
+
+
 def write_tables(paths: list[str | Path], out: str | Path,
                  sort_by: str = "knn_acc") -> pd.DataFrame:
-    """Write comparison.csv, comparison.md and the figures into ``out``; return the table."""
-    from experiments import sweep_plots
+    """Write comparison.csv, comparison.md, the figures and report.html into ``out``; return
+    the table."""
+    from experiments import report, sweep_plots
 
     out = Path(out)
     table, varied = collect(paths)
@@ -137,8 +152,7 @@ def write_tables(paths: list[str | Path], out: str | Path,
                "training codes." if "heldout_knn_acc" in metrics else "."), ""]
     found = verdict(ok, varied, sort_by)
     text += [f"**Verdict.** {found.sentence()}", ""] if found else []
-    text += [markdown(ok, shown, best=shown), "", legend(shown), "",
-             flags.legend(ok["flags"]), ""] if len(ok) else ["No run finished.", ""]
+    text += _results(ok, varied, sort_by, shown)
     unlabelled = ok[~ok.labelled.astype(bool)] if len(ok) else ok
     if len(unlabelled):
         which = "every run's" if len(unlabelled) == len(ok) else f"{len(unlabelled)} runs'"
@@ -148,23 +162,24 @@ def write_tables(paths: list[str | Path], out: str | Path,
     if len(protocols) > 1:
         text += [f"Embedding protocol `{p}`: {EMBEDDING_PROTOCOLS.get(p, p)}."
                  for p in protocols] + [""]
-    if "seed" in varied and len(ok):
-        text += ["## Mean ± std over seeds", "", seed_summary(ok, varied, sort_by), ""]
-    text += [pivot.pivot_markdown(ok, varied, sort_by)] if len(ok) else []
     if len(bad):
         text += ["## Runs that did not finish", "",
                  markdown(bad, [*varied, "status", "reason", "folder"], best=[]), ""]
     text += ["Runs: " + ", ".join(f"`{p}`" for p in map(str, paths)), ""]
     with atomic_open(out / "comparison.md", "w") as f:
         f.write("\n".join(text))
-    sweep_plots.write_sweep_figures(ok, varied, out)
+    for stale in report.FIGURES:  # an earlier build's figures: this one draws its own
+        if stale != "search_history.png":  # the search report's, not the tables'
+            (out / stale).unlink(missing_ok=True)
+    sweep_plots.write_sweep_figures(ok, varied, out, sort_by)
     pivot.write_heatmap(ok, varied, sort_by, out)
+    report.write_report(out, "\n".join(text), ok, varied, sort_by)
     return table
 
 
 def show(out: Path) -> str:
     return (out / "comparison.md").read_text() + \
-        f"\nwritten to {out}: comparison.csv, comparison.md, figures"
+        f"\nwritten to {out}: comparison.csv, comparison.md, figures, report.html"
 
 
 def main(argv: list[str] | None = None) -> int:

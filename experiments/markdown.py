@@ -63,19 +63,25 @@ def seed_summary(ok: pd.DataFrame, varied: list[str], sort_by: str) -> str:
     means = grouped[metrics].mean().reset_index()  # same group order in all three
     stds = grouped[metrics].std(ddof=1).reset_index()
     means["seeds"] = grouped.size().to_numpy()
+    flagged = bool("flags" in ok and (ok["flags"].fillna("") != "").any())
+    if flagged:  # any run of the setting flagged: the setting is
+        means["flags"] = grouped["flags"].agg(
+            lambda cells: ", ".join(sorted({f for c in cells.fillna("") for f in c.split(", ")
+                                            if f}))).to_numpy()
     if sort_by in means:
         means = means.sort_values(sort_by, ascending=DIRECTION[sort_by] < 0, na_position="last")
     winners = {m: (means[m].max() if DIRECTION[m] > 0 else means[m].min()) for m in metrics
                if DIRECTION[m] != 0}
-    lines = [markdown_row([*keys, "seeds", *map(header, metrics)]),
-             "|" + "---|" * (len(keys) + 1 + len(metrics))]
+    extra = ["flags"] if flagged else []
+    lines = [markdown_row([*keys, "seeds", *map(header, metrics), *extra]),
+             "|" + "---|" * (len(keys) + 1 + len(metrics) + len(extra))]
     for i in means.index:
         cells = [fmt(means.at[i, k]) for k in keys] + [str(means.at[i, "seeds"])]
         for m in metrics:
             cell = fmt(means.at[i, m], m)
             cell += f" ± {fmt(stds.at[i, m], m)}" if pd.notna(means.at[i, m]) else ""
             cells.append(f"**{cell}**" if means.at[i, m] == winners.get(m) else cell)
-        lines.append(markdown_row(cells))
+        lines.append(markdown_row(cells + ([means.at[i, "flags"]] if flagged else [])))
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Rectangle
 
 from experiments.markdown import fmt, header
 from reducers.scoring import DIRECTION
@@ -67,39 +68,61 @@ def pivot_markdown(ok: pd.DataFrame, varied: list[str], metric: str) -> str:
 
 
 def write_heatmap(ok: pd.DataFrame, varied: list[str], metric: str, out: Path) -> bool:
-    """``pivot.png``: one heatmap per section, each cell's mean written in it; whether drawn."""
-    from reducers.plots import plt, save
+    """``pivot.png`` (``heatmap``); whether drawn."""
+    from reducers.plots import save
+
+    fig = heatmap(ok, varied, metric)
+    if fig is not None:
+        save(fig, out / "pivot.png")
+    return fig is not None
+
+
+def heatmap(ok: pd.DataFrame, varied: list[str], metric: str):
+    """One heatmap per section on one colour scale, cells of one size, each cell's mean
+    written in it, the best boxed; None without a pivot."""
+    from reducers.plots import plt
 
     found = layout(ok, varied)
     if found is None or metric not in ok or ok[metric].isna().all():
-        return False
+        return None
     rows, cols, rest = found
-    parts = sections(ok, rest)
-    width = 1.2 + 1.1 * ok[cols].nunique(dropna=False) * len(parts)
-    height = 1.4 + 0.45 * ok[rows].nunique(dropna=False)
-    fig, axes = plt.subplots(1, len(parts), figsize=(width, height), squeeze=False)
-    higher = DIRECTION.get(metric, 1) >= 0
-    for ax, (title, runs) in zip(axes[0], parts):
-        means = cells(runs, rows, cols, metric)["mean"].unstack().loc[_order(runs[rows]),
-                                                                      _order(runs[cols])]
-        values = means.to_numpy(float)
-        ax.imshow(values, cmap="viridis" if higher else "viridis_r", aspect="auto")  # bright: best
-        low, high = np.nanmin(values), np.nanmax(values)
-        for (i, j), value in np.ndenumerate(values):
-            if np.isfinite(value):  # white on the darker half of the colours
-                brightness = (value - low) / (high - low) if high > low else 1.0
-                dark = (brightness if higher else 1 - brightness) < 0.5
-                ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
-                        color="white" if dark else "black")
-        ax.set_xticks(range(means.shape[1]), means.columns, fontsize=8)
-        ax.set_yticks(range(means.shape[0]), means.index, fontsize=8)
+    panels = [(title, cells(runs, rows, cols, metric)["mean"].unstack()
+               .loc[_order(runs[rows]), _order(runs[cols])]) for title, runs in sections(ok, rest)]
+    low = min(np.nanmin(m.to_numpy(float)) for _, m in panels)
+    high = max(np.nanmax(m.to_numpy(float)) for _, m in panels)
+    widths = [m.shape[1] for _, m in panels]
+    fig, axes = plt.subplots(1, len(panels), squeeze=False, gridspec_kw={"width_ratios": widths},
+                             figsize=(1.6 + 1.1 * sum(widths),
+                                      1.6 + 0.45 * max(m.shape[0] for _, m in panels)))
+    for ax, (title, means) in zip(axes[0], panels):
+        _heatmap(ax, means, metric, low, high)
         ax.set_xlabel(cols)
         ax.set_ylabel(rows)
         ax.set_title(title, fontsize=9)
-    fig.suptitle(f"{header(metric)}: mean over seeds", fontsize=10)
+    fig.suptitle(f"{header(metric)}: mean over seeds (one colour scale; boxed: the best)",
+                 fontsize=10)
     fig.tight_layout()
-    save(fig, out / "pivot.png")
-    return True
+    return fig
+
+
+def _heatmap(ax, means: pd.DataFrame, metric: str, low: float, high: float) -> None:
+    """One section's cells, brighter better, each cell as tall as any other panel's."""
+    higher = DIRECTION.get(metric, 1) >= 0
+    values = means.to_numpy(float)
+    ax.imshow(values, cmap="viridis" if higher else "viridis_r", aspect="auto", vmin=low,
+              vmax=high)
+    ax.set_box_aspect(0.45 * values.shape[0] / (1.1 * values.shape[1]))
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):  # white on the darker half of the colours
+            brightness = (value - low) / (high - low) if high > low else 1.0
+            dark = (brightness if higher else 1 - brightness) < 0.5
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black")
+            if value == (high if higher else low):  # the best of every panel: boxed
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#d62728",
+                                       lw=2.5))
+    ax.set_xticks(range(values.shape[1]), means.columns, fontsize=8)
+    ax.set_yticks(range(values.shape[0]), means.index, fontsize=8)
 
 
 def _order(values: pd.Series) -> list[str]:

@@ -120,7 +120,10 @@ def read_config(run_dir: Path, record: Record) -> tuple[dict, dict]:
     choices = choices.get("choices", {}) if isinstance(choices, dict) else {}
     if not isinstance(choices, dict):
         choices = {}
+    sweeper = choices.get("hydra/sweeper")  # kept: a search's trials get figures of their own
     choices = {**{k: v for k, v in choices.items() if not str(k).startswith("hydra/")}, **picked}
+    if sweeper:
+        choices["sweeper"] = sweeper
     if "test_data" in choices:  # the anomaly app's held-out test set, before its rename
         choices["heldout"] = choices.pop("test_data")
     return config, choices

@@ -61,54 +61,51 @@ def metrics_vs_beta(ok: pd.DataFrame, varied: list[str]):
     return fig
 
 
-def _grid_cells(group: pd.DataFrame, betas: list | None,
-                max_cols: int) -> list[tuple[str, pd.DataFrame]]:
-    """One row's panels: each model without beta (a reference) first, then each beta."""
+def _columns(ok: pd.DataFrame, betas: list | None) -> list[str]:
+    """The grid's column titles, the same in every row: each model without beta (a
+    reference) first, then each beta in increasing order; without beta, run folders."""
     if betas is None:
+        return []
+    no_beta = ok[ok[X].isna()]
+    refs = sorted(no_beta["model"].astype(str).unique()) if "model" in ok else \
+        (["no beta"] if len(no_beta) else [])
+    return refs + [f"beta={b:g}" for b in betas]
+
+
+def _grid_cells(group: pd.DataFrame, columns: list[str],
+                max_cols: int) -> list[tuple[str, pd.DataFrame]]:
+    """One row's panels under ``columns`` (an empty frame where the row has no such run)."""
+    if not columns:
         return [(Path(run).name, group[group.run == run]) for run in group.run[:max_cols]]
-    no_beta = group[group[X].isna()]
-    cells = [(str(model), runs) for model, runs in no_beta.groupby("model", sort=True)] \
-        if "model" in group else ([("no beta", no_beta)] if len(no_beta) else [])
-    return cells + [(f"beta={b:g}", group[group[X] == b]) for b in betas]
+    beta = group[X].map(lambda b: None if pd.isna(b) else f"beta={b:g}")
+    ref = group["model"].astype(str) if "model" in group else pd.Series("no beta", group.index)
+    title = beta.where(beta.notna(), ref)
+    return [(column, group[title == column]) for column in columns]
 
 
-def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
-    """Rows: every varied setting but beta and seed (and the model, when only one model has a
-    beta); columns: the references without beta, then beta. One panel = the lowest seed."""
-    betas = list(np.sort(ok[X].dropna().unique())) if X in varied else None
-    row_keys = _line_keys(varied)
-    if betas and "model" in row_keys and ok[ok[X].notna()]["model"].nunique() == 1:
-        row_keys.remove("model")  # e.g. the AE reference becomes a column of each loss's row
-    rows = [(label, group.sort_values(["seed", "run"] if "seed" in group else "run"))
-            for label, group in _series(ok, row_keys)]
-    cells = [_grid_cells(group, betas, max_cols) for _, group in rows]
-    classes = {}  # label -> its name, from the panels drawn
-    ncols = max(len(c) for c in cells)
-    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
-                             figsize=(2.1 * ncols + 0.6, 2.2 * len(rows) + 0.7))
-    for r, (label, _) in enumerate(rows):
-        for c, ax in enumerate(axes[r]):
-            if c >= len(cells[r]) or cells[r][c][1].empty:
-                ax.axis("off")
-                continue
-            title, run = cells[r][c][0], cells[r][c][1].iloc[0]
-            codes = np.load(Path(run.run) / "codes.npz")
-            part = "heldout" if "heldout_labels" in codes else "test"  # the larger test set
-            labels = codes[f"{part}_labels"] if f"{part}_labels" in codes else None  # density
-            draw_codes(ax, codes[part][:, :2], labels, size=2 if len(codes[part]) < 5000 else 0.5)
-            if labels is not None:
-                names = codes["class_names"].tolist() if "class_names" in codes else None
-                classes.update({int(c): names[c] if names else str(c) for c in np.unique(labels)})
-            score = ("trustworthiness", run.trustworthiness) if pd.isna(run.knn_acc) else \
-                ("knn_acc", run.knn_acc)
-            if part == "heldout":
-                score = ("heldout_knn_acc", run.heldout_knn_acc)
-            ax.set_title(f"{title}\n{score[0]} {score[1]:.3f}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        if label:  # one setting per line when they would not fit beside a panel
-            axes[r][0].set_ylabel(label if len(label) <= 24 else label.replace(" ", "\n"),
-                                  fontsize=10 if len(label) <= 24 else 8)
+def draw_run(ax, run: pd.Series, title: str) -> dict:
+    """One run's test codes (the extra test set's when kept) in ``ax``, titled with its
+    score; the classes drawn, {label: name}."""
+    codes = np.load(Path(run.run) / "codes.npz")
+    part = "heldout" if "heldout_labels" in codes else "test"  # the larger test set
+    labels = codes[f"{part}_labels"] if f"{part}_labels" in codes else None  # density
+    draw_codes(ax, codes[part][:, :2], labels, size=2 if len(codes[part]) < 5000 else 0.5)
+    classes = {}
+    if labels is not None:
+        names = codes["class_names"].tolist() if "class_names" in codes else None
+        classes = {int(c): names[c] if names else str(c) for c in np.unique(labels)}
+    score = ("trustworthiness", run.trustworthiness) if pd.isna(run.knn_acc) else \
+        ("knn_acc", run.knn_acc)
+    if part == "heldout":
+        score = ("heldout_knn_acc", run.heldout_knn_acc)
+    ax.set_title(f"{title}\n{score[0]} {score[1]:.3f}", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return classes
+
+
+def class_legend(fig, classes: dict) -> None:
+    """The classes' colours under the panels, or what the colours mean without labels."""
     handles = [Line2D([], [], ls="", marker="o", color=CLASS_COLOURS(c % 10), label=name)
                for c, name in sorted(classes.items())]
     if handles:
@@ -117,12 +114,49 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
     else:
         fig.text(0.5, 0.01, "no labels: points coloured by density (light = dense)",
                  ha="center")
+
+
+def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
+    """Rows: every varied setting but beta and seed (and the model, when only one model has a
+    beta); columns: the references without beta, then beta, aligned across rows. One panel =
+    the lowest seed."""
+    betas = list(np.sort(ok[X].dropna().unique())) if X in varied else None
+    row_keys = _line_keys(varied)
+    if betas and "model" in row_keys and ok[ok[X].notna()]["model"].nunique() == 1:
+        row_keys.remove("model")  # e.g. the AE reference becomes a column of each loss's row
+    rows = [(label, group.sort_values(["seed", "run"] if "seed" in group else "run"))
+            for label, group in _series(ok, row_keys)]
+    columns = _columns(ok, betas)
+    cells = [_grid_cells(group, columns, max_cols) for _, group in rows]
+    classes = {}  # label -> its name, from the panels drawn
+    ncols = max(len(c) for c in cells)
+    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
+                             figsize=(2.1 * ncols + 0.6, 2.2 * len(rows) + 0.7))
+    for r, (label, _) in enumerate(rows):
+        for c, ax in enumerate(axes[r]):
+            if c >= len(cells[r]) or cells[r][c][1].empty:  # blank, keeping the row's label
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.spines[:].set_visible(False)
+                continue
+            classes.update(draw_run(ax, cells[r][c][1].iloc[0], cells[r][c][0]))
+        if label:  # one setting per line when they would not fit beside a panel
+            axes[r][0].set_ylabel(label if len(label) <= 24 else label.replace(" ", "\n"),
+                                  fontsize=10 if len(label) <= 24 else 8)
+    class_legend(fig, classes)
     fig.tight_layout(rect=(0, 0.7 / (2.2 * len(rows) + 0.7), 1, 1))
     return fig
 
 
-def write_sweep_figures(ok: pd.DataFrame, varied: list[str], out: Path) -> None:
+def write_sweep_figures(ok: pd.DataFrame, varied: list[str], out: Path,
+                        metric: str = "knn_acc") -> None:
+    """The sweep's figures; a search's suit its continuous values (``search_figures``)."""
+    from experiments import search_figures
+
     if ok.empty:
+        return
+    if search_figures.searched(ok):
+        search_figures.write(ok, varied, out, metric)
         return
     if X in varied:
         save(metrics_vs_beta(ok, varied), out / "metrics_vs_beta.png")

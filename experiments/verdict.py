@@ -51,7 +51,8 @@ class Verdict:
             return text + f"Every other setting is worse ({RULE})."
         if len(self.ties) == self.others:
             return text + f"No other setting can be told apart from it ({RULE})."
-        return text + f"Not told apart from it ({RULE}): " + "; ".join(self.ties) + "."
+        return text + (f"Not told apart from it, {len(self.ties)} of the {self.others} other "
+                       f"settings ({RULE}; nearest first): " + "; ".join(self.ties) + ".")
 
 
 def setting_name(values: tuple, keys: list[str]) -> str:
@@ -77,9 +78,9 @@ def verdict(ok: pd.DataFrame, varied: list[str], metric: str) -> Verdict | None:
     if len(samples) < 2:
         return None
     sign = 1 if DIRECTION.get(metric, 1) >= 0 else -1
-    best = max(samples, key=lambda s: sign * np.mean(list(samples[s].values())))
+    ranked = sorted(samples, key=lambda s: -sign * np.mean(list(samples[s].values())))
+    best, others = ranked[0], ranked[1:]
     values = np.array(list(samples[best].values()), dtype=float)
-    others = [s for s in samples if s != best]
     return Verdict(metric=metric, best=best, mean=values.mean(),
                    std=values.std(ddof=1) if len(values) > 1 else 0.0, seeds=len(values),
                    ties=[s for s in others if not told_apart(samples[best], samples[s])],

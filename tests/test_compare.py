@@ -57,13 +57,14 @@ def test_one_row_per_run_with_status_and_varied_settings(sweep):
 
 def test_outputs_sorting_best_marks_and_unfinished_runs(sweep, tmp_path):
     table, md = _write([sweep], tmp_path, sort_by="knn_acc")
-    for name in ("comparison.csv", "comparison.md", "embeddings.png", "metrics_vs_beta.png"):
+    for name in ("comparison.csv", "comparison.md", "embeddings.png", "metrics_vs_beta.png",
+                 "report.html"):
         assert (tmp_path / name).stat().st_size > 0, name
     csv = pd.read_csv(tmp_path / "comparison.csv")
     assert len(csv) == 12 and {"status", "knn_acc", "run", "model.kl.beta"} <= set(csv.columns)
     ok = csv[csv.status == "ok"]
     assert list(ok.knn_acc) == sorted(ok.knn_acc, reverse=True)
-    main_table = md.split("## ")[0]
+    main_table = md.split("## Every run")[1].split("## ")[0]
     best = ok.knn_acc.max()
     assert f"**{best:.3f}**" in main_table
     assert main_table.count("| ok") == 0 and "diverged" not in main_table.split("\n", 2)[2]
@@ -101,18 +102,23 @@ def test_the_verdict_comes_first_and_one_seed_is_said_to_decide_nothing(sweep, t
     said = next(line for line in md.splitlines() if line.startswith("**Verdict.**"))
     assert md.index(said) < md.index("| ") and "`knn_acc` (higher is better)" in said
     assert "over 2 seeds" in said and "t-test" in said
+    # over seeds: each setting's mean first (the decision), then the pivot, then every run
+    order = [md.index(h) for h in (said, "## Mean ± std over seeds", "## knn_acc ↑ by ",
+                                   "## Every run", "## Runs that did not finish")]
+    assert order == sorted(order)
     _, md = _write([sweep / "0", sweep / "2"], tmp_path / "one")  # mse at two betas, seed 0
     assert "cannot tell settings apart" in md.split("| ")[0]
 
 
 def test_every_metric_says_its_direction_and_meaning(sweep, tmp_path):
     _, md = _write([sweep], tmp_path)
-    head = md.split("**Verdict.**")[1].splitlines()[2]  # the main table's header
-    assert "| knn_acc ↑ |" in head and "| davies_bouldin ↓ |" in head
-    assert "| recon_mse ↓ |" in head and "| active_units |" in head  # a count: no direction
-    assert "| model.kl.beta |" in head  # settings have none either
+    for table in ("## Mean ± std over seeds", "## Every run"):
+        head = md.split(table)[1].splitlines()[2]  # the table's header
+        assert "| knn_acc ↑ |" in head and "| davies_bouldin ↓ |" in head
+        assert "| recon_mse ↓ |" in head and "| active_units |" in head  # a count: no arrow
+        assert "| model.kl.beta |" in head  # settings have none either
     said = next(p for p in md.split("\n\n") if p.startswith("↑ higher is better, ↓ lower"))
-    assert md.index(head) < md.index(said) < md.index("## Mean ± std")  # under the table
+    assert md.index("## Mean ± std") < md.index(said) < md.index("## Every run")  # under it
     assert "`knn_acc`: accuracy of a k-NN classifier" in said
     assert "`active_units`: code dimensions the model uses (0: collapsed" in said
 
@@ -121,7 +127,8 @@ def test_runs_too_short_to_mean_much_are_flagged(sweep, tmp_path):
     table, md = _write([sweep], tmp_path)  # one epoch of 240 images: 2 steps each
     ok = table[table.status == "ok"]
     assert all("few steps" in cell for cell in ok["flags"])
-    assert "| flags |" in md.split("**Verdict.**")[1].splitlines()[2]  # the main table's
+    for table in ("## Mean ± std over seeds", "## Every run"):  # a setting's, each run's
+        assert "| flags |" in md.split(table)[1].splitlines()[2]
     assert "Flags: " in md and "*few steps*: fewer than 500 optimiser steps" in md
     csv = pd.read_csv(tmp_path / "comparison.csv")
     assert csv[csv.status == "ok"]["flags"].str.contains("few steps").all()
@@ -217,3 +224,44 @@ def test_recorded_metrics_besides_the_scores_are_not_settings(tmp_path):
     assert summary[2].startswith("| 2 |")
     csv = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert csv.train_umap.notna().all() and csv.train_umap.nunique() == 2
+
+
+def test_the_report_is_one_self_contained_page_of_the_same_tables(sweep, tmp_path):
+    table, md = _write([sweep], tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page  # nothing fetched: one file
+    assert page.count('src="data:image/png;base64,') == 3  # pivot, metrics_vs_beta, embeddings
+    ok = table[table.status == "ok"]
+    assert page.count("<canvas ") == len(ok)  # each finished run's codes
+    verdict = next(line for line in md.splitlines() if line.startswith("**Verdict.**"))
+    assert verdict.split("(")[0].replace("**", "").replace("`", "") in \
+        page.replace("<strong>", "").replace("</strong>", "").replace("<code>", "").replace(
+            "</code>", "")
+    assert page.count('<table class="sortable">') == md.count("\n|---|")  # one per table
+
+
+def test_the_report_renders_in_a_real_browser(sweep, tmp_path):
+    from tests.browser import chromium, render
+
+    if chromium() is None:
+        pytest.skip("no Chromium here (Debian: apt-get install chromium)")
+    table, _ = _write([sweep], tmp_path)
+    shown = render(tmp_path / "report.html", screenshot=tmp_path / "report.png")
+    ok = table[table.status == "ok"]
+    assert shown == {"rows": str(len(ok) // 2), "figures": "3", "scatters": str(len(ok)),
+                     "ready": "yes"}  # the first table: each setting's mean over 2 seeds
+    assert (tmp_path / "report.png").stat().st_size > 20_000  # a page drawn, not a blank one
+    # a click on a header sorts by it: descending, then ascending (missing values last)
+    clicks = """<script>window.addEventListener("load", () => setTimeout(() => {
+      const table = document.querySelector("table"), cells = [...table.tHead.rows[0].cells];
+      const column = cells.findIndex(c => c.textContent.startsWith("silhouette"));
+      const read = () => [...table.tBodies[0].rows].map(r => r.cells[column].textContent);
+      cells[column].click(); const down = read(); cells[column].click();
+      document.body.dataset.down = down.join(";"); document.body.dataset.up = read().join(";");
+    }));</script></body>"""
+    page = tmp_path / "report.html"
+    page.write_text(page.read_text().replace("</body>", clicks))
+    shown = render(page)
+    down = [float(v.split(" ± ")[0]) for v in shown["down"].split(";")]
+    up = [float(v.split(" ± ")[0]) for v in shown["up"].split(";")]
+    assert down == sorted(down, reverse=True) and up == sorted(up) and len(up) == len(ok) // 2

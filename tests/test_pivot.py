@@ -4,7 +4,7 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 
-from experiments.pivot import layout, pivot_markdown, write_heatmap
+from experiments.pivot import heatmap, layout, pivot_markdown, write_heatmap
 
 VARIED = ["model", "model.recon", "model.kl.beta", "seed"]
 
@@ -68,9 +68,14 @@ def test_the_heatmap_has_a_panel_per_section(tmp_path):
         (tmp_path / name).mkdir()
     assert write_heatmap(runs(), VARIED, "knn_acc", tmp_path / "two")
     assert write_heatmap(runs(with_ae=False), VARIED, "knn_acc", tmp_path / "one")
-    two = matplotlib.image.imread(tmp_path / "two" / "pivot.png")
-    one = matplotlib.image.imread(tmp_path / "one" / "pivot.png")
-    assert two.shape[1] > 1.5 * one.shape[1]  # two panels side by side
+    assert matplotlib.image.imread(tmp_path / "two" / "pivot.png").shape[1] > 300
+    two = heatmap(runs(), VARIED, "knn_acc")  # the AE's section, the VAE's
+    assert [ax.get_title() for ax in two.axes] == ["model=vae", "model=ae"]
+    assert [len(ax.images) for ax in two.axes] == [1, 1]
+    assert len({ax.images[0].get_clim() for ax in two.axes}) == 1  # one colour scale
+    boxed = [p for ax in two.axes for p in ax.patches]
+    assert len(boxed) == 1 and boxed[0].axes.get_title() == "model=ae"  # the best: AE bce 0.95
+    assert len(heatmap(runs(with_ae=False), VARIED, "knn_acc").axes) == 1
     assert not write_heatmap(runs(), ["model.kl.beta"], "knn_acc", tmp_path / "none")
     assert not list((tmp_path / "none").iterdir())
 

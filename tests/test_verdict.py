@@ -36,6 +36,18 @@ def test_a_gap_inside_the_seed_noise_is_a_tie():
     assert {found.best, *found.ties} == {"model.recon=bce, model.kl.beta=0.5",
                                          "model.recon=bce, model.kl.beta=1"}
     assert found.sentence().endswith(f"{found.ties[0]}.") and "mse" not in found.sentence()
+    assert "Not told apart from it, 1 of the 2 other settings" in found.sentence()
+
+
+def test_the_settings_not_told_apart_are_named_nearest_first():
+    values = {0.5: [0.50, 0.55, 0.45], 1.0: [0.52, 0.45, 0.46], 2.0: [0.47, 0.50, 0.50],
+              4.0: [0.20, 0.21, 0.19]}  # means 0.5, 0.477, 0.49, 0.2
+    runs = pd.DataFrame([{"model.recon": "bce", "model.kl.beta": beta, "seed": seed,
+                          "knn_acc": value} for beta, seeds in values.items()
+                         for seed, value in enumerate(seeds)])
+    found = verdict(runs, VARIED, "knn_acc")
+    assert found.best == "model.recon=bce, model.kl.beta=0.5"
+    assert found.ties == ["model.recon=bce, model.kl.beta=2", "model.recon=bce, model.kl.beta=1"]
 
 
 def test_pairing_by_seed_removes_the_noise_seeds_share():
