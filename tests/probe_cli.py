@@ -2,7 +2,7 @@
 them, and check each outcome: a refused input exits 2 with one ``error:`` line, an edge input
 that should work exits 0, and nothing ever prints a traceback or exits 1.
 
-    python tests/probe_cli.py [--jobs 2] [--doc docs/when-things-go-wrong.md]
+    python tests/probe_cli.py [--jobs 2] [--doc docs/reference/errors.md]
 
 Prints a line per case and the counts; with ``--doc``, rewrites the list between the
 ``<!-- probe:start -->`` and ``<!-- probe:end -->`` markers of that file. Needs no network;
@@ -399,7 +399,7 @@ def write_doc(path: Path, results: list, counts: dict) -> None:
              f"by family: {counts['refused']} refused with one line and exit 2, "
              f"{counts['work']} edge inputs that work (exit 0); {counts['failing']} behaved "
              "otherwise. Regenerate with `python tests/probe_cli.py --doc "
-             "docs/when-things-go-wrong.md`.", ""]
+             "docs/reference/errors.md`.", ""]
     family = None
     for fam, app, args, expected, good, message in results:
         if fam != family:

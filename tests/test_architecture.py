@@ -1,4 +1,4 @@
-"""The import rules of docs/architecture.md, read from the source: the library stays free of
+"""The import rules of docs/reference/architecture.md, read from the source: the library stays free of
 Hydra, apps do not import each other, table builders read files only."""
 
 import ast
