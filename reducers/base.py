@@ -37,7 +37,7 @@ class NetworkSettings:
     ``reducers.networks``) and a neighbour-embedding term (``embedding``,
     ``reducers.embedding_terms``)."""
 
-    latent_dim: int = 2
+    latent_dim: int = 2  # dimensions of the code (2: a map to look at)
     recon: Recon = Recon.bce  # bce | mse
     net: MLP = field(default_factory=MLP)  # model/net=conv: strided convolutions first
     embedding: EmbeddingTerm | None = None  # model/embedding=tsne | umap: a term that keeps

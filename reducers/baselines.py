@@ -28,7 +28,7 @@ EMBEDDING_PROTOCOLS = {  # how the test codes were obtained; every run records o
 class BaselineSettings:
     """A baseline's settings, the one home of their defaults (the command line's ``model.*``)."""
 
-    latent_dim: int = 2
+    latent_dim: int = 2  # dimensions of the code
     seed: int = 0  # the run's seed
 
     def __post_init__(self):
@@ -38,8 +38,8 @@ class BaselineSettings:
 
 @dataclass(kw_only=True)
 class TSNESettings(BaselineSettings):
-    perplexity: float = 30.0
-    max_iter: int = 1000
+    perplexity: float = 30.0  # t-SNE's effective number of neighbours
+    max_iter: int = 1000  # optimisation steps of t-SNE
 
     def __post_init__(self):
         super().__post_init__()
@@ -49,8 +49,8 @@ class TSNESettings(BaselineSettings):
 
 @dataclass(kw_only=True)
 class UMAPSettings(BaselineSettings):
-    n_neighbors: int = 15
-    min_dist: float = 0.1
+    n_neighbors: int = 15  # UMAP's neighbours per point: larger keeps more global structure
+    min_dist: float = 0.1  # how tightly UMAP packs the codes
 
     def __post_init__(self):
         super().__post_init__()

@@ -22,8 +22,8 @@ class Backward(str, Enum):
 class TrainerSettings:
     """The loop's options, the one home of their defaults (the command line's ``trainer.*``)."""
 
-    epochs: int = 50
-    batch_size: int = 128
+    epochs: int = 50  # passes over the training rows
+    batch_size: int = 128  # rows per optimiser step
     backward: Backward = Backward.manual  # manual: the AE's and VAE's hand-written backward
     #   pass (plain SGD folded into it), about 2x faster at batch 10; autograd: PyTorch's (same
     #   loss, other rounding). Models without a hand-written one always use autograd.

@@ -69,7 +69,7 @@ class AnomalySettings:
     normal_class: int = MISSING  # one_class: the class trained on
     anomaly_class: int = MISSING  # leave_one_out: the class left out
     threshold_quantile: float = MISSING  # of the normal training scores
-    figures: bool = MISSING
+    figures: bool = MISSING  # write each run's figures (scores.png, roc.png, ...)
 
     def __post_init__(self):
         require(0 < self.threshold_quantile < 1, "threshold_quantile",

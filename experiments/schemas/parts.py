@@ -32,8 +32,8 @@ DownloadDataConfig = schema("DownloadDataConfig", DownloadSettings)  # data=mnis
 class OptimConfig:
     _target_: str = MISSING
     _partial_: bool = MISSING  # true: built later with the model's parameters
-    lr: float = MISSING
-    weight_decay: float = MISSING
+    lr: float = MISSING  # the learning rate
+    weight_decay: float = MISSING  # L2 penalty on the weights (Adam's: added to the gradient)
     fused: bool = MISSING
 
     def __post_init__(self):
@@ -48,7 +48,7 @@ class AdamConfig(OptimConfig):
 
 @dataclass
 class SGDConfig(OptimConfig):
-    momentum: float = MISSING
+    momentum: float = MISSING  # SGD's momentum (0: plain SGD, as the blog)
 
     def __post_init__(self):
         super().__post_init__()
@@ -106,7 +106,7 @@ class Tracker(str, Enum):
 @dataclass
 class TrackingConfig:
     """``tracking=none|mlflow|tensorboard`` (experiments.tracking)."""
-    kind: Tracker = MISSING
+    kind: Tracker = MISSING  # which tracker: none, mlflow or tensorboard (set by tracking=)
 
 
 @dataclass

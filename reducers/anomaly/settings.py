@@ -92,8 +92,9 @@ class ChainSettings(VAESettings):
     ae_score: AEScore = AEScore.recon  # recon | rapp_sap | rapp_nap
     variant: ChainVariant = ChainVariant.fusion  # fusion | latent | residual | joint
     fusion: Fusion = Fusion.mean  # mean | max | rank
-    second_hidden: list[int] = field(default_factory=lambda: [64])
-    second_latent_dim: int = 2
+    second_hidden: list[int] = field(default_factory=lambda: [64])  # latent, residual: the
+    #   second VAE's layer sizes
+    second_latent_dim: int = 2  # latent, residual: the second VAE's code dimensions
 
     def __post_init__(self):
         super().__post_init__()
