@@ -16,7 +16,6 @@ import dataclasses
 import sys
 import typing
 from enum import Enum
-from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -125,8 +124,9 @@ def app_section(app: str) -> list[str]:
     options = groups(cfg)
     grouped = {g.replace("/", ".") for g in options}
     top = [k for k in cfg if k != "hydra" and k not in grouped]
-    lines = [f"## `{APPS[app]}`", "", f"Groups and their defaults: " + ", ".join(
-        f"`{g}={o}`" for g, o in sorted(options.items())) + ".", "", "### Top-level keys",
+    lines = [f"## `{APPS[app]}`", "", "Groups and their defaults: " + ", ".join(
+        f"`{g}={'null' if o == 'None' else o}`" for g, o in sorted(options.items())) + ".", "",
+        "### Top-level keys",
         "", *HEADER]
     comments = yaml_comments(CONF_DIR / f"{app}.yaml", "")
     lines += [row for key, *rest in leaves(cfg) if key.split(".")[0] in top
