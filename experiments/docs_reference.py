@@ -29,12 +29,15 @@ OVERLAYS = ("experiment", "sweep", "hparams_search", "hydra")  # many keys at on
 REQUIRED = {"embed": ["checkpoint=outputs/train/RUN"]}  # what composing the app needs
 
 
-def compose(app: str, *overrides: str) -> DictConfig:
-    """The app's config as ``--cfg job`` resolves it (call within ``hydra_initialised``)."""
+def compose(app: str, *overrides: str, hydra: bool = True) -> DictConfig:
+    """The app's config as ``--cfg job`` resolves it, with Hydra's own when ``hydra`` (call
+    within ``hydra_initialised``)."""
     from hydra import compose as hydra_compose
 
-    return hydra_compose(config_name=app, overrides=[*REQUIRED.get(app, []), *overrides],
-                         return_hydra_config=True)
+    required = [r for r in REQUIRED.get(app, []) if not any(
+        o.startswith(r.split("=")[0] + "=") for o in overrides)]
+    return hydra_compose(config_name=app, overrides=[*required, *overrides],
+                         return_hydra_config=hydra)
 
 
 def hydra_initialised():

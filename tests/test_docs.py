@@ -31,3 +31,51 @@ def test_the_page_lists_every_key_that_cfg_job_prints_for_each_app():
             assert len(keys) > 10, app
             missing = [k for k in keys if f"| `{k}` |" not in page]
             assert missing == [], (app, missing)
+
+
+PAGE_WITH_COMMANDS = """# A page
+
+```bash
+python -m experiments.train trainer.epochs=2 \\
+    model.kl.beta=2                       # one run: 2 epochs
+python -m experiments.train -m model.kl.beta=0.5,1 seed=0,1   # a sweep: composed only
+python -m experiments.train data=digits score.knn_k=100000    # refused: exit 2
+reducer-train hparams_search=vae_optuna 'optim.lr=tag(log, interval(1e-4, 1e-1))'
+python -m experiments.compare FOLDER --sort-by silhouette
+pip install -e '.[umap]'
+```
+
+```python
+print("# not a comment")
+```
+"""
+
+
+def test_the_docs_check_reads_commands_and_knows_how_to_check_each(tmp_path):
+    from experiments.docs_check import examples
+    from experiments.docs_commands import classify
+
+    page = tmp_path / "page.md"
+    page.write_text(PAGE_WITH_COMMANDS)
+    found = examples(page)
+    assert [(e.line, e.language) for e in found] == [
+        (4, "bash"), (6, "bash"), (7, "bash"), (8, "bash"), (9, "bash"), (10, "bash"),
+        (14, "python")]
+    assert found[0].text == "python -m experiments.train trainer.epochs=2 model.kl.beta=2"
+    assert found[2].expect == 2 and found[0].expect == 0
+    assert [classify(e.text)[0] for e in found[:6]] == [
+        "run", "compose", "run", "compose", "help", "skip"]
+
+
+def test_a_broken_command_fails_the_docs_check_and_names_its_line(tmp_path, capsys):
+    from experiments.docs_check import main
+
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n\n```bash\npython -m experiments.train -m model.kl.beta=1,2\n"
+                    "python -m experiments.train -m model.kl.betta=1,2\n```\n")
+    assert main([str(page)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {page}:5: ")
+    assert "betta" in err[0]
+    page.write_text("# Page\n\n```bash\npython -m experiments.train -m model.kl.beta=1,2\n```\n")
+    assert main([str(page)]) == 0
