@@ -66,3 +66,19 @@ def test_the_thread_says_the_last_line_when_stopped(tmp_path):
 def test_durations_read_as_people_write_them():
     assert [duration(s) for s in (0, 42.4, 60, 552, 3600, 7500)] == [
         "0s", "42s", "1m00s", "9m12s", "1h00m", "2h05m"]
+
+
+def test_a_watching_progress_pickles_for_launchers_that_send_the_sweeper_away(tmp_path):
+    """submitit and Ray pickle the sweeper (whose launch wrapper holds the progress)."""
+    import functools
+    import pickle
+
+    watch = SweepProgress(1, functools.partial(job_folder, tmp_path), tmp_path / "sweep.log",
+                          poll=0.01).start()
+    copy = pickle.loads(pickle.dumps(watch))
+    watch.stop()
+    assert copy.total == 1 and copy.ended == {} and copy._thread is None
+
+
+def job_folder(root, job):
+    return root / str(job)

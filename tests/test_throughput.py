@@ -98,6 +98,7 @@ def pixels(path):
     return matplotlib.image.imread(path)
 
 
+@pytest.mark.slow  # two full default runs (about a minute): .ci/run runs the slow tests too
 def test_the_default_run_is_the_same_with_every_speed_up_off(tmp_path):
     """The real default run (50 epochs: long enough for denormals to appear in Adam's moments),
     once as shipped and once with the test set evaluated every epoch and IEEE denormals: the

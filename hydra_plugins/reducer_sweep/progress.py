@@ -47,6 +47,15 @@ class SweepProgress:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
+    def __getstate__(self) -> dict:
+        """Launchers that pickle the sweeper for their workers (submitit, Ray) carry its
+        progress along: without the thread, its event or the terminal, which stay here."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_stop", "_thread",
+                                                                      "stream")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _stop=threading.Event(), _thread=None, stream=sys.stderr)
+
     def _read(self) -> dict[int, str]:
         for job in self.jobs:
             if job not in self.ended:
