@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.docs_commands import APPS, check_python, classify, compose_check, run_check
+from experiments.docs_commands import (APPS, check_python, check_transcript, classify,
+                                       compose_check, run_check)
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -33,10 +34,11 @@ class Example:
     page: str
     line: int
     text: str
-    language: str  # bash | python
+    language: str  # bash | python | console (a "$ command" and what it prints)
     how: str = ""  # run | compose | help | python | shell | skip
     why: str = ""
     expect: int = 0  # the exit code the page says it ends with (a comment "# exit 2")
+    printed: str = ""  # a console transcript: what the page shows the command printing
 
 
 def examples(page: Path) -> list[Example]:
@@ -49,6 +51,8 @@ def examples(page: Path) -> list[Example]:
         name = str(page.relative_to(ROOT)) if page.is_relative_to(ROOT) else str(page)
         if language == "python":
             found.append(Example(name, start, body, "python"))
+        elif language in ("", "console"):
+            found += _transcripts(name, start, body)
         elif language == "bash":
             offset, pending = 0, ""
             for i, line in enumerate(body.splitlines()):
@@ -64,6 +68,21 @@ def examples(page: Path) -> list[Example]:
                     said = re.search(r"\bexit (\d+)", comment)
                     found.append(Example(name, start + offset, command, "bash",
                                          expect=int(said.group(1)) if said else 0))
+    return found
+
+
+def _transcripts(page: str, start: int, body: str) -> list[Example]:
+    """``$ command`` lines of a console block, each with the lines it prints after it."""
+    found, lines = [], body.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("$ "):
+            printed = []
+            for more in lines[i + 1:]:
+                if more.startswith("$ "):
+                    break
+                printed.append(more)
+            found.append(Example(page, start + i, line[2:].strip(), "console",
+                                 printed="\n".join(printed).strip()))
     return found
 
 
@@ -86,6 +105,8 @@ def check(example: Example, scratch: Path) -> str | None:
         return None
     if example.language == "python":
         return check_python(example.text, scratch)
+    if example.language == "console":
+        return check_transcript(example.text, example.printed, scratch)
     if example.how == "compose":
         return compose_check(example.text)
     return run_check(example.text, example.how, scratch, example.expect)
@@ -116,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         for example in examples(page.resolve()):
             if example.language == "bash":
                 example.how, example.why = classify(example.text)
+            elif example.language == "console":
+                example.how, example.why = "console", "a transcript: it prints what is shown"
             else:
                 example.how, example.why = "python", "a Python example"
             by_page.setdefault(example.page, []).append(example)
@@ -132,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{example.text.splitlines()[0][:90]}" + (f"\n     {problem}" if problem else
                                                         ""))
     counts = {how: sum(e.how == how for e, _, _ in results)
-              for how in ("run", "compose", "help", "shell", "python", "skip")}
+              for how in ("run", "compose", "help", "shell", "python", "console", "skip")}
     checked = len(results) - counts["skip"]
     print(f"\n{checked} examples checked in {time.perf_counter() - begun:.0f}s ("
           + ", ".join(f"{n} {how}" for how, n in counts.items() if n and how != "skip")

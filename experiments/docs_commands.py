@@ -140,3 +140,21 @@ def check_python(code: str, scratch: Path) -> str | None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     return None if proc.returncode == 0 else _last_line(proc)
+
+
+def check_transcript(command: str, printed: str, scratch: Path) -> str | None:
+    """Run a ``$ command`` of a console block (a tiny budget added, should it train) and
+    compare the last line it prints with the first line the page shows (``...`` in the page
+    stands for any text)."""
+    app, args = app_of(words(command))
+    if app is None:
+        return None
+    scratch.mkdir(parents=True, exist_ok=True)
+    argv = [*words(command), *TINY[app], *QUIET[app], f"paths.output_root={scratch}"]
+    proc = subprocess.run(_python(argv), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    said = (proc.stderr or proc.stdout).strip().splitlines()
+    shown = printed.splitlines()[0] if printed else ""
+    pattern = ".*".join(re.escape(part) for part in shown.split("..."))
+    if shown and said and re.fullmatch(pattern, said[-1]):
+        return None
+    return f"printed {said[-1] if said else '(nothing)'!r}, the page shows {shown!r}"

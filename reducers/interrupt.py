@@ -1,4 +1,5 @@
-"""Ctrl-C and SIGTERM as a request to stop cleanly, polled by the training loop.
+"""Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) as a request to stop
+cleanly, polled by the training loop.
 
 The first signal sets a flag: the loop drops the unfinished epoch and returns, and the caller
 records the run as interrupted (the checkpoint of the last whole epoch is already on disk). A
@@ -12,7 +13,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM,
+           *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))  # no SIGHUP on Windows
 log = logging.getLogger(__name__)
 
 

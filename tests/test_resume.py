@@ -50,6 +50,20 @@ def same_weights(a: dict, b: dict) -> bool:
     return all(torch.equal(a["model"][name], b["model"][name]) for name in b["model"])
 
 
+def test_sighup_a_closed_terminal_stops_the_run_as_sigterm_does(tmp_path):
+    run = tmp_path / "run"
+    proc = start(*RUN, f"hydra.run.dir={run}")
+    wait_for_epoch(run / "checkpoint.pt", 2, proc)
+    proc.send_signal(signal.SIGHUP)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 128 + signal.SIGHUP, output
+    record = read_record(run)
+    assert record.status == "interrupted" and record.interrupted.signal == "SIGHUP"
+    kept = record.interrupted.epochs_kept
+    assert kept >= 2 and load_checkpoint(run / "checkpoint.pt")["epoch"] == kept
+    assert "trainer.resume=true" in output and "Traceback" not in output
+
+
 def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compose_train):
     run = tmp_path / "run"
     proc = start(*RUN, f"hydra.run.dir={run}")

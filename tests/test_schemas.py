@@ -357,6 +357,13 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
                                                  "'AnomalySettings'); an earlier spelling: it "
                                                  "is now trainer.val_fraction"),
     ("anomaly", "detector.variant=latent", "Key 'variant' not in 'AEDetectorConfig'"),
+    # + adds a key even to a structured node; the schema still refuses one it does not know
+    ("train", "+trainer.epoch=5", "trainer.epoch is not a setting (trainer has no key "
+                                  "'epoch'): did you mean trainer.epochs?"),
+    ("train", "+model.net.widths=[3]", "model.net.widths is not a setting (model.net has no "
+                                       "key 'widths'): its keys are hidden, activation"),
+    ("embed", "checkpoint=x +nonsense=1", "nonsense is not a setting (the app has no key "
+                                          "'nonsense')"),
     ("anomaly", "detector=chain detector.fusion=median", "expected one of [mean, max"),
     ("anomaly", "anomaly.protocol=all", "anomaly.protocol=all"),
     ("anomaly", "trainer.resume=true", "does not resume"),

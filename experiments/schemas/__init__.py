@@ -10,6 +10,7 @@ it before composing, and the launchers carry the store to their workers.
 """
 
 import dataclasses
+import difflib
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -66,6 +67,19 @@ def validate(cfg: DictConfig):
                           "line") from None
 
 
+def _unknown_keys(node: DictConfig, schema: type, path: str) -> None:
+    """A key the schema lacks: Hydra's ``+key=value`` adds one even to a structured node, and
+    the part would silently ignore it (``+trainer.epoch=5`` trains the default epochs)."""
+    fields = [f.name for f in dataclasses.fields(schema)]
+    for key in node:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f"did you mean {path}{close[0]}?" if close else \
+                f"its keys are {', '.join(f for f in fields if not f.startswith('_'))}"
+            raise ConfigError(f"{path}{key} is not a setting ({path.rstrip('.') or 'the app'} "
+                              f"has no key '{key}'): {hint}")
+
+
 def _check(node: DictConfig, path: str) -> None:
     """Build each structured node, innermost first, so that a part's error gets its path."""
     for key in node:
@@ -75,7 +89,9 @@ def _check(node: DictConfig, path: str) -> None:
             continue  # reported by ``validate`` with its full key
         if isinstance(child, DictConfig):
             _check(child, f"{path}{key}.")
-    if dataclasses.is_dataclass(OmegaConf.get_type(node)):
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        _unknown_keys(node, schema, path)
         try:
             OmegaConf.to_object(node)
         except SettingError as exc:
