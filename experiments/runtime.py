@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
+from experiments.folders import refuse_finished_folder
 from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
@@ -182,6 +183,8 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], Record], cfg: DictCo
     if STOP:  # an earlier job of this sweep was interrupted: do not start this one
         return recorded(Status.interrupted, "not started: the sweep was interrupted")
     try:
+        if single:
+            refuse_finished_folder(run_dir, cfg, hydra_cfg.job.name)
         with STOP.installed(), denormals_flushed(
                 OmegaConf.select(cfg, "trainer.flush_denormal", default=False)):
             return Job(work(cfg, run_dir, STOP), run_dir, single)
