@@ -44,3 +44,27 @@ def test_a_finished_run_is_not_replaced(finished, module, args, fix):
 def test_asking_to_continue_it_is_allowed(finished, tmp_path):
     proc = run_cli(*RUN, "trainer.resume=true", f"hydra.run.dir={finished}")
     assert proc.returncode == 0, proc.stderr
+
+
+SWEEP = ["-m", "trainer.epochs=1", "data.limit=300", "model.net.hidden=[16]",
+         "score.figures=false", "trainer.progress=false"]
+
+
+def test_a_finished_sweep_is_not_replaced_by_another_grid_or_written_over(tmp_path):
+    sweep = tmp_path / "sweep"
+    assert run_cli(*SWEEP, "model.kl.beta=0,1", f"hydra.sweep.dir={sweep}").returncode == 0
+    before = fingerprint(sweep)
+    again = run_cli(*SWEEP, "model.kl.beta=2,4", f"hydra.sweep.dir={sweep}")
+    assert again.returncode == 2 and again.stderr.strip().splitlines()[-1] == (
+        f"error: hydra.sweep.dir={sweep} holds a sweep with 2 finished runs that this command "
+        "would replace: continue it with trainer.resume=true and the same grid, or name "
+        "another folder (or leave hydra.sweep.dir out: each sweep gets a new one)")
+    other = run_cli(*SWEEP, "model.kl.beta=2,4", "trainer.resume=true",
+                    f"hydra.sweep.dir={sweep}")
+    assert other.returncode == 2 and other.stderr.strip().splitlines()[-1].endswith(
+        "its job 0 ran with model.kl.beta=0 (here 2): resume with the grid that made it, or "
+        "name another folder for this one")
+    assert fingerprint(sweep) == before  # every finished run's files as they were
+    same = run_cli(*SWEEP, "model.kl.beta=0,1", "trainer.resume=true",
+                   f"hydra.sweep.dir={sweep}")
+    assert same.returncode == 0, same.stderr  # continuing it with the same grid is allowed

@@ -15,7 +15,8 @@ crossed as usual, and all jobs go to the configured launcher in one sweep folder
 A job that kills its worker (killed, out of memory) costs only itself (``survival.py``): every
 planned job has a row in the comparison, and the sweep exits non-zero when any job failed
 (after its tables are written: ``experiments.results.TablesCallback``). A line says how far the
-whole sweep has got and how long it has left (``progress.py``).
+whole sweep has got and how long it has left (``progress.py``). A folder holding a finished
+sweep is not written over unless the command continues it (``finished.py``).
 """
 
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
+from hydra_plugins.reducer_sweep.finished import refuse_replacing
 from hydra_plugins.reducer_sweep.hydra_internals import basic_sweeper
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
@@ -84,5 +86,6 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
             for job in BasicSweeper.split_arguments(self._variant(overrides, changes), None)[0]:
                 if job not in jobs:
                     jobs.append(job)
+        refuse_replacing(self.config, jobs)  # before multirun.yaml or any job is written
         self.runs_planned = len(jobs)
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
