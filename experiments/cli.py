@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments import schemas
 from experiments.config_groups import group_options
+from experiments.folders import held_by_another
 from experiments.error_lines import error_line
 from experiments.extras import missing_extra_hint
 from experiments.hints import conflict_hint, null_group_hint, renamed_hint, unpicked_part_line
@@ -169,7 +170,13 @@ def _command(main: Callable[[], object], stop: StopRequest | None) -> None:
     prepare_hydra()
     user_wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises them to us instead of printing
-    with untouched_if_refused(named_run_folder(sys.argv[1:])):
+    named = named_run_folder(sys.argv[1:])
+    writer = held_by_another(named) if named is not None else None
+    if writer:  # before Hydra rewrites its .hydra/ or appends to its log under the writer
+        print(f"error: hydra.run.dir={named} is being written by another command (process "
+              f"{writer}): wait for it to end, or name another folder", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    with untouched_if_refused(named):
         _run(main, user_wants_traceback)
     if stop:  # interrupted: everything is recorded; exit as the shell expects after a signal
         sys.exit(stop.exit_code)

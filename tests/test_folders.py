@@ -68,3 +68,56 @@ def test_a_finished_sweep_is_not_replaced_by_another_grid_or_written_over(tmp_pa
     same = run_cli(*SWEEP, "model.kl.beta=0,1", "trainer.resume=true",
                    f"hydra.sweep.dir={sweep}")
     assert same.returncode == 0, same.stderr  # continuing it with the same grid is allowed
+
+
+LONG = ["trainer.epochs=150", "data.limit=2000", "model.net.hidden=[32]", "score.figures=false",
+        "trainer.progress=false", "trainer.threads=1"]
+
+
+def start(*args):
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+    return subprocess.Popen([sys.executable, "-m", "experiments.train", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, proc, limit=120):
+    import time
+
+    for _ in range(int(limit / 0.05)):
+        if path.exists():
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"no {path} in {limit} s")
+
+
+def test_two_runs_into_one_folder_at_once_the_second_is_refused(tmp_path):
+    run = tmp_path / "run"
+    first = start(*LONG, f"hydra.run.dir={run}")
+    wait_for(run / ".lock", first)
+    second = run_cli(*LONG, f"hydra.run.dir={run}")
+    assert second.returncode == 2 and second.stderr.strip().splitlines()[-1] == (
+        f"error: hydra.run.dir={run} is being written by another command (process "
+        f"{first.pid}): wait for it to end, or name another folder")
+    assert first.wait(timeout=300) == 0, first.communicate()
+    log = (run / "train.log").read_text()  # the first run's story, whole
+    assert log.count(" - epoch ") == 150 and "ok in" in log.splitlines()[-1]
+    assert not (run / ".lock").exists()
+
+
+def test_two_sweeps_into_one_folder_at_once_one_is_refused_and_the_table_is_true(tmp_path):
+    sweep = tmp_path / "sweep"
+    first = start("-m", *LONG, "model.kl.beta=0.5,2", f"hydra.sweep.dir={sweep}")
+    wait_for(sweep / ".lock", first)
+    second = run_cli("-m", *LONG, "model.kl.beta=1,4", f"hydra.sweep.dir={sweep}")
+    assert second.returncode == 2 and "is being written by another command" in second.stderr
+    assert first.wait(timeout=300) == 0, first.communicate()
+    import pandas as pd
+    table = pd.read_csv(sweep / "comparison.csv")
+    assert sorted(table["model.kl.beta"]) == [0.5, 2.0] and set(table.status) == {"ok"}
+    for job, beta in ((0, "0.5"), (1, "2")):  # each row's settings are its own run's
+        assert f"model.kl.beta={beta}" in (sweep / str(job) / ".hydra" / "overrides.yaml"
+                                           ).read_text()

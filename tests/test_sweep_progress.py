@@ -71,9 +71,13 @@ def test_durations_read_as_people_write_them():
 def test_a_watching_progress_pickles_for_launchers_that_send_the_sweeper_away(tmp_path):
     """submitit and Ray pickle the sweeper (whose launch wrapper holds the progress)."""
     import functools
+    import importlib
     import pickle
 
-    watch = SweepProgress(1, functools.partial(job_folder, tmp_path), tmp_path / "sweep.log",
+    # the class as the module now holds it: Hydra's plugin discovery may have imported the
+    # module again in this process, and pickle looks classes up by name
+    live = importlib.import_module("hydra_plugins.reducer_sweep.progress").SweepProgress
+    watch = live(1, functools.partial(job_folder, tmp_path), tmp_path / "sweep.log",
                           poll=0.01).start()
     copy = pickle.loads(pickle.dumps(watch))
     watch.stop()

@@ -19,13 +19,16 @@ whole sweep has got and how long it has left (``progress.py``). A folder holding
 sweep is not written over unless the command continues it (``finished.py``).
 """
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
+from experiments.folders import folder_lock
 from hydra_plugins.reducer_sweep.finished import refuse_replacing
 from hydra_plugins.reducer_sweep.hydra_internals import basic_sweeper
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
@@ -58,8 +61,10 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
         self.show_progress()
 
     def sweep(self, arguments: List[str]) -> Any:
+        self.lock = ExitStack()  # the sweep folder's, from split_arguments on
         try:
-            return super().sweep(arguments)
+            with self.lock:
+                return super().sweep(arguments)
         finally:
             self.end_progress()
 
@@ -86,6 +91,9 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
             for job in BasicSweeper.split_arguments(self._variant(overrides, changes), None)[0]:
                 if job not in jobs:
                     jobs.append(job)
+        if hasattr(self, "lock"):  # one sweep writes in a folder at a time
+            self.lock.enter_context(folder_lock(Path(self.config.hydra.sweep.dir),
+                                                "hydra.sweep.dir"))
         refuse_replacing(self.config, jobs)  # before multirun.yaml or any job is written
         self.runs_planned = len(jobs)
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
