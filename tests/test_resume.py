@@ -50,15 +50,22 @@ def same_weights(a: dict, b: dict) -> bool:
     return all(torch.equal(a["model"][name], b["model"][name]) for name in b["model"])
 
 
-def test_sighup_a_closed_terminal_stops_the_run_as_sigterm_does(tmp_path):
-    run = tmp_path / "run"
+def signalled(run: Path, signum: int):
+    """A run sent ``signum`` once its second epoch is on disk: (its output, its record)."""
     proc = start(*RUN, f"hydra.run.dir={run}")
     wait_for_epoch(run / "checkpoint.pt", 2, proc)
-    proc.send_signal(signal.SIGHUP)
+    proc.send_signal(signum)
     output = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 128 + signal.SIGHUP, output
+    assert proc.returncode == 128 + signum, output
     record = read_record(run)
-    assert record.status == "interrupted" and record.interrupted.signal == "SIGHUP"
+    assert record.status == "interrupted"
+    assert record.interrupted.signal == signal.Signals(signum).name
+    return output, record
+
+
+def test_sighup_a_closed_terminal_stops_the_run_as_sigterm_does(tmp_path):
+    run = tmp_path / "run"
+    output, record = signalled(run, signal.SIGHUP)
     kept = record.interrupted.epochs_kept
     assert kept >= 2 and load_checkpoint(run / "checkpoint.pt")["epoch"] == kept
     assert "trainer.resume=true" in output and "Traceback" not in output
@@ -66,14 +73,8 @@ def test_sighup_a_closed_terminal_stops_the_run_as_sigterm_does(tmp_path):
 
 def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compose_train):
     run = tmp_path / "run"
-    proc = start(*RUN, f"hydra.run.dir={run}")
-    wait_for_epoch(run / "checkpoint.pt", 2, proc)
-    proc.send_signal(signal.SIGTERM)
-    output = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 128 + signal.SIGTERM, output
-    record = read_record(run)
+    output, record = signalled(run, signal.SIGTERM)
     kept = record.interrupted.epochs_kept
-    assert record.status == "interrupted" and record.interrupted.signal == "SIGTERM"
     assert 2 <= kept < 8 and record.epochs_completed == kept
     assert load_checkpoint(run / "checkpoint.pt")["epoch"] == kept
     assert len((run / "history.csv").read_text().splitlines()) == 1 + kept
