@@ -5,7 +5,6 @@ at once (a lock file holding the writer's process id)."""
 import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -40,33 +39,45 @@ def refuse_finished_folder(run_dir: Path, cfg: DictConfig, app: str) -> None:
 LOCK = ".lock"  # in a run or sweep folder while a command writes there: its process id
 
 
-@contextmanager
-def folder_lock(folder: Path, key: str):
-    """Hold ``folder``'s lock while the block runs; ConfigError naming ``key``
-    (``hydra.run.dir``) when another live command holds it. A lock whose process is gone
-    (killed) is taken over."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            holder = _holder(path)
-            if (holder is not None and _alive(holder)) or (holder is None and _fresh(path)):
-                raise ConfigError(f"{key}={folder} is being written by another command "
-                                  f"(process {holder}): wait for it to end, or name another "
-                                  "folder") from None
-            path.unlink(missing_ok=True)  # its command is gone: a stale lock
-    else:
-        raise ConfigError(f"{key}={folder}: cannot take its lock {path}; name another folder")
-    try:
+class FolderLock:
+    """``folder``'s lock (``acquire``/``release``, or ``with``); plain data, so that a sweeper
+    holding one still pickles for the launchers that send it to their workers. ConfigError
+    naming ``key`` (``hydra.run.dir``) when another live command holds it; a lock whose
+    process is gone (killed) is taken over."""
+
+    def __init__(self, folder: Path, key: str):
+        self.folder, self.key, self.path = Path(folder), key, Path(folder) / LOCK
+
+    def acquire(self) -> "FolderLock":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                holder = _holder(self.path)
+                if (holder is not None and _alive(holder)) or \
+                        (holder is None and _fresh(self.path)):
+                    raise ConfigError(f"{self.key}={self.folder} is being written by another "
+                                      f"command (process {holder}): wait for it to end, or "
+                                      "name another folder") from None
+                self.path.unlink(missing_ok=True)  # its command is gone: a stale lock
+        else:
+            raise ConfigError(f"{self.key}={self.folder}: cannot take its lock {self.path}; "
+                              "name another folder")
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
-        yield
-    finally:
-        if _holder(path) == os.getpid():
-            path.unlink(missing_ok=True)
+        return self
+
+    def release(self) -> None:
+        if _holder(self.path) == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 def held_by_another(folder: Path) -> int | None:

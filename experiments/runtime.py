@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
-from experiments.folders import folder_lock, refuse_finished_folder
+from experiments.folders import FolderLock, refuse_finished_folder
 from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
@@ -186,7 +186,7 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], Record], cfg: DictCo
     try:
         if single:
             refuse_finished_folder(run_dir, cfg, hydra_cfg.job.name)
-        with (folder_lock(run_dir, "hydra.run.dir") if single else nullcontext()), \
+        with (FolderLock(run_dir, "hydra.run.dir") if single else nullcontext()), \
                 STOP.installed(), denormals_flushed(
                     OmegaConf.select(cfg, "trainer.flush_denormal", default=False)):
             return Job(work(cfg, run_dir, STOP), run_dir, single)

@@ -19,7 +19,6 @@ whole sweep has got and how long it has left (``progress.py``). A folder holding
 sweep is not written over unless the command continues it (``finished.py``).
 """
 
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -28,7 +27,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 
-from experiments.folders import folder_lock
+from experiments.folders import FolderLock
 from hydra_plugins.reducer_sweep.finished import refuse_replacing
 from hydra_plugins.reducer_sweep.hydra_internals import basic_sweeper
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
@@ -60,13 +59,16 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
         self.survive_crashes()
         self.show_progress()
 
+    lock: Optional[FolderLock] = None  # the sweep folder's, from split_arguments to the end
+
     def sweep(self, arguments: List[str]) -> Any:
-        self.lock = ExitStack()  # the sweep folder's, from split_arguments on
         try:
-            with self.lock:
-                return super().sweep(arguments)
+            return super().sweep(arguments)
         finally:
             self.end_progress()
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
 
     def _variant(self, overrides: List[Override], changes: dict) -> List[Override]:
         """``overrides`` with the keys in ``changes`` replaced in place (or removed if null);
@@ -91,9 +93,8 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
             for job in BasicSweeper.split_arguments(self._variant(overrides, changes), None)[0]:
                 if job not in jobs:
                     jobs.append(job)
-        if hasattr(self, "lock"):  # one sweep writes in a folder at a time
-            self.lock.enter_context(folder_lock(Path(self.config.hydra.sweep.dir),
-                                                "hydra.sweep.dir"))
+        if self.lock is None:  # one sweep writes in a folder at a time
+            self.lock = FolderLock(Path(self.config.hydra.sweep.dir), "hydra.sweep.dir").acquire()
         refuse_replacing(self.config, jobs)  # before multirun.yaml or any job is written
         self.runs_planned = len(jobs)
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
