@@ -94,6 +94,7 @@ def wait_for(path, proc, limit=120):
     raise AssertionError(f"no {path} in {limit} s")
 
 
+@pytest.mark.slow  # a 150-epoch run to race against: CI runs it with the slow tests
 def test_two_runs_into_one_folder_at_once_the_second_is_refused(tmp_path):
     run = tmp_path / "run"
     first = start(*LONG, f"hydra.run.dir={run}")
@@ -108,6 +109,7 @@ def test_two_runs_into_one_folder_at_once_the_second_is_refused(tmp_path):
     assert not (run / ".lock").exists()
 
 
+@pytest.mark.slow
 def test_two_sweeps_into_one_folder_at_once_one_is_refused_and_the_table_is_true(tmp_path):
     sweep = tmp_path / "sweep"
     first = start("-m", *LONG, "model.kl.beta=0.5,2", f"hydra.sweep.dir={sweep}")
