@@ -1,5 +1,5 @@
-"""The import rules of docs/reference/architecture.md, read from the source: the library stays free of
-Hydra, apps do not import each other, table builders read files only."""
+"""The import rules of docs/reference/architecture.md, read from the source: the library stays
+free of Hydra, apps do not import each other, table builders read files only."""
 
 import ast
 from pathlib import Path
