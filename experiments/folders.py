@@ -80,6 +80,27 @@ class FolderLock:
         self.release()
 
 
+def discard_new_folder(run_dir: Path) -> None:
+    """After a refused single run: the folder Hydra made for it, when it holds nothing but
+    Hydra's record and the log (no partial output), and the date and app folders above it
+    if that leaves them empty. A folder named with ``hydra.run.dir=`` is the command line's to restore."""
+    import shutil
+    import sys
+
+    if any(a.lstrip("+").startswith("hydra.run.dir=") for a in sys.argv[1:]):
+        return
+    kept = [p for p in run_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"] \
+        if run_dir.is_dir() else ["?"]
+    if kept:
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for parent in (run_dir.parent, run_dir.parent.parent):  # the date's, the app's: if empty
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
 def held_by_another(folder: Path) -> int | None:
     """The process id of another live command writing in ``folder``, if one is."""
     path = Path(folder) / LOCK

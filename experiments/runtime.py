@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
-from experiments.folders import FolderLock, refuse_finished_folder
+from experiments.folders import FolderLock, discard_new_folder, refuse_finished_folder
 from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
@@ -199,6 +199,7 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], Record], cfg: DictCo
         if not single:
             return recorded(Status.failed, f"{type(exc).__name__}: {exc}")
         print(error_line(exc), file=sys.stderr)
+        discard_new_folder(run_dir)
         sys.exit(EXIT_BAD_INPUT)
     except Exception as exc:  # a bug or a broken environment: keep the sweep going
         if single:

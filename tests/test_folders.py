@@ -123,3 +123,16 @@ def test_two_sweeps_into_one_folder_at_once_one_is_refused_and_the_table_is_true
     for job, beta in ((0, "0.5"), (1, "2")):  # each row's settings are its own run's
         assert f"model.kl.beta={beta}" in (sweep / str(job) / ".hydra" / "overrides.yaml"
                                            ).read_text()
+
+
+@pytest.mark.parametrize("module, args", [
+    ("experiments.train", ["data=digits", "score.knn_k=100000", "trainer.epochs=1"]),
+    ("experiments.embed", ["checkpoint={run}", "data=digits"]),
+], ids=["train-knn-k-too-large", "embed-other-size"])
+def test_a_run_refused_after_its_folder_was_made_leaves_no_folder(finished, tmp_path, module,
+                                                                  args):
+    root = tmp_path / "outputs"
+    proc = run_cli(*(a.format(run=finished) for a in args), f"paths.output_root={root}",
+                   module=module)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error: "), proc.stderr
+    assert not root.exists() or not any(root.iterdir()), sorted(root.rglob("*"))
