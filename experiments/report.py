@@ -4,6 +4,7 @@ by any column with a click on its header, the pivot), the sweep's figures, and e
 run's test codes drawn as a small scatter in the table's order."""
 
 import base64
+import html
 import json
 from pathlib import Path
 
@@ -80,13 +81,9 @@ def _scatters(ok: pd.DataFrame, varied: list[str], metric: str) -> tuple[str, di
         points[str(i)] = found
         caption = _caption(run, varied, metric)
         tiles.append(f'<figure class="run"><canvas width="180" height="180" data-run="{i}">'
-                     f'</canvas><figcaption>{_escape(caption)}<br><code>'
-                     f'{_escape(str(run.get("folder", run.run)))}</code></figcaption></figure>')
+                     f'</canvas><figcaption>{html.escape(caption)}<br><code>'
+                     f'{html.escape(str(run.get("folder", run.run)))}</code></figcaption></figure>')
     return "\n".join(tiles) or "<p>No run kept its codes.</p>", points
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def write_report(out: Path, markdown: str, ok: pd.DataFrame, varied: list[str],
@@ -95,7 +92,7 @@ def write_report(out: Path, markdown: str, ok: pd.DataFrame, varied: list[str],
     finished runs' codes (``ok`` in the table's order)."""
     gallery, points = _scatters(ok, varied, metric)
     title = markdown.splitlines()[0].lstrip("# ") if markdown else "Comparison"
-    page = (PAGE.replace("{{title}}", _escape(title))
+    page = (PAGE.replace("{{title}}", html.escape(title))
             .replace("{{comparison}}", to_html(markdown))
             .replace("{{figures}}", _figures(out))
             .replace("{{runs}}", gallery)
