@@ -9,7 +9,6 @@ import atexit
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import threading
@@ -24,7 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments import schemas
 from experiments.config_groups import group_options
-from experiments.folders import held_by_another
+from experiments.folders import RUN_DIR, held_by_another
 from experiments.error_lines import error_line
 from experiments.extras import missing_extra_hint
 from experiments.hints import conflict_hint, null_group_hint, renamed_hint, unpicked_part_line
@@ -83,9 +82,6 @@ def prepare_hydra() -> None:
         OmegaConf.register_new_resolver("group_options", group_options)
     if not OmegaConf.has_resolver("output_root"):
         OmegaConf.register_new_resolver("output_root", output_root)
-
-
-RUN_DIR = re.compile(r"^\+{0,2}hydra\.run\.dir=(.+)$")
 
 
 def named_run_folder(argv: list[str]) -> Path | None:

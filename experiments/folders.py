@@ -4,6 +4,7 @@ at once (a lock file holding the writer's process id)."""
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def refuse_finished_folder(run_dir: Path, cfg: DictConfig, app: str) -> None:
                       "hydra.run.dir out: each run gets a new one)")
 
 
+RUN_DIR = re.compile(r"^\+{0,2}hydra\.run\.dir=(.+)$")  # a run folder the command names
 LOCK = ".lock"  # in a run or sweep folder while a command writes there: its process id
 
 
@@ -83,11 +85,12 @@ class FolderLock:
 def discard_new_folder(run_dir: Path) -> None:
     """After a refused single run: the folder Hydra made for it, when it holds nothing but
     Hydra's record and the log (no partial output), and the date and app folders above it
-    if that leaves them empty. A folder named with ``hydra.run.dir=`` is the command line's to restore."""
+    if that leaves them empty. A folder named with ``hydra.run.dir=`` is the command line's
+    to restore (``cli.untouched_if_refused``)."""
     import shutil
     import sys
 
-    if any(a.lstrip("+").startswith("hydra.run.dir=") for a in sys.argv[1:]):
+    if any(RUN_DIR.match(a) for a in sys.argv[1:]):
         return
     kept = [p for p in run_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"] \
         if run_dir.is_dir() else ["?"]
