@@ -154,6 +154,13 @@ def test_broken_tsv_files(tmp_path, text, message):
     assert "broken.tsv" in str(info.value)
 
 
+def test_blank_images_are_refused(tmp_path):
+    folder = write_idx_folder(tmp_path / "blank", {"train": np.zeros((600, 8, 8), np.uint8)},
+                              {"train": np.arange(600) % 10})
+    with pytest.raises(DataError, match=r"every pixel of the 600 images is 0 \(blank images\)"):
+        load_idx(str(folder))
+
+
 def test_tsv_missing_file(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         load_tsv(str(tmp_path / "nope.tsv"))

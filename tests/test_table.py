@@ -146,10 +146,33 @@ ROWS = "".join(f"{i},{i % 3 + 0.5},{(i * 7) % 5},{i % 2}\n" for i in range(12))
     ("a,b,c,label\n1,2,3\n4,5,6,7,8\n", {}, r"not a comma-separated table \(.*line 3"),
     ("a,b,c,label\n" + ROWS, {"image_shape": [3, 3]}, r"image_shape=\[3, 3\] does not fit"),
     ("a,b,c,label\n" + ROWS, {"labels_path": "y.npy"}, r"data\.labels_path is for \.npy"),
+    ("a,b,c,label\n1e39,2,3,0\n" + ROWS, {}, r"row 1, column 'a': 1e\+39 is beyond float32"),
+    ("a,b,c,label\n3e38,2,3,0\n-3e38,1,2,1\n" + ROWS, {},
+     r"column 'a': its values span -3e\+38 to 3e\+38, a range beyond float32"),
+    ("a,b,c,label\n1e20,2,3,0\n" + ROWS, {"scale": "none"},
+     r"row 1, column 'a': 1e\+20 unscaled .*squares beyond float32.*data\.scale=minmax"),
+    ("a,b,c,label\n1,2,3,0\n", {}, r"t\.csv: one data row"),
+    ("a;b;c;label\n" + ROWS.replace(",", ";"), {"label": "label"},
+     r"header is one column holding ';'.*semicolon-separated"),
 ])
 def test_unusable_tables_name_file_and_place(tmp_path, text, options, message):
     with pytest.raises((DataError, ConfigError), match=message):
         load_table(_csv(tmp_path, text), **options)
+
+
+def test_a_class_named_like_a_missing_value_is_a_class(tmp_path, wine):
+    names = {0: "NA", 1: "null", 2: "n/a"}
+    path = tmp_path / "wine.csv"
+    wine.assign(cultivar=wine.cultivar.map(names)).to_csv(path, index=False)
+    split = load_table(str(path), label="cultivar")
+    assert split.class_names == ("NA", "n/a", "null")
+    counts = np.bincount(np.concatenate([split.y_train, split.y_test]))
+    assert counts.tolist() == [59, 48, 71]  # wine's cultivars 0, 2 and 1
+    empty = wine.astype({"cultivar": object})
+    empty.loc[4, "cultivar"] = ""
+    empty.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"data row 5: no label in column 'cultivar'"):
+        load_table(str(path), label="cultivar")
 
 
 def test_unusable_arrays_and_paths(tmp_path):
@@ -158,6 +181,10 @@ def test_unusable_arrays_and_paths(tmp_path):
     np.savez(tmp_path / "a.npz", x=np.ones((4, 2)))
     (tmp_path / "t.xlsx").write_bytes(b"PK")
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
+    np.save(tmp_path / "x.npy", np.ones((178, 13)))
+    data = (tmp_path / "x.npy").read_bytes()
+    lying = data[:128].replace(b"(178, 13)", b"(9999999999, 999)")[:128] + data[128:]
+    (tmp_path / "lying.npy").write_bytes(lying)
     cases = [(tmp_path / "objects.npy", {}, r"holds Python objects"),
              (tmp_path / "flat.npy", {}, r"shape \(10,\); expected \(rows, features\)"),
              (tmp_path / "a.npz", {}, r"no array 'y' \(data\.y_key\); its arrays are 'x'"),
@@ -165,6 +192,9 @@ def test_unusable_arrays_and_paths(tmp_path):
              (tmp_path / "a.npz", {"label": "y"}, r"data\.label names a column .*use data\.y_key"),
              (tmp_path / "bad.npy", {}, r"bad\.npy: not a \.npy file \(no NumPy header\)"),
              (tmp_path / "t.xlsx", {}, r"data=table reads \.csv, \.tsv"),
+             (tmp_path / "lying.npy", {}, r"lying\.npy: its header describes a 9999999999x999 "
+                                          r"array of float64 \(79,919,999,992,008 bytes\) but "
+                                          r"the file holds 18,512 bytes"),
              (tmp_path / "missing.csv", {}, r"missing\.csv: no such file")]
     for path, options, message in cases:
         with pytest.raises((DataError, ConfigError), match=message):

@@ -165,6 +165,9 @@ def make_split(x: np.ndarray, y: np.ndarray, settings: SplitSettings, *,
     check_arrays(x, y, name)
     if settings.limit is not None:
         x, y = x[:settings.limit], y[:settings.limit]
+    if x.min() == x.max():
+        raise DataError(f"{name}: every pixel of the {len(x)} images is {x.min():g} (blank "
+                        "images): there is nothing to learn; check the file")
     x, y = (x / 255.0).astype(np.float32), y.astype(np.int64)
     if test is None:
         return stratified_split(x, y, test_fraction=settings.test_fraction, seed=settings.seed,

@@ -63,7 +63,7 @@ def load_table(path: str, *, scaling: dict | None = None, **settings) -> Split:
     started = time.perf_counter()
     table = read_table(path, label=s.label, features=s.features, x_key=s.x_key,
                        y_key=s.y_key, labels_path=s.labels_path)
-    check_features(table, path.name)
+    check_features(table, path.name, s.scale)
     seconds = time.perf_counter() - started
     log.info("%s: %d rows x %d features%s, read in %.2f s", path.name, *table.x.shape,
              "" if table.y is None else f", {len(table.class_names)} classes", seconds)
@@ -114,9 +114,13 @@ def _with_image_shape(table: Table, image_shape: list[int] | None, path: Path) -
     return replace(table, image_shape=shape)
 
 
-def check_features(table: Table, name: str) -> None:
-    """Finite features, none constant; labels (when there are) of two classes or more."""
+def check_features(table: Table, name: str, scale: Scale = Scale.minmax) -> None:
+    """Rows enough, finite features within float32 (the models compute in it), none constant;
+    labels (when there are) of two classes or more."""
     x, names = table.x, table.feature_names
+    if len(x) < 2:
+        raise DataError(f"{name}: one data row; a map of the data needs many rows (a few "
+                        "dozen at the very least)")
     bad = ~np.isfinite(x)
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -125,6 +129,7 @@ def check_features(table: Table, name: str) -> None:
         raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {what} "
                         f"({count} non-finite value{'s' if count > 1 else ''} in all); fill or "
                         "drop them before training")
+    _check_float32(x, names, name, scale)
     constant = [names[i] for i in np.flatnonzero(np.ptp(x, axis=0) == 0)]
     if constant:
         raise DataError(f"{name}: constant column(s) {quoted_names(constant)} carry no "
@@ -132,3 +137,28 @@ def check_features(table: Table, name: str) -> None:
     if table.y is not None and len(table.class_names) < 2:
         raise DataError(f"{name}: the labels hold one class ({table.class_names[0]!r}); label "
                         "metrics need >= 2: leave the labels out for unlabelled data")
+
+
+def _check_float32(x: np.ndarray, names: tuple[str, ...], name: str, scale: Scale) -> None:
+    """Values float32 holds, columns whose range it holds (the scaling divides by it) and,
+    unscaled, values whose squares it holds (a squared error of them overflows)."""
+    limit = float(np.finfo(np.float32).max)
+    big = np.abs(x) > limit
+    if big.any():
+        row, col = np.argwhere(big)[0]
+        raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {x[row, col]:g} "
+                        f"is beyond float32 (+-{limit:.3g}), in which the models compute; "
+                        "rescale the column (divide it, or take its log) before training")
+    wide = np.flatnonzero(np.ptp(x, axis=0) > limit)
+    if wide.size:
+        col = wide[0]
+        raise DataError(f"{name}, column {names[col]!r}: its values span {x[:, col].min():g} to "
+                        f"{x[:, col].max():g}, a range beyond float32 ({limit:.3g}), so its "
+                        "scaling would squash every usual value to one; rescale the column "
+                        "(divide it, or take its log) before training")
+    root = limit ** 0.5
+    if scale is Scale.none and (np.abs(x) > root).any():
+        row, col = np.argwhere(np.abs(x) > root)[0]
+        raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {x[row, col]:g} "
+                        f"unscaled (data.scale=none) squares beyond float32 ({limit:.3g}) in "
+                        "the loss; use data.scale=minmax or standard")

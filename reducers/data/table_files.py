@@ -3,6 +3,7 @@ Parquet, NPY and NPZ, each unusable input a ``DataError`` naming the file and th
 or array, and the fix."""
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def read_table(path: Path, *, label: str | None = None, features: list[str] | No
             raise ConfigError(f"data.labels_path is for .npy features; {path.name} has its "
                               "labels in a column: name it with data.label")
         frame = _read_parquet(path) if suffix == ".parquet" else \
-            _read_text(path, TEXT_SEPARATORS[suffix])
+            _read_text(path, TEXT_SEPARATORS[suffix], label)
         table = _from_frame(frame, path.name, label, features)
     if features is not None and suffix in (".npy", ".npz"):
         raise ConfigError(f"data.features selects columns of a CSV, TSV or Parquet file; "
@@ -53,7 +54,9 @@ def read_table(path: Path, *, label: str | None = None, features: list[str] | No
     return table
 
 
-def _read_text(path: Path, sep: str) -> pd.DataFrame:
+def _read_text(path: Path, sep: str, label: str | None = None) -> pd.DataFrame:
+    """The rows of a text table; the label column read as written (a class named ``NA`` or
+    ``null`` is a class, an empty cell a missing label)."""
     what = "comma" if sep == "," else "tab"
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
@@ -69,8 +72,14 @@ def _read_text(path: Path, sep: str) -> pd.DataFrame:
         if duplicates:
             raise DataError(f"{path}, header: duplicate column name(s) "
                             f"{', '.join(map(repr, duplicates))}; every column needs its own")
-        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine="c", low_memory=False,
-                           skipinitialspace=True)
+        _check_separator(path, header, sep)
+        frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine="c", low_memory=False,
+                            skipinitialspace=True)
+        if label in header:
+            frame[label] = _label_text(pd.read_csv(
+                path, sep=sep, encoding="utf-8-sig", usecols=[label], dtype=str,
+                keep_default_na=False, na_values=[""], skipinitialspace=True)[label])
+        return frame
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}); expected {what}-separated "
                         "values with a header row") from None
@@ -82,6 +91,23 @@ def _read_text(path: Path, sep: str) -> pd.DataFrame:
                         "many fields as the header") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _check_separator(path: Path, header: list[str], sep: str) -> None:
+    """A header of one column holding another separator: a file separated otherwise."""
+    other = [c for c in (";", "\t", ",", "|") if c != sep and c in header[0]]
+    if len(header) == 1 and other:
+        names = {";": "semicolon", "\t": "tab", ",": "comma", "|": "bar"}
+        raise DataError(f"{path}: the header is one column holding {other[0]!r}, so the file "
+                        f"looks {names[other[0]]}-separated; .csv files are read "
+                        "comma-separated, .tsv and .txt tab-separated: convert it (pandas: "
+                        f"read_csv(path, sep={other[0]!r}).to_csv(new_path, index=False))")
+
+
+def _label_text(column: pd.Series) -> pd.Series:
+    """A label column read as text: numbers when every label is one, else the text."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    return numbers if numbers.notna().sum() == column.notna().sum() else column
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -198,13 +224,35 @@ def _load_array(path: Path) -> np.ndarray:
             if f.read(6) != b"\x93NUMPY":
                 raise DataError(f"{path}: not a .npy file (no NumPy header); save arrays with "
                                 "np.save")
+            _check_npy_size(f, path)
         return np.load(path, allow_pickle=False)
+    except DataError:
+        raise
     except ValueError as exc:
         if "pickle" in str(exc):
             raise DataError(f"{path}: holds Python objects; save a numeric array") from None
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+
+
+def _check_npy_size(f, path: Path) -> None:
+    """The array the header describes fits in the file (a header can promise terabytes)."""
+    f.seek(0)
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0)):
+        return  # np.load judges other versions itself
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+        np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(f)
+    if dtype.hasobject:
+        return  # refused as Python objects
+    needed = math.prod(shape) * dtype.itemsize
+    held = path.stat().st_size - f.tell()
+    if needed > held:
+        raise DataError(f"{path}: its header describes a {'x'.join(map(str, shape))} array of "
+                        f"{dtype} ({needed:,} bytes) but the file holds {held:,} bytes after "
+                        "it: truncated, or not written by np.save")
 
 
 def _from_arrays(x: np.ndarray, y: np.ndarray | None, name: str, labels_name: str) -> Table:
