@@ -86,10 +86,13 @@ class TrackingCallback(Callback):
         return self.settings["uri"] or f"sqlite:///{(self.output_root / 'mlflow.db').resolve()}"
 
     def artifact_root(self) -> str | None:
-        """Where a new experiment keeps its artifacts: beside the local store (None: the
-        server's default)."""
-        return None if self.settings["uri"] else \
-            (self.output_root / "mlartifacts").resolve().as_uri()
+        """Where a new experiment keeps its artifacts: beside an sqlite store, never in the
+        current folder (None: a server's default)."""
+        uri = self.uri()
+        if not uri.startswith("sqlite:///"):
+            return None
+        return (Path(uri[len("sqlite:///"):]).expanduser().resolve().parent / "mlartifacts") \
+            .as_uri()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import yaml
 
 from experiments.results import UnreadableRun, flatten, read_config, read_record
 from reducers.errors import ConfigError
-from reducers.io import make_sqlite_folder
+from reducers.io import check_sqlite_url, locked
 from reducers.status import Status
 
 MLFLOW_STATUS = {Status.ok: "FINISHED", Status.interrupted: "KILLED"}  # any other: FAILED
@@ -34,7 +34,8 @@ def check_store(uri: str) -> None:
             raise ConfigError(f"tracking.uri={uri}: no MLflow server answers ({reason}); "
                               "start one (mlflow server --port ...) or leave tracking.uri out "
                               "for the local store") from None
-    make_sqlite_folder(uri, "tracking.uri", "name another file")
+    check_sqlite_url(uri, "tracking.uri", "name another file (sqlite:///PATH/mlflow.db), or "
+                     "leave tracking.uri out for the one in paths.output_root")
 
 
 def run_contents(run_dir: Path) -> dict:
@@ -68,10 +69,18 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
                artifact_root: str | None, checkpoint: bool) -> str:
     """A single run (``jobs`` empty) or a sweep (a parent run, a child per job) into the MLflow
     store at ``uri``; returns where to look."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its database set-up lines
+    if uri.startswith("sqlite:///"):  # one writer at a time: two first-time set-ups collide
+        with locked(uri[len("sqlite:///"):] + ".lock"):
+            return _log_mlflow(folder, jobs, uri, experiment, artifact_root, checkpoint)
+    return _log_mlflow(folder, jobs, uri, experiment, artifact_root, checkpoint)
+
+
+def _log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
+                artifact_root: str | None, checkpoint: bool) -> str:
     from mlflow.entities import RunTag
     from mlflow.tracking import MlflowClient
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its database set-up lines
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
     experiment_id = found.experiment_id if found else \

@@ -5,6 +5,7 @@ raises ``OutputError`` naming the file."""
 import io
 import json
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -53,15 +54,60 @@ def write_json(path: str | Path, obj: dict) -> None:
         f.write("\n")
 
 
-def make_sqlite_folder(url: str, setting: str, fix: str) -> None:
-    """Make the folder of an ``sqlite:///FILE`` URL (sqlite does not); a ConfigError naming
-    ``setting`` (e.g. ``tracking.uri``) and ``fix`` when it cannot be made. Any other URL is
-    left alone."""
+def check_sqlite_url(url: str, setting: str, fix: str) -> None:
+    """An ``sqlite:///FILE`` URL that sqlite can use, checked before any run: its folder made
+    (sqlite does not) and writable (sqlite writes its journal there), the file a database if
+    it exists. A ConfigError naming ``setting`` (e.g. ``tracking.uri``) and ``fix`` otherwise.
+    Any other URL is left alone."""
     if not url.startswith("sqlite:///"):
         return
-    folder = Path(url[len("sqlite:///"):]).expanduser().parent
+    path = Path(url[len("sqlite:///"):]).expanduser()
+    where = f"{setting}={url}"
+    if path.is_dir():
+        raise ConfigError(f"{where}: {path} is a folder, not a database file; {fix}")
+    blocking = not_a_folder(path.parent)
+    if blocking:
+        raise ConfigError(f"{where}: {blocking}; {fix}")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
     except OSError as exc:
-        raise ConfigError(f"{setting}={url}: cannot make {folder} ({exc.strerror or exc}); "
+        raise ConfigError(f"{where}: cannot write in {path.parent} ({exc.strerror or exc}); "
                           f"{fix}") from None
+    if not path.exists():
+        return
+    try:
+        with open(path, "r+b") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot write {path} ({exc.strerror or exc}); {fix}") \
+            from None
+    if head and head != b"SQLite format 3\x00":
+        raise ConfigError(f"{where}: {path} is not an SQLite database (it starts "
+                          f"{head[:8]!r}); {fix}")
+
+
+def not_a_folder(folder: Path) -> str | None:
+    """Why ``folder`` cannot be made or used as one, when a file or a dangling link stands
+    where it or a folder above it would be ("F is a file, not a folder"); None otherwise."""
+    for path in (folder, *folder.parents):
+        if path.is_symlink() and not path.exists():
+            return f"{path} is a link to {os.readlink(path)}, which does not exist"
+        if path.exists():
+            return None if path.is_dir() else f"{path} is a file, not a folder"
+    return None
+
+
+@contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (made if need be), waiting for another process
+    holding it; released when the block ends or the process dies."""
+    import fcntl
+
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

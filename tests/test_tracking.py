@@ -6,6 +6,7 @@ without its extra is one line naming the pip command."""
 import csv
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -153,3 +154,69 @@ def test_a_run_whose_config_cannot_be_read_is_logged_as_unreadable(tmp_path):
     assert run["status"] == "unreadable" and run["params"] == {}
     assert run["reason"].startswith("unreadable .hydra/config.yaml")
     assert run["metrics"] == {"knn_acc": 0.5}
+
+
+@pytest.mark.parametrize("store, message", [
+    ("folder", r"mlflow\.db is a folder, not a database file; name another file"),
+    ("corrupt", r"mlflow\.db is not an SQLite database \(it starts b'not a da'\)"),
+    ("below_a_file", r"a-file is a file, not a folder; name another file"),
+])
+def test_a_store_sqlite_cannot_use_is_one_line_before_training(tmp_path, store, message):
+    db = tmp_path / "store" / "mlflow.db"
+    db.parent.mkdir()
+    if store == "folder":
+        db.mkdir()
+    elif store == "corrupt":
+        db.write_text("not a database, notes")
+    else:
+        (tmp_path / "a-file").write_text("x")
+        db = tmp_path / "a-file" / "mlflow.db"
+    before = sorted(p.name for p in db.parent.iterdir()) if db.parent.is_dir() else None
+    proc = run_cli("tracking=mlflow", f"tracking.uri=sqlite:///{db}", *FAST,
+                   f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: tracking.uri=sqlite:///{db}: ")
+    assert re_search(message, line) and not (tmp_path / "run").exists()  # before training
+    if before is not None:
+        assert sorted(p.name for p in db.parent.iterdir()) == before
+
+
+def re_search(pattern: str, text: str) -> bool:
+    import re
+    return re.search(pattern, text) is not None
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("tracked") / "run"
+    proc = run_cli(*FAST, f"hydra.run.dir={run_dir}")
+    assert proc.returncode == 0, proc.stderr
+    return run_dir
+
+
+def test_two_first_time_trackers_at_once_both_log_and_artifacts_stay_beside_the_store(
+        tmp_path, finished_run):
+    """Two commands that find no store yet set it up at the same moment (a lock serialises
+    them: without it one fails on the other's half-made tables); their artifacts go beside
+    the store named by --uri, not into the folder the command ran in."""
+    import subprocess
+    db = tmp_path / "elsewhere" / "store.db"
+    cwd = tmp_path / "here"
+    cwd.mkdir()
+    command = [sys.executable, "-m", "experiments.tracking", str(finished_run), "--to",
+               "mlflow", "--uri", f"sqlite:///{db}"]
+    env = {**__import__("os").environ, "PYTHONPATH": str(tracking.__file__).rsplit("/", 2)[0]}
+    procs = [subprocess.Popen(command, cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    client = MlflowClient(f"sqlite:///{db}")
+    runs = client.search_runs([client.get_experiment_by_name("train").experiment_id])
+    assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
+    assert list(cwd.iterdir()) == []  # no mlruns/ where the command ran
+    for run in runs:
+        stored = run.info.artifact_uri
+        assert stored.startswith((db.parent / "mlartifacts").as_uri() + "/")
+        assert (Path(stored[len("file://"):]) / "metrics.json").read_bytes() == \
+            (finished_run / "metrics.json").read_bytes()

@@ -38,7 +38,7 @@ from hydra_plugins.reducer_sweep.optuna_internals import Plugin
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
-from reducers.io import atomic_open, make_sqlite_folder, write_json
+from reducers.io import atomic_open, check_sqlite_url, write_json
 from reducers.status import Status
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
             return None
         url = str(self.storage)
         fix = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
-        make_sqlite_folder(url, "hydra.sweeper.storage", fix)
+        check_sqlite_url(url, "hydra.sweeper.storage", fix)
         try:
             return optuna.storages.get_storage(url)
         except Exception as exc:  # SQLAlchemy's, Optuna's: whatever the URL is, one line
