@@ -39,16 +39,20 @@ def refuse_finished_folder(run_dir: Path, cfg: DictConfig, app: str) -> None:
 
 RUN_DIR = re.compile(r"^\+{0,2}hydra\.run\.dir=(.+)$")  # a run folder the command names
 LOCK = ".lock"  # in a run or sweep folder while a command writes there: its process id
+STOPPING = ".stopping"  # in a sweep folder once its command is signalled: the signal's name
 
 
 class FolderLock:
     """``folder``'s lock (``acquire``/``release``, or ``with``); plain data, so that a sweeper
     holding one still pickles for the launchers that send it to their workers. ConfigError
-    naming ``key`` (``hydra.run.dir``) when another live command holds it; a lock whose
-    process is gone (killed) is taken over."""
+    naming ``key`` (``hydra.run.dir``), or saying ``busy`` (with ``{pid}``), when another live
+    command holds it; a lock whose process is gone (killed) is taken over. ``name``: the lock
+    file's, for a lock on something in the folder (a study in a database there)."""
 
-    def __init__(self, folder: Path, key: str):
-        self.folder, self.key, self.path = Path(folder), key, Path(folder) / LOCK
+    def __init__(self, folder: Path, key: str, name: str = LOCK, busy: str = ""):
+        self.folder, self.key, self.path = Path(folder), key, Path(folder) / name
+        self.busy = busy or f"{key}={folder} is being written by another command (process " \
+            "{pid}): wait for it to end, or name another folder"
 
     def acquire(self) -> "FolderLock":
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -60,9 +64,7 @@ class FolderLock:
                 holder = _holder(self.path)
                 if (holder is not None and _alive(holder)) or \
                         (holder is None and _fresh(self.path)):
-                    raise ConfigError(f"{self.key}={self.folder} is being written by another "
-                                      f"command (process {holder}): wait for it to end, or "
-                                      "name another folder") from None
+                    raise ConfigError(self.busy.format(pid=holder)) from None
                 self.path.unlink(missing_ok=True)  # its command is gone: a stale lock
         else:
             raise ConfigError(f"{self.key}={self.folder}: cannot take its lock {self.path}; "
@@ -72,8 +74,14 @@ class FolderLock:
         return self
 
     def release(self) -> None:
+        """The lock file gone, and the folder too when that leaves it empty (a command refused
+        before writing anything leaves nothing)."""
         if _holder(self.path) == os.getpid():
             self.path.unlink(missing_ok=True)
+            try:
+                self.folder.rmdir()
+            except OSError:  # not empty: what the command wrote
+                pass
 
     def __enter__(self) -> "FolderLock":
         return self.acquire()

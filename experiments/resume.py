@@ -6,6 +6,7 @@ import logging
 import shlex
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -57,8 +58,9 @@ class EpochCheckpoints(Callback):
     epoch, and a killed one loses at most ``interval`` seconds."""
 
     def __init__(self, path: Path, model, optimizer, interval: float, *, model_spec: dict,
-                 config: dict, threads: int):
+                 config: dict, threads: int, shield=nullcontext):
         self.path, self.model, self.optimizer, self.interval = path, model, optimizer, interval
+        self.shield = shield  # no signal cuts a copy or a write short (StopRequest.shielded)
         self.fixed = {"model_spec": model_spec, "config": config}
         self.threads = threads
         self.last: tuple | None = None  # the last copy: model, optimiser, loop state
@@ -67,15 +69,23 @@ class EpochCheckpoints(Callback):
         self.seconds = 0.0  # spent copying and writing
 
     def on_state(self, state: LoopState) -> None:
+        with self.shield():
+            self._copy(state)
+
+    def _copy(self, state: LoopState) -> None:
         started = time.perf_counter()  # the last copy is on disk or superseded: reuse it
         self.last = (*snapshot(self.model, self.optimizer, into=self.last and self.last[:2]),
                      state)
         self.unwritten = True
         self.seconds += time.perf_counter() - started
         if time.monotonic() - self.written_at >= self.interval:
-            self.flush()
+            self._write()
 
     def flush(self) -> None:
+        with self.shield():
+            self._write()
+
+    def _write(self) -> None:
         if not self.unwritten:
             return
         started = time.perf_counter()

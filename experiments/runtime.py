@@ -27,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
-from experiments.folders import FolderLock, discard_new_folder, refuse_finished_folder
+from experiments.folders import (STOPPING, FolderLock, discard_new_folder,
+                                 refuse_finished_folder)
 from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
@@ -181,7 +182,9 @@ def run_job(work: Callable[[DictConfig, Path, StopRequest], Record], cfg: DictCo
                task=TASKS.get(hydra_cfg.job.name, Task.train)).write(run_dir)
         return Job(None, run_dir, single)
 
-    if STOP:  # an earlier job of this sweep was interrupted: do not start this one
+    if not single:  # its sweep's command, signalled, says so in the sweep folder
+        STOP.watch(Path(hydra_cfg.sweep.dir) / STOPPING)
+    if STOP:  # this sweep was interrupted before this job began: do not start it
         return recorded(Status.interrupted, "not started: the sweep was interrupted")
     try:
         if single:

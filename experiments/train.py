@@ -149,7 +149,8 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
     save = EpochCheckpoints(run.run_dir / "checkpoint.pt", model, optimizer,
                             run.settings.trainer.checkpoint_seconds,
                             model_spec=model_spec(model, scaling=split.scaling),  # embed
-                            config=resolved(run.cfg), threads=run.threads)
+                            config=resolved(run.cfg), threads=run.threads,
+                            shield=run.stop.shielded)
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     augment = run.settings.trainer.augment(split.image_shape)
     timings, record = run.record.timings, run.record

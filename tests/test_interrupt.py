@@ -40,3 +40,37 @@ def test_without_a_signal_the_previous_handlers_come_back(handlers):
     with StopRequest().installed():
         assert signal.getsignal(signal.SIGINT) is not before
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_signals_while_the_kept_epoch_is_written_wait_for_the_write(handlers, tmp_path,
+                                                                    monkeypatch):
+    """Three quick SIGTERMs: the first asks to stop, the loop keeps epoch 3 and writes it; the
+    second and third arrive during that write and wait for it, then stop the job at once. The
+    checkpoint on disk is epoch 3, as the log said (without the shield, the second signal cut
+    the write short and the epochs since the last timed write were lost)."""
+    import torch
+
+    from experiments import resume
+    from reducers.checkpoint import load_checkpoint
+    from reducers.trainer import LoopState
+
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    stop = StopRequest()
+    save = resume.EpochCheckpoints(tmp_path / "checkpoint.pt", model, optimizer, 1e9,
+                                   model_spec={}, config={}, threads=1, shield=stop.shielded)
+    real_write = resume.write_checkpoint
+
+    def write_under_fire(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        real_write(*args, **kwargs)
+
+    monkeypatch.setattr(resume, "write_checkpoint", write_under_fire)
+    with stop.installed():
+        save.on_state(LoopState(epoch=3))  # kept in memory (the interval is not up)
+        os.kill(os.getpid(), signal.SIGTERM)  # the first: the loop returns after this step
+        with pytest.raises(KeyboardInterrupt):  # the second, once the write is done
+            save.flush()
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 3
+    assert stop.signum == signal.SIGTERM and not stop.deferred

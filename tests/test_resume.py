@@ -2,6 +2,7 @@
 last whole epoch kept, and resumed runs that end bit for bit where uninterrupted ones end."""
 
 import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -114,6 +115,56 @@ def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
     assert [r.status for r in records] == ["ok"] * 3
     assert [r.epochs_completed for r in records] == [8] * 3
     assert "resuming from" in resumed.stdout and "starting at epoch 1" in resumed.stdout
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+@pytest.mark.slow  # 30 s: a sweep, its interruption and its resumption
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_to_a_joblib_sweeps_command_stops_its_workers_and_records_every_job(tmp_path):
+    """``kill PID`` of a sweep's command (not its workers): the running jobs stop after their
+    step with their last whole epoch, the others record "not started", the tables are
+    written, no worker is left training, and the printed command resumes the sweep."""
+    sweep = tmp_path / "sweep"
+    grid = ["-m", *RUN, "seed=1,2,3,4", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    proc = start(*grid, f"hydra.sweep.dir={sweep}")
+    wait_for_epoch(sweep / "0" / "checkpoint.pt", 1, proc)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    records = [read_record(sweep / str(i)) for i in range(4)]
+    assert [r.status for r in records] == ["interrupted"] * 4
+    ran = [r for r in records if r.interrupted is not None]
+    assert len(ran) >= 1 and all(r.error is None for r in ran)
+    for i, r in enumerate(records):
+        if r.interrupted is not None and r.interrupted.epochs_kept:
+            assert load_checkpoint(sweep / str(i) / "checkpoint.pt")["epoch"] == \
+                r.interrupted.epochs_kept
+        else:
+            assert r.error == "not started: the sweep was interrupted" or \
+                r.interrupted.epochs_kept == 0
+    assert "4 interrupted" in (sweep / "comparison.md").read_text()
+    assert not (sweep / ".stopping").exists() and not (sweep / ".lock").exists()
+    time.sleep(1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and
+             Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == [], "workers left running"
+    said = output.split("the sweep was interrupted by SIGTERM")[1].split("resume with\n")[1]
+    command = said.splitlines()[0]
+    assert command.split()[-1] == f"hydra.sweep.dir={sweep}" and "trainer.resume=true" in command
+    resumed = run_cli(*shlex.split(command)[3:])
+    assert resumed.returncode == 0, resumed.stderr
+    assert [read_record(sweep / str(i)).epochs_completed for i in range(4)] == [8] * 4
 
 
 def test_a_stop_between_disk_writes_still_keeps_the_last_whole_epoch(compose_train, tmp_path):

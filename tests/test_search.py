@@ -116,3 +116,53 @@ def test_the_report_from_the_files_alone(tmp_path):
     assert "| 2 | ok | **0.7000** | 4 | 2 | 2 |  |" in report
     assert "| 1 | diverged | — | 2 | — | 1 | diverged at epoch 1, step 2 |" in report
     assert "in memory (this command's trials only). 3 trials: 2 ok, 1 diverged." in report
+
+
+@pytest.mark.slow  # 30 s: four searches
+def test_a_search_folder_and_a_kept_study_have_one_writer_at_a_time(tmp_path):
+    """A kept study continued in its own folder numbers its new trials after the old ones; a
+    search whose study is not kept does not write over a finished one's folder; a second
+    command searching a kept study while another does is refused (it would take the first's
+    running trials for interrupted ones)."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+
+    storage = f"sqlite:///{tmp_path / 'optuna' / 'study.db'}"
+    keep = [f"hydra.sweeper.storage={storage}"]
+    folder = tmp_path / "s"
+    assert search(tmp_path, "s", *keep, "hydra.sweeper.n_trials=1").returncode == 0
+    first = (folder / "0" / "metrics.json").read_bytes()
+    proc = search(tmp_path, "s", *keep, "hydra.sweeper.n_trials=2")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "0" / "metrics.json").read_bytes() == first
+    assert json.loads((folder / "1" / "metrics.json").read_text())["status"] == "ok"
+    files = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    proc = search(tmp_path, "s", "hydra.sweeper.n_trials=1")
+    assert proc.returncode == 2 and proc.stderr == (
+        f"error: hydra.sweep.dir={folder} holds a search with 2 finished trials that this "
+        "command would replace: name another folder (or leave hydra.sweep.dir out), or keep "
+        "the study in a file to continue it (hydra.sweeper.storage=sqlite:///FILE)\n")
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == files
+
+    command = [sys.executable, "-m", "experiments.train", *SEARCH, *FAST, *keep,
+               "hydra.sweeper.n_trials=40", f"hydra.sweep.dir={tmp_path / 'long'}"]
+    long = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / "optuna" / ".study.db.vae_optuna.lock"
+        deadline = time.monotonic() + 120
+        while not lock.exists() and long.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists(), "the first search never began"
+        other = search(tmp_path, "other", *keep, "hydra.sweeper.n_trials=40")
+        assert other.returncode == 2 and other.stderr == (
+            f"error: study 'vae_optuna' in {storage} is being searched by another command "
+            f"(process {long.pid}): wait for it to end, or name another study "
+            "(hydra.sweeper.study_name=...)\n")
+        assert not (tmp_path / "other").exists()
+    finally:
+        long.terminate()
+        long.wait(60)

@@ -16,7 +16,8 @@ A job that kills its worker (killed, out of memory) costs only itself (``surviva
 planned job has a row in the comparison, and the sweep exits non-zero when any job failed
 (after its tables are written: ``experiments.results.TablesCallback``). A line says how far the
 whole sweep has got and how long it has left (``progress.py``). A folder holding a finished
-sweep is not written over unless the command continues it (``finished.py``).
+sweep is not written over unless the command continues it (``finished.py``). A signal to the
+command stops the jobs wherever they run, each recording its state (``stopping.py``).
 """
 
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from experiments.folders import FolderLock
 from hydra_plugins.reducer_sweep.finished import refuse_replacing
 from hydra_plugins.reducer_sweep.hydra_internals import basic_sweeper
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
+from hydra_plugins.reducer_sweep.stopping import StoppingCleanly
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 
 BasicSweeper = basic_sweeper()  # Hydra's grid, from where hydra-core keeps it
@@ -48,7 +50,7 @@ ConfigStore.instance().store(group="hydra/sweeper", name="grids", node=GridsSwee
                              provider="reducer-sweep")
 
 
-class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
+class GridsSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, BasicSweeper):
     def __init__(self, max_batch_size: Optional[int] = None,
                  params: Optional[Dict[str, str]] = None, also: Optional[List[dict]] = None):
         super().__init__(max_batch_size=max_batch_size, params=params)
@@ -62,10 +64,12 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
     lock: Optional[FolderLock] = None  # the sweep folder's, from split_arguments to the end
 
     def sweep(self, arguments: List[str]) -> Any:
+        self.catch_signals()
         try:
             return super().sweep(arguments)
         finally:
             self.end_progress()
+            self.release_signals()
             if self.lock is not None:
                 self.lock.release()
                 self.lock = None
@@ -95,6 +99,7 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, BasicSweeper):
                     jobs.append(job)
         if self.lock is None:  # one sweep writes in a folder at a time
             self.lock = FolderLock(Path(self.config.hydra.sweep.dir), "hydra.sweep.dir").acquire()
+            self.clear_stale_stop()
         refuse_replacing(self.config, jobs)  # before multirun.yaml or any job is written
         self.runs_planned = len(jobs)
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))

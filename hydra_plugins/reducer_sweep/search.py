@@ -25,6 +25,7 @@ the hydra-optuna-sweeper plugin (the ``[optuna]`` extra), as a search that survi
 
 import logging
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
@@ -34,15 +35,19 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
+from experiments.folders import FolderLock
+from hydra_plugins.reducer_sweep.finished import finished_jobs
 from hydra_plugins.reducer_sweep.optuna_internals import Plugin
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
+from hydra_plugins.reducer_sweep.stopping import StoppingCleanly
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
-from reducers.io import atomic_open, check_sqlite_url, write_json
+from reducers.io import atomic_open, check_sqlite_url, locked, write_json
 from reducers.status import Status
 
 log = logging.getLogger(__name__)
 EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
+STORAGE_FIX = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
 
 try:  # the plugin's configs need hydra and omegaconf only; without it there is no `search`
     from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
@@ -60,7 +65,9 @@ if OptunaSweeperConf is not None:
                                  provider="reducer-sweep")
 
 
-class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
+class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper):
+    study_lock: Optional[FolderLock] = None  # the kept study's, while this command searches
+
     def __init__(self, **settings: Any) -> None:
         for key, low in (("n_trials", 1), ("n_jobs", 1)):
             if not isinstance(settings[key], int) or settings[key] < low:
@@ -84,10 +91,31 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
         self.show_progress()
 
     def sweep(self, arguments: List[str]) -> None:
+        self.catch_signals()
+        lock = FolderLock(Path(self.config.hydra.sweep.dir), "hydra.sweep.dir").acquire()
         try:
+            self.clear_stale_stop()
+            self.job_idx = self._first_free_job()
             self._search(arguments)
         finally:
             self.end_progress()
+            self.release_signals()
+            if self.study_lock is not None:
+                self.study_lock.release()
+            lock.release()
+
+    def _first_free_job(self) -> int:
+        """The number of this command's first trial: after those of a study continued in its
+        own folder (their folders are kept); a folder holding finished trials of a study that
+        is not kept (in memory) is not written over."""
+        done = finished_jobs(Path(self.config.hydra.sweep.dir))
+        if done and not self.storage:
+            raise ConfigError(f"hydra.sweep.dir={self.config.hydra.sweep.dir} holds a search "
+                              f"with {len(done)} finished trials that this command would "
+                              "replace: name another folder (or leave hydra.sweep.dir out), "
+                              "or keep the study in a file to continue it "
+                              "(hydra.sweeper.storage=sqlite:///FILE)")
+        return max(done, default=-1) + 1
 
     def _search(self, arguments: List[str]) -> None:
         import optuna
@@ -100,9 +128,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
             raise ConfigError("hydra.sweeper.direction: a search here has one objective "
                               "(optimized_metric and optimized_direction)")
         self.direction = directions[0]
-        study = optuna.create_study(study_name=self.study_name, storage=self._storage(),
-                                    sampler=self.optuna.sampler, directions=directions,
-                                    load_if_exists=True)
+        study = self._study(directions)
         self._check_same_command(study)
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             optuna.trial.Trial(study, stale._trial_id).set_user_attr(
@@ -159,6 +185,27 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
             self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
         return distributions, fixed
 
+    def _study(self, directions: list):
+        """The study, new or kept. A study kept in an sqlite file is searched by one command at
+        a time (a lock beside the file: a second one would take the first's running trials for
+        interrupted ones), and the file is set up by one command at a time."""
+        import optuna
+
+        url = str(self.storage or "")
+        db = Path(url[len("sqlite:///"):]).expanduser() if url.startswith("sqlite:///") \
+            else None
+        if db is not None:
+            check_sqlite_url(url, "hydra.sweeper.storage", STORAGE_FIX)
+            self.study_lock = FolderLock(
+                db.parent, "hydra.sweeper.storage", f".{db.name}.{self.study_name}.lock",
+                f"study {self.study_name!r} in {url} is being searched by another command "
+                "(process {pid}): wait for it to end, or name another study "
+                "(hydra.sweeper.study_name=...)").acquire()
+        with locked(f"{db}.lock") if db is not None else nullcontext():
+            return optuna.create_study(study_name=self.study_name, storage=self._storage(),
+                                       sampler=self.optuna.sampler, directions=directions,
+                                       load_if_exists=True)
+
     def _storage(self):
         """The study's storage (None: in memory); an sqlite file's folder is made first (sqlite
         does not). One line for a URL Optuna cannot open."""
@@ -166,8 +213,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, Sweeper):
 
         if not self.storage:
             return None
-        url = str(self.storage)
-        fix = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
+        url, fix = str(self.storage), STORAGE_FIX
         check_sqlite_url(url, "hydra.sweeper.storage", fix)
         try:
             return optuna.storages.get_storage(url)
