@@ -65,6 +65,19 @@ def test_a_finished_sweep_is_not_replaced_by_another_grid_or_written_over(tmp_pa
         "its job 0 ran with model.kl.beta=0 (here 2): resume with the grid that made it, or "
         "name another folder for this one")
     assert fingerprint(sweep) == before  # every finished run's files as they were
+    checkpoint = sweep / "1" / "checkpoint.pt"
+    whole = checkpoint.read_bytes()
+    checkpoint.write_bytes(whole[:len(whole) // 2])
+    before = fingerprint(sweep)
+    broken = run_cli(*SWEEP, "model.kl.beta=0,1", "trainer.resume=true",
+                     f"hydra.sweep.dir={sweep}")
+    assert broken.returncode == 2, broken.stderr
+    [line] = broken.stderr.strip().splitlines()
+    assert line.startswith(f"error: hydra.sweep.dir={sweep} holds a sweep with 2 finished runs; "
+                           "job 1's checkpoint cannot be read (") and line.endswith(
+        f"): move {sweep / '1'} away to run that job afresh, or name another folder")
+    assert fingerprint(sweep) == before  # job 0's record not rewritten, job 1's not failed
+    checkpoint.write_bytes(whole)
     same = run_cli(*SWEEP, "model.kl.beta=0,1", "trainer.resume=true",
                    f"hydra.sweep.dir={sweep}")
     assert same.returncode == 0, same.stderr  # continuing it with the same grid is allowed

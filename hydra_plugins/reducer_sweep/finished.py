@@ -5,7 +5,8 @@ every finished run's files stay byte-identical (as a refused single run's do).
 Continuing is ``trainer.resume=true`` with the same grid: each job then goes on in the folder
 of the job with the same number. A grid that gives a finished job other settings (beyond those
 a resumed run may change) would rewrite that job's record and config with settings it was not
-trained with, so it is refused too, naming the first job that differs.
+trained with, so it is refused too, naming the first job that differs, as is a sweep with a
+job whose checkpoint cannot be read (it would be recorded failed, its record replaced).
 """
 
 from pathlib import Path
@@ -14,7 +15,8 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.resume import FREE_ON_RESUME
-from reducers.errors import ConfigError
+from reducers.checkpoint import load_checkpoint
+from reducers.errors import CheckpointError, ConfigError
 
 
 def finished_jobs(sweep_dir: Path) -> dict[int, Path]:
@@ -59,3 +61,11 @@ def refuse_replacing(config: DictConfig, jobs: list[list[str]]) -> None:
                 for k in sorted(before.keys() | now.keys()) if before.get(k) != now.get(k))
             raise ConfigError(f"{where}; its job {idx} {said}: resume with the grid that made "
                               "it, or name another folder for this one")
+    for idx, folder in sorted(done.items()):  # each job resumes from its own checkpoint
+        if (folder / "checkpoint.pt").exists():
+            try:
+                load_checkpoint(folder / "checkpoint.pt")
+            except CheckpointError as exc:
+                raise ConfigError(f"{where}; job {idx}'s checkpoint cannot be read ({exc}): "
+                                  f"move {folder} away to run that job afresh, or name another "
+                                  "folder") from None
