@@ -29,6 +29,7 @@ from experiments.extras import missing_extra_hint
 from experiments.hints import conflict_hint, null_group_hint, renamed_hint, unpicked_part_line
 from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
+from reducers.io import not_a_folder
 
 EXIT_BAD_INPUT = 2
 
@@ -61,13 +62,19 @@ def output_root(root: str) -> str:
         raise ConfigError("paths.output_root='' is invalid: name a folder for the runs (default: "
                           "outputs); an empty root would write below the filesystem root")
     path = Path(root).expanduser()
-    if path.resolve() == Path(path.resolve().anchor):
-        raise ConfigError(f"paths.output_root={root!r} is invalid: the filesystem root; name "
-                          "a folder for the runs (default: outputs)")
-    existing = next(p for p in [path, *path.parents] if p.exists() or p == Path(p.anchor or "."))
-    if existing.exists() and not existing.is_dir():
-        raise ConfigError(f"paths.output_root={root!r} is invalid: {existing} is a file, not a "
-                          "folder; name a folder for the runs")
+    try:
+        if path.resolve() == Path(path.resolve().anchor):
+            raise ConfigError(f"paths.output_root={root!r} is invalid: the filesystem root; "
+                              "name a folder for the runs (default: outputs)")
+        existing = next(p for p in [path, *path.parents]
+                        if p.exists() or p == Path(p.anchor or "."))
+    except OSError as exc:  # a name too long, a loop of links
+        raise ConfigError(f"paths.output_root={root!r} is invalid: {exc.strerror or exc}; name "
+                          "another folder for the runs") from None
+    blocking = not_a_folder(path)
+    if blocking:
+        raise ConfigError(f"paths.output_root={root!r} is invalid: {blocking}; name a folder "
+                          "for the runs")
     if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"paths.output_root={root!r} is invalid: {existing} is not writable; "
                           "name a folder you can write to")
@@ -92,7 +99,10 @@ def named_run_folder(argv: list[str]) -> Path | None:
         match = RUN_DIR.match(arg)
         if match:
             folder = Path(match.group(1).strip("'\"")).expanduser()
-            return folder if (folder / ".hydra").is_dir() else None
+            try:
+                return folder if (folder / ".hydra").is_dir() else None
+            except OSError:  # a name too long, a loop of links: Hydra's making it says so
+                return None
     return None
 
 
@@ -128,6 +138,7 @@ def untouched_if_refused(folder: Path | None):
 def command_line(main: Callable[[], object], stop: StopRequest | None = None) -> NoReturn:
     """Run a ``@hydra.main`` function as the user's command, and exit (``exit_now``). A user's
     own HYDRA_FULL_ERROR=1 still gets Hydra's full output."""
+    in_utf8()
     try:
         _command(main, stop)
     except SystemExit as exc:
@@ -135,6 +146,15 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
             exit_now(exc.code or 0)
         raise  # a message: Python prints it
     exit_now(0)
+
+
+def in_utf8() -> None:
+    """Run again in Python's UTF-8 mode where the locale's encoding is not UTF-8 (the C locale
+    with UTF-8 mode turned off): folder names, data and logs are UTF-8 whatever the
+    terminal's locale says, instead of a logging error for the first non-ASCII path."""
+    if sys.flags.utf8_mode or sys.getfilesystemencoding().replace("-", "").lower() == "utf8":
+        return
+    os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
 
 
 def exit_now(code: int) -> NoReturn:
@@ -150,7 +170,7 @@ def exit_now(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+        except (OSError, ValueError, AttributeError):  # a closed pipe, or no stream at all
             pass
     os._exit(code)
 
@@ -197,10 +217,15 @@ def _run(main: Callable[[], object], user_wants_traceback: bool) -> None:
     except KeyboardInterrupt:  # Ctrl-C before training began (composing, loading data)
         print("interrupted before training began; nothing to resume", file=sys.stderr)
         sys.exit(128 + signal.SIGINT)
+    except BrokenPipeError:  # its reader has gone (--help | head -2): nothing to say to it
+        sys.stdout = open(os.devnull, "w")
+        sys.exit(0 if {"--help", "-h", "--hydra-help"} & set(sys.argv) else
+                 128 + signal.SIGPIPE)
     except OSError as exc:  # Hydra making the run folder: below a file, unwritable, disk full
         if user_wants_traceback:
             raise
         where = exc.filename or "the run folder"
-        print(f"error: cannot write {where}: {exc.strerror or exc}; choose another folder "
+        why = (not_a_folder(Path(where)) if exc.filename else None) or exc.strerror or exc
+        print(f"error: cannot write {where}: {why}; choose another folder "
               "(paths.output_root=... or hydra.run.dir=...)", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

@@ -20,8 +20,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from experiments.cli import EXIT_LATER
+from experiments.folders import held_by_another
 from experiments.records import Record
-from reducers.errors import ReducerError
+from reducers.errors import OutputError, ReducerError
+from reducers.io import not_a_folder
 from reducers.legacy import current_config
 from reducers.status import Status
 
@@ -45,7 +47,8 @@ def find_runs(paths: list[str | Path]) -> list[Path]:
                                        for s in p.parts])
 
 
-WRITTEN = tuple(s.value for s in Status if s is not Status.unreadable)  # what a record says
+WRITTEN = tuple(s.value for s in Status  # what a record says (the others: a reader's verdicts)
+                if s not in (Status.unreadable, Status.running))
 
 
 class UnreadableRun(ReducerError):
@@ -75,6 +78,10 @@ def read_record(run_dir: Path) -> Record:
     ``error``."""
     path = run_dir / "metrics.json"
     if not path.exists():
+        writer = held_by_another(run_dir) or held_by_another(run_dir.parent)
+        if writer:
+            return Record(status=Status.running,
+                          error=f"no metrics.json yet: its command (process {writer}) is running")
         return Record(status=Status.failed,
                       error="no metrics.json: the run crashed or was killed")
     try:
@@ -193,15 +200,23 @@ def table_command(builder, argv: list[str] | None,
     if args.out is None and len(args.paths) > 1:
         parser.error("--out is required when several PATHs are merged")
     out = Path(args.out or args.paths[0])
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out}: a file, not a folder; name a folder for the tables",
-              file=sys.stderr)
+    blocking = not_a_folder(out)
+    if blocking:
+        print(f"error: --out {out}: {blocking}; name a folder for the tables", file=sys.stderr)
         return 2
     try:
         options = {k: v for k, v in vars(args).items() if k not in ("paths", "out")}
         builder.write_tables(args.paths, out, **options)
+    except OutputError as exc:  # its fix is this command's option, not the apps' one
+        print(f"error: {str(exc).split('; free')[0]}; free some space or write the tables "
+              "elsewhere (--out DIR)", file=sys.stderr)
+        return 2
     except ReducerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # making the folder: a system folder, a name too long
+        print(f"error: --out {out}: cannot write there ({exc.strerror or exc}); name another "
+              "folder for the tables", file=sys.stderr)
         return 2
     print(builder.show(out))
     return 0

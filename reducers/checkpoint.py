@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import hashlib
 import importlib
+import json
 from pathlib import Path
 
 import torch
@@ -93,6 +94,30 @@ def _copied(value, old):
     return copy.deepcopy(value)
 
 
+def _why_none(folder: Path) -> str:
+    """Why a folder holds no checkpoint, when it says: an anomaly run, a baseline's run, a
+    sweep (its runs hold them), a run stopped before its first epoch."""
+    try:
+        record = json.loads((folder / "metrics.json").read_text())
+        task, status = record.get("task"), record.get("status")
+        target = str(record.get("config", {}).get("model", {}).get("_target_", ""))
+    except (OSError, ValueError, AttributeError):
+        task = status = None
+        target = ""
+    if task == "anomaly":
+        return (f" ({folder} is an anomaly-detection run: its detectors are trained afresh each "
+                "time and kept nowhere); name a training run of model=ae or model=vae")
+    if ".baselines." in target:
+        return (f" ({folder} is a {target.rsplit('.', 1)[-1]} run: a baseline is fitted in one "
+                "go and keeps no checkpoint); name a training run of model=ae or model=vae")
+    if status in ("interrupted", "failed", "diverged"):
+        return f" ({folder} holds a run that ended {status} before keeping an epoch)"
+    runs = sorted(p.parent.name for p in folder.glob("*/checkpoint.pt"))
+    if runs:
+        return f" ({folder} is a sweep: name one of its runs, e.g. {folder / runs[0]})"
+    return ""
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """The checkpoint's contents, or CheckpointError: missing, truncated, foreign or tampered."""
     path = Path(path)
@@ -101,7 +126,7 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such checkpoint") from None
+        raise CheckpointError(f"{path}: no such checkpoint{_why_none(path.parent)}") from None
     except Exception as exc:  # truncated zip, pickle of foreign objects, ...
         raise CheckpointError(f"{path}: not a loadable checkpoint ({exc.__class__.__name__}); "
                               "it may be truncated or not written by reducer-sweep") from None

@@ -91,11 +91,14 @@ def check_sqlite_url(url: str, setting: str, fix: str) -> None:
 def not_a_folder(folder: Path) -> str | None:
     """Why ``folder`` cannot be made or used as one, when a file or a dangling link stands
     where it or a folder above it would be ("F is a file, not a folder"); None otherwise."""
-    for path in (folder, *folder.parents):
-        if path.is_symlink() and not path.exists():
-            return f"{path} is a link to {os.readlink(path)}, which does not exist"
-        if path.exists():
-            return None if path.is_dir() else f"{path} is a file, not a folder"
+    try:
+        for path in (folder, *folder.parents):
+            if path.is_symlink() and not path.exists():
+                return f"{path} is a link to {os.readlink(path)}, which does not exist"
+            if path.exists():
+                return None if path.is_dir() else f"{path} is a file, not a folder"
+    except OSError:  # a name too long, a loop of links: the caller's own error says so
+        return None
     return None
 
 

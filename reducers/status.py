@@ -10,6 +10,7 @@ class Status(str, Enum):
     interrupted = "interrupted"  # a signal: the last whole epoch is kept (resume it)
     failed = "failed"  # an error, or a crash that left no record
     unreadable = "unreadable"  # a reader's verdict: the run's files cannot be read as a run's
+    running = "running"  # a reader's verdict: no record yet, and its command is alive
 
     def __str__(self) -> str:  # "ok" in messages, tags and tables, not "Status.ok"
         return self.value
@@ -19,4 +20,4 @@ class Status(str, Enum):
     @property
     def finished(self) -> bool:
         """Whether the run is a result: diverged and interrupted runs are, failed ones not."""
-        return self not in (Status.failed, Status.unreadable)
+        return self not in (Status.failed, Status.unreadable, Status.running)

@@ -104,3 +104,28 @@ def test_a_checkpoint_of_an_earlier_version_with_flat_settings_still_builds(save
     assert rebuilt.net == MLP(hidden=[16]) and rebuilt.settings.embedding is None
     x = torch.rand(4, 784)
     assert torch.equal(rebuilt.encode(x), model.encode(x))
+
+
+def test_a_folder_without_a_checkpoint_says_what_it_holds(tmp_path):
+    """An anomaly run, a baseline's run, a sweep and a run stopped before its first epoch
+    hold no checkpoint, each for its own reason, which the error names."""
+    import json
+
+    cases = {"anomaly": {"task": "anomaly", "status": "ok"},
+             "pca": {"task": "train", "status": "ok",
+                     "config": {"model": {"_target_": "reducers.baselines.PCA"}}},
+             "stopped": {"task": "train", "status": "interrupted"}}
+    for name, record in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(record))
+    (tmp_path / "sweep" / "0").mkdir(parents=True)
+    (tmp_path / "sweep" / "0" / "checkpoint.pt").write_bytes(b"")
+    expected = {"anomaly": "is an anomaly-detection run: its detectors are trained afresh",
+                "pca": "is a PCA run: a baseline is fitted in one go and keeps no checkpoint",
+                "stopped": "holds a run that ended interrupted before keeping an epoch",
+                "sweep": f"is a sweep: name one of its runs, e.g. {tmp_path / 'sweep' / '0'}"}
+    for name, message in expected.items():
+        with pytest.raises(CheckpointError) as caught:
+            load_checkpoint(tmp_path / name)
+        assert str(caught.value).startswith(f"{tmp_path / name / 'checkpoint.pt'}: no such "
+                                            f"checkpoint ({tmp_path / name} {message}")

@@ -145,3 +145,27 @@ def test_tab_completion_of_the_console_scripts(script, line, expected):
                           env={**os.environ, "COMP_LINE": line}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == expected
+
+
+def test_the_environment_a_command_runs_in(tmp_path):
+    """Help piped into a reader that stops early, bad input with stderr closed, and a run in
+    the C locale (UTF-8 mode off) writing a folder named with a non-ASCII letter."""
+    from tests.helpers import ROOT
+
+    piped = subprocess.run(f"{sys.executable} -m experiments.train --help | head -1",
+                           shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           executable="/bin/bash")
+    assert piped.stdout.startswith("experiments.train: ") and piped.stderr == ""
+    closed = subprocess.run(f"{sys.executable} -m experiments.train model=nope 2>&-",
+                            shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert closed.returncode == 2
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    run_dir = tmp_path / "é"
+    c_locale = subprocess.run([sys.executable, "-m", "experiments.train", "trainer.epochs=1",
+                               "data.limit=300", "model.net.hidden=[16]", "score.figures=false",
+                               "trainer.progress=false", f"hydra.run.dir='{run_dir}'"],
+                              cwd=ROOT, capture_output=True, env=env, timeout=300)
+    assert c_locale.returncode == 0 and b"Logging error" not in c_locale.stderr, c_locale.stderr
+    assert (run_dir / "metrics.json").exists() and str(run_dir) in \
+        (run_dir / "train.log").read_text(encoding="utf-8")

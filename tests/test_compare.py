@@ -265,3 +265,33 @@ def test_the_report_renders_in_a_real_browser(sweep, tmp_path):
     down = [float(v.split(" ± ")[0]) for v in shown["down"].split(";")]
     up = [float(v.split(" ± ")[0]) for v in shown["up"].split(";")]
     assert down == sorted(down, reverse=True) and up == sorted(up) and len(up) == len(ok) // 2
+
+
+def test_a_job_still_running_is_running_not_crashed_and_bad_out_folders_are_one_line(
+        tmp_path, capsys):
+    import os
+    import subprocess
+
+    sweep = tmp_path / "sweep"
+    (sweep / "0" / ".hydra").mkdir(parents=True)  # a job begun, its record not yet written
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        (sweep / ".lock").write_text(str(live.pid))  # the sweep's command, alive
+        rows = collect([sweep])[0]
+        assert rows.status.tolist() == ["running"]
+        assert rows.reason.tolist() == [f"no metrics.json yet: its command (process {live.pid}) "
+                                        "is running"]
+    finally:
+        live.kill()
+        live.wait()
+    rows = collect([sweep])[0]  # its command gone: it crashed or was killed
+    assert rows.status.tolist() == ["failed"]
+    assert rows.reason.tolist() == ["no metrics.json: the run crashed or was killed"]
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for out, said in ((tmp_path / "dangling", f"{tmp_path / 'dangling'} is a link to "
+                                              f"{tmp_path / 'nowhere'}, which does not exist"),
+                      (Path("/proc/no-such-folder"), "cannot write there (")):
+        assert main([str(sweep), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --out {out}: {said}") and len(err.splitlines()) == 1
+    assert os.path.lexists(tmp_path / "dangling") and not (tmp_path / "nowhere").exists()

@@ -36,7 +36,17 @@ def test_bad_output_folders_are_one_line_at_the_command_line(tmp_path):
     cases = [(["paths.output_root="], "error: paths.output_root='' is invalid"),
              ([f"paths.output_root={tmp_path / 'a-file'}"], "is a file, not a folder"),
              ([f"hydra.run.dir={tmp_path / 'a-file' / 'run'}"],
-              f"error: cannot write {tmp_path / 'a-file' / 'run'}: Not a directory")]
+              f"error: cannot write {tmp_path / 'a-file' / 'run'}: {tmp_path / 'a-file'} is a "
+              "file, not a folder"),
+             ([f"hydra.run.dir={tmp_path / 'dangling'}"],
+              f"error: cannot write {tmp_path / 'dangling'}: {tmp_path / 'dangling'} is a link "
+              f"to {tmp_path / 'nowhere'}, which does not exist"),
+             ([f"paths.output_root={tmp_path / 'dangling'}"],
+              f"{tmp_path / 'dangling'} is a link to {tmp_path / 'nowhere'}, which does not "
+              "exist"),
+             ([f"hydra.run.dir={tmp_path / ('x' * 300)}"], "File name too long"),
+             ([f"paths.output_root={tmp_path / ('x' * 300)}"], "File name too long")]
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     for args, message in cases:
         done = run_cli(*TINY, *args)
         assert done.returncode == 2 and done.stderr.startswith("error: "), done.stderr
