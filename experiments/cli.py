@@ -139,6 +139,7 @@ def command_line(main: Callable[[], object], stop: StopRequest | None = None) ->
     """Run a ``@hydra.main`` function as the user's command, and exit (``exit_now``). A user's
     own HYDRA_FULL_ERROR=1 still gets Hydra's full output."""
     in_utf8()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # started: KeyboardInterrupt again
     try:
         _command(main, stop)
     except SystemExit as exc:

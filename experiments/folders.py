@@ -55,6 +55,13 @@ class FolderLock:
             "{pid}): wait for it to end, or name another folder"
 
     def acquire(self) -> "FolderLock":
+        try:
+            return self._acquire()
+        except OSError as exc:  # read-only, full, gone: the command cannot write there
+            raise ConfigError(f"{self.key}={self.folder}: cannot write there "
+                              f"({exc.strerror or exc}); name another folder") from None
+
+    def _acquire(self) -> "FolderLock":
         self.folder.mkdir(parents=True, exist_ok=True)
         for _ in range(2):
             try:

@@ -28,6 +28,8 @@ from reducers.plots import save  # noqa: E402
 PROG = "python -m experiments.search_report"
 DESCRIPTION = "Write search.md and search_history.png of a search's sweep folder."
 FAILED_COLOUR = "tab:red"
+ABOUT = ("study", "metric", "direction", "sampler")  # what search.json must hold
+COLUMNS = ("trial", "state", "status", "value", "seconds", "overrides", "run_dir", "reason")
 
 
 def read_search(folder: Path) -> tuple[dict, pd.DataFrame]:
@@ -39,6 +41,12 @@ def read_search(folder: Path) -> tuple[dict, pd.DataFrame]:
     except (OSError, ValueError) as exc:
         raise ReducerError(f"{folder}: not a search's sweep folder (search.json and trials.csv "
                            f"from hparams_search=...): {exc}") from None
+    lacking = [f"search.json's {k!r}" for k in ABOUT if not isinstance(about, dict) or
+               k not in about] + [f"trials.csv's column {c!r}" for c in COLUMNS
+                                  if c not in trials.columns]
+    if lacking:
+        raise ReducerError(f"{folder}: {', '.join(lacking)} missing: these files were not "
+                           "written by the search sweeper, or were edited; re-run the search")
     return about, trials
 
 

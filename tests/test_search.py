@@ -97,7 +97,7 @@ def test_a_stored_grid_and_a_search_in_one_command_is_one_line():
         "search, e.g. 'model.recon=choice(mse,bce)')\n")
 
 
-def test_the_report_from_the_files_alone(tmp_path):
+def test_the_report_from_the_files_alone(tmp_path, capsys):
     (tmp_path / "search.json").write_text(json.dumps({
         "study": "s", "storage": None, "sampler": "TPESampler", "optuna": "2.10.1",
         "metric": "davies_bouldin", "direction": "minimize", "command": ["x=1"]}))
@@ -116,6 +116,18 @@ def test_the_report_from_the_files_alone(tmp_path):
     assert "| 2 | ok | **0.7000** | 4 | 2 | 2 |  |" in report
     assert "| 1 | diverged | — | 2 | — | 1 | diverged at epoch 1, step 2 |" in report
     assert "in memory (this command's trials only). 3 trials: 2 ok, 1 diverged." in report
+    about = json.loads((tmp_path / "search.json").read_text())
+    del about["metric"]
+    (tmp_path / "search.json").write_text(json.dumps(about))
+    trials = pd.read_csv(tmp_path / "trials.csv").drop(columns="state")
+    trials.to_csv(tmp_path / "trials.csv", index=False)
+    before = report
+    assert search_report.main([str(tmp_path)]) == 2  # one line, not a KeyError
+    assert capsys.readouterr().err == (f"error: {tmp_path}: search.json's 'metric', trials.csv's "
+                                       "column 'state' missing: these files were not written "
+                                       "by the search sweeper, or were edited; re-run the "
+                                       "search\n")
+    assert (tmp_path / "search.md").read_text() == before
 
 
 @pytest.mark.slow  # 30 s: four searches
