@@ -178,7 +178,9 @@ def exit_now(code: int) -> NoReturn:
 
 def _command(main: Callable[[], object], stop: StopRequest | None) -> None:
     EXIT_LATER.reset()
-    argv = sys.argv[1:]
+    multirun = [a for a in sys.argv[1:] if a in ("-m", "--multirun")]
+    sys.argv[1:] = multirun + [a for a in sys.argv[1:] if a not in multirun]  # Hydra's parser
+    argv = sys.argv[1:]  # takes -m only before the overrides; a user may put it anywhere
     hint = renamed_hint(argv) or null_group_hint(argv) or conflict_hint(argv) or \
         missing_extra_hint(argv)
     if hint:

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -218,5 +219,8 @@ def table_command(builder, argv: list[str] | None,
         print(f"error: --out {out}: cannot write there ({exc.strerror or exc}); name another "
               "folder for the tables", file=sys.stderr)
         return 2
-    print(builder.show(out))
+    try:
+        print(builder.show(out), flush=True)
+    except BrokenPipeError:  # its reader has gone (| head): the tables are written all the same
+        sys.stdout = open(os.devnull, "w")
     return 0

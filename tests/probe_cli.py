@@ -25,6 +25,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.helpers import idx_bytes, write_idx_folder  # noqa: E402
+from tests.probe_more import (more_cases, prepare_more, run_more, scenarios,  # noqa: E402
+                              setup_more)
 
 TINY = ["trainer.epochs=1", "data.limit=300", "model.net.hidden=[16]", "trainer.progress=false",
         "score.figures=false"]
@@ -118,18 +120,19 @@ def prepare(d: Path) -> dict:
     f["not_checkpoint"] = d / "notes.pt"
     f["not_checkpoint"].write_text("hello")
     f["runs"] = d / "runs"
+    prepare_more(d, f)
     return f
 
 
-def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
-    """(family, app, arguments, expected exit code)."""
+def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int, dict]]:
+    """(family, app, arguments, expected exit code, how: see tests/probe_more.py)."""
     t, a = "experiments.train", "experiments.anomaly"
     e, c = "experiments.embed", "experiments.compare"
     table = ["data=table", f"data.path={f['csv']}"]
     out = []
 
     def add(family, app, args, code=REFUSED):
-        out.append((family, app, args, code))
+        out.append((family, app, args, code, {}))
 
     for args in (["model=transformer"], ["model.kl.beta=abc"], ["model.betta=1"],
                  ["model=ae", "model.kl.beta=1"], ["trainer.epochs=1.5"], ["optim=rmsprop"],
@@ -298,12 +301,15 @@ def cases(f: dict, d: Path) -> list[tuple[str, str, list[str], int]]:
                                                  "tracking.projector=false", out_root],
                  ["hydra.mode=MULTIRUN", "model.kl.beta=1,2", "tracking=mlflow", out_root]):
         add("Edge inputs that work", t, args, WORKS)
-    return out
+    return out + more_cases(f, d)
 
 
-def run(app: str, args: list[str], d: Path, index: int) -> subprocess.CompletedProcess:
+def run(app: str, args: list[str], how: dict, d: Path, index: int):
+    """(the finished process, whether the folder ``how`` names stayed byte-identical)."""
     tiny = TINY_ANOMALY if app == "experiments.anomaly" else TINY if app == "experiments.train" \
         else []
+    if how:
+        return run_more(app, args, how, d, index, tiny)
     if app == "experiments.train" and any(a.startswith("model=") and "=ae" not in a
                                           and "=vae" not in a for a in args):
         tiny = [x for x in tiny if not x.startswith("model.net.hidden")]
@@ -313,7 +319,7 @@ def run(app: str, args: list[str], d: Path, index: int) -> subprocess.CompletedP
     where = [] if app == "experiments.compare" or chosen else \
         [f"hydra.run.dir={d / 'probe' / str(index)}"]
     return subprocess.run([sys.executable, "-m", app, *tiny, *args, *where], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600), True
 
 
 def setup_runs(f: dict, d: Path) -> None:
@@ -327,6 +333,7 @@ def setup_runs(f: dict, d: Path) -> None:
     subprocess.run([sys.executable, "-m", "experiments.anomaly", *TINY_ANOMALY,
                     f"hydra.run.dir={runs / 'anomaly'}"], cwd=ROOT, check=True,
                    capture_output=True)
+    setup_more(f, d, TINY)
     data = (runs / "trained" / "checkpoint.pt").read_bytes()
     (runs / "truncated.pt").write_bytes(data[:len(data) // 2])
     wine = pd.read_csv(f["csv"])
@@ -347,16 +354,25 @@ def setup_runs(f: dict, d: Path) -> None:
     (mangled / "config" / ".hydra" / "config.yaml").write_text("model: [1,\n")
 
 
-def verdict(proc: subprocess.CompletedProcess, expected: int) -> tuple[bool, str]:
+def verdict(proc: subprocess.CompletedProcess, expected: int, how: dict | None = None,
+            kept: bool = True) -> tuple[bool, str]:
+    how = how or {}
     text = proc.stdout + proc.stderr
-    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+    said = proc.stdout if how.get("quiet") else proc.stderr  # stderr closed: said on stdout
+    lines = [line for line in said.strip().splitlines() if line.strip()]
     message = lines[-1] if lines else ""
-    if "Traceback" in text:
+    if "Traceback" in text or "Logging error" in text:
         return False, "traceback: " + message
     if proc.returncode != expected:
         return False, f"exit {proc.returncode}, expected {expected}: {message}"
     if expected == REFUSED and not (len(lines) == 1 and lines[0].startswith("error: ")):
         return False, f"not one error line: {lines}"
+    if how.get("line") and how["line"] not in message:
+        return False, f"not the expected diagnosis ({how['line']!r}): {message}"
+    if not kept:
+        return False, f"the finished results changed: {message}"
+    if expected == WORKS and how.get("pipe") and proc.stderr.strip():
+        return False, f"said something on stderr: {proc.stderr.strip()[:120]}"
     return True, message if expected == REFUSED else "exit 0"
 
 
@@ -364,30 +380,42 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--doc", type=Path, help="rewrite the list in this Markdown file")
+    parser.add_argument("--only", default="", help="only the families whose name holds this")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         d = Path(tmp)
         f = prepare(d)
         setup_runs(f, d)
-        todo = cases(f, d)
+        todo = [c for c in cases(f, d) if args.only in c[0]]
         with ThreadPoolExecutor(args.jobs) as pool:
-            procs = list(pool.map(lambda ic: run(ic[1][1], ic[1][2], d, ic[0]),
+            procs = list(pool.map(lambda ic: run(ic[1][1], ic[1][2], ic[1][4], d, ic[0]),
                                   enumerate(todo)))
         results = []
-        for (family, app, cli_args, expected), proc in zip(todo, procs):
-            good, message = verdict(proc, expected)
-            shown = " ".join(cli_args).replace(tmp, "<tmp>")
-            message = message.replace(tmp, "<tmp>")
-            results.append((family, app.split(".")[1], shown, expected, good, message))
-            print(f"{'ok ' if good else 'BAD'} {app.split('.')[1]:8} {shown[:70]:70} "
-                  f"{message[:120]}")
+        for (family, app, cli_args, expected, how), (proc, kept) in zip(todo, procs):
+            good, message = verdict(proc, expected, how, kept)
+            shown = " ".join(cli_args) + (f" {how['shell']}" if how.get("shell") else "") + \
+                "".join(f" ({k}={v})" for k, v in how.get("env", {}).items())
+            record(results, family, app.split(".")[1], shown, expected, good, message, tmp)
+        for family, what, scenario in scenarios(d):
+            if args.only not in family:
+                continue
+            good, message = scenario()
+            record(results, family, "scenario", what, -1, good, message, tmp)
     bad = [r for r in results if not r[4]]
     counts = {"cases": len(results), "refused": sum(r[3] == REFUSED for r in results),
-              "work": sum(r[3] == WORKS for r in results), "failing": len(bad)}
+              "work": sum(r[3] == WORKS for r in results),
+              "scenarios": sum(r[3] == -1 for r in results), "failing": len(bad)}
     print(json.dumps(counts))
     if args.doc:
         write_doc(args.doc, results, counts)
     return 1 if bad else 0
+
+
+def record(results: list, family: str, app: str, shown: str, expected: int, good: bool,
+           message: str, tmp: str) -> None:
+    shown, message = shown.replace(tmp, "<tmp>"), message.replace(tmp, "<tmp>")
+    results.append((family, app, shown, expected, good, message))
+    print(f"{'ok ' if good else 'BAD'} {app:8} {shown[:70]:70} {message[:120]}", flush=True)
 
 
 def cell(text: str) -> str:
@@ -395,11 +423,12 @@ def cell(text: str) -> str:
 
 
 def write_doc(path: Path, results: list, counts: dict) -> None:
-    lines = [f"{counts['cases']} inputs through the real command lines of the four apps, "
-             f"by family: {counts['refused']} refused with one line and exit 2, "
-             f"{counts['work']} edge inputs that work (exit 0); {counts['failing']} behaved "
-             "otherwise. Regenerate with `python tests/probe_cli.py --doc "
-             "docs/reference/errors.md`.", ""]
+    lines = [f"{counts['cases']} inputs through the real command lines of the apps, by "
+             f"family: {counts['refused']} refused with one line and exit 2, "
+             f"{counts['work']} edge inputs that work (exit 0), {counts['scenarios']} "
+             "scenarios of several commands or signals (each checks the exit, the records and "
+             f"the files); {counts['failing']} behaved otherwise. Regenerate with `python "
+             "tests/probe_cli.py --doc docs/reference/errors.md`.", ""]
     family = None
     for fam, app, args, expected, good, message in results:
         if fam != family:

@@ -110,9 +110,10 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         is not kept (in memory) is not written over."""
         done = finished_jobs(Path(self.config.hydra.sweep.dir))
         if done and not self.storage:
+            trials = f"{len(done)} finished trial{'s' * (len(done) != 1)}"
             raise ConfigError(f"hydra.sweep.dir={self.config.hydra.sweep.dir} holds a search "
-                              f"with {len(done)} finished trials that this command would "
-                              "replace: name another folder (or leave hydra.sweep.dir out), "
+                              f"with {trials} that this command would replace: name another "
+                              "folder (or leave hydra.sweep.dir out), "
                               "or keep the study in a file to continue it "
                               "(hydra.sweeper.storage=sqlite:///FILE)")
         return max(done, default=-1) + 1
