@@ -62,6 +62,7 @@ class FolderLock:
                               f"({exc.strerror or exc}); name another folder") from None
 
     def _acquire(self) -> "FolderLock":
+        self.made = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
         self.folder.mkdir(parents=True, exist_ok=True)
         for _ in range(2):
             try:
@@ -81,14 +82,15 @@ class FolderLock:
         return self
 
     def release(self) -> None:
-        """The lock file gone, and the folder too when that leaves it empty (a command refused
-        before writing anything leaves nothing)."""
+        """The lock file gone, and the folders ``acquire`` made when that leaves them empty (a
+        command refused before writing anything leaves nothing)."""
         if _holder(self.path) == os.getpid():
             self.path.unlink(missing_ok=True)
-            try:
-                self.folder.rmdir()
-            except OSError:  # not empty: what the command wrote
-                pass
+            for folder in getattr(self, "made", []):  # those acquire made, innermost first
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty: what the command wrote
+                    break
 
     def __enter__(self) -> "FolderLock":
         return self.acquire()

@@ -149,3 +149,14 @@ def test_a_run_refused_after_its_folder_was_made_leaves_no_folder(finished, tmp_
                    module=module)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: "), proc.stderr
     assert not root.exists() or not any(root.iterdir()), sorted(root.rglob("*"))
+
+
+@pytest.mark.parametrize("args", [["-m", "model.kl.beta=abc,1"],
+                                  ["hparams_search=vae_optuna", "model.kl.beta=choice(abc,1)"]],
+                         ids=["grid", "search"])
+def test_a_sweep_refused_for_a_value_leaves_no_folder_and_runs_nothing(tmp_path, args):
+    proc = run_cli(*RUN, *args, f"paths.output_root={tmp_path / 'out'}")
+    assert proc.returncode == 2
+    assert proc.stderr == ("error: Error merging override model.kl.beta=abc (Value 'abc' of "
+                           "type 'str' could not be converted to Float)\n")
+    assert not (tmp_path / "out").exists()  # no multirun.yaml, no trial run before the error

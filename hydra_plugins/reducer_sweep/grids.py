@@ -67,6 +67,12 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, BasicSwee
         self.catch_signals()
         try:
             return super().sweep(arguments)
+        except Exception:  # refused before a job began (a value the config refuses)
+            made = self.lock is not None and self.lock.folder in getattr(self.lock, "made", [])
+            sweep_dir = Path(self.config.hydra.sweep.dir)
+            if made and not any(p.is_dir() for p in sweep_dir.iterdir()):
+                (sweep_dir / "multirun.yaml").unlink(missing_ok=True)  # then no folder is left
+            raise
         finally:
             self.end_progress()
             self.release_signals()

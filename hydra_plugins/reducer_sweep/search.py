@@ -124,6 +124,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the study is logged below
         distributions, fixed = self._search_space(arguments)
+        self.validate_batch_is_legal(every_value(distributions, fixed))  # before any trial runs
         directions = self.optuna.directions()
         if len(directions) != 1:
             raise ConfigError("hydra.sweeper.direction: a search here has one objective "
@@ -294,6 +295,18 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
             "command": study.user_attrs.get("command", [])})
         search_report.write_tables([sweep_dir], sweep_dir)
         log.info("search report -> %s", sweep_dir / "search.md")
+
+
+def every_value(distributions: dict, fixed: dict) -> list[list[str]]:
+    """A job per searched value that can be named (each choice, each range's ends), so that
+    a value the config refuses is one line before the first trial, not after some ran."""
+    base = [f"{name}={value}" for name, value in fixed.items()]
+    jobs = []
+    for name, distribution in distributions.items():
+        values = getattr(distribution, "choices", None) or \
+            (distribution.low, distribution.high)
+        jobs += [[*base, f"{name}={value}"] for value in values]
+    return jobs
 
 
 def _counts(trial) -> bool:
