@@ -57,11 +57,11 @@ class EpochCheckpoints(Callback):
     the last copy, so a run that ends, stops or fails leaves the checkpoint of its last whole
     epoch, and a killed one loses at most ``interval`` seconds."""
 
-    def __init__(self, path: Path, model, optimizer, interval: float, *, model_spec: dict,
-                 config: dict, threads: int, shield=nullcontext):
+    def __init__(self, path: Path, model, optimizer, interval: float, *, written_with: dict,
+                 threads: int, shield=nullcontext):
         self.path, self.model, self.optimizer, self.interval = path, model, optimizer, interval
         self.shield = shield  # no signal cuts a copy or a write short (StopRequest.shielded)
-        self.fixed = {"model_spec": model_spec, "config": config}
+        self.fixed = written_with  # what every checkpoint carries: model_spec, config
         self.threads = threads
         self.last: tuple | None = None  # the last copy: model, optimiser, loop state
         self.unwritten = False  # whether it has yet to go to disk

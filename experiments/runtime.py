@@ -27,8 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
-from experiments.folders import (STOPPING, FolderLock, discard_new_folder,
-                                 refuse_finished_folder)
+from experiments.folders import STOPPING, FolderLock, discard_new_folder, refuse_finished_folder
 from experiments.records import Interrupted, Record, Task
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint

@@ -148,9 +148,9 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
     loop = resumed(run, model, optimizer, point)
     save = EpochCheckpoints(run.run_dir / "checkpoint.pt", model, optimizer,
                             run.settings.trainer.checkpoint_seconds,
-                            model_spec=model_spec(model, scaling=split.scaling),  # embed
-                            config=resolved(run.cfg), threads=run.threads,
-                            shield=run.stop.shielded)
+                            written_with={"model_spec": model_spec(  # what embed builds
+                                model, scaling=split.scaling), "config": resolved(run.cfg)},
+                            threads=run.threads, shield=run.stop.shielded)
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
     augment = run.settings.trainer.augment(split.image_shape)
     timings, record = run.record.timings, run.record

@@ -58,7 +58,8 @@ def test_signals_while_the_kept_epoch_is_written_wait_for_the_write(handlers, tm
     optimizer = torch.optim.Adam(model.parameters())
     stop = StopRequest()
     save = resume.EpochCheckpoints(tmp_path / "checkpoint.pt", model, optimizer, 1e9,
-                                   model_spec={}, config={}, threads=1, shield=stop.shielded)
+                                   written_with={"model_spec": {}, "config": {}}, threads=1,
+                                   shield=stop.shielded)
     real_write = resume.write_checkpoint
 
     def write_under_fire(*args, **kwargs):

@@ -43,7 +43,8 @@ def refuse_replacing(config: DictConfig, jobs: list[list[str]]) -> None:
     done = finished_jobs(sweep_dir)
     if not done:
         return
-    where = f"hydra.sweep.dir={sweep_dir} holds a sweep with {len(done)} finished run{'s' * (len(done) != 1)}"
+    runs = f"{len(done)} finished run{'s' * (len(done) != 1)}"
+    where = f"hydra.sweep.dir={sweep_dir} holds a sweep with {runs}"
     if not OmegaConf.select(config, "trainer.resume", default=False):
         raise ConfigError(f"{where} that this command would replace: continue it with "
                           "trainer.resume=true and the same grid, or name another folder (or "

@@ -3,13 +3,13 @@ Parquet, NPY and NPZ, each unusable input a ``DataError`` naming the file and th
 or array, and the fix."""
 
 import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from reducers.data.table_checks import check_npy_size, check_separator, label_text
 from reducers.errors import ConfigError, DataError
 
 TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
@@ -72,11 +72,11 @@ def _read_text(path: Path, sep: str, label: str | None = None) -> pd.DataFrame:
         if duplicates:
             raise DataError(f"{path}, header: duplicate column name(s) "
                             f"{', '.join(map(repr, duplicates))}; every column needs its own")
-        _check_separator(path, header, sep)
+        check_separator(path, header, sep)
         frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine="c", low_memory=False,
                             skipinitialspace=True)
         if label in header:
-            frame[label] = _label_text(pd.read_csv(
+            frame[label] = label_text(pd.read_csv(
                 path, sep=sep, encoding="utf-8-sig", usecols=[label], dtype=str,
                 keep_default_na=False, na_values=[""], skipinitialspace=True)[label])
         return frame
@@ -91,23 +91,6 @@ def _read_text(path: Path, sep: str, label: str | None = None) -> pd.DataFrame:
                         "many fields as the header") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
-def _check_separator(path: Path, header: list[str], sep: str) -> None:
-    """A header of one column holding another separator: a file separated otherwise."""
-    other = [c for c in (";", "\t", ",", "|") if c != sep and c in header[0]]
-    if len(header) == 1 and other:
-        names = {";": "semicolon", "\t": "tab", ",": "comma", "|": "bar"}
-        raise DataError(f"{path}: the header is one column holding {other[0]!r}, so the file "
-                        f"looks {names[other[0]]}-separated; .csv files are read "
-                        "comma-separated, .tsv and .txt tab-separated: convert it (pandas: "
-                        f"read_csv(path, sep={other[0]!r}).to_csv(new_path, index=False))")
-
-
-def _label_text(column: pd.Series) -> pd.Series:
-    """A label column read as text: numbers when every label is one, else the text."""
-    numbers = pd.to_numeric(column, errors="coerce")
-    return numbers if numbers.notna().sum() == column.notna().sum() else column
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -224,7 +207,7 @@ def _load_array(path: Path) -> np.ndarray:
             if f.read(6) != b"\x93NUMPY":
                 raise DataError(f"{path}: not a .npy file (no NumPy header); save arrays with "
                                 "np.save")
-            _check_npy_size(f, path)
+            check_npy_size(f, path)
         return np.load(path, allow_pickle=False)
     except DataError:
         raise
@@ -234,25 +217,6 @@ def _load_array(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npy file ({exc})") from None
-
-
-def _check_npy_size(f, path: Path) -> None:
-    """The array the header describes fits in the file (a header can promise terabytes)."""
-    f.seek(0)
-    version = np.lib.format.read_magic(f)
-    if version not in ((1, 0), (2, 0)):
-        return  # np.load judges other versions itself
-    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-        np.lib.format.read_array_header_2_0
-    shape, _, dtype = read(f)
-    if dtype.hasobject:
-        return  # refused as Python objects
-    needed = math.prod(shape) * dtype.itemsize
-    held = path.stat().st_size - f.tell()
-    if needed > held:
-        raise DataError(f"{path}: its header describes a {'x'.join(map(str, shape))} array of "
-                        f"{dtype} ({needed:,} bytes) but the file holds {held:,} bytes after "
-                        "it: truncated, or not written by np.save")
 
 
 def _from_arrays(x: np.ndarray, y: np.ndarray | None, name: str, labels_name: str) -> Table:
