@@ -54,6 +54,15 @@ cli()
 """
 
 
+def trained_run(tmp_path_factory, name: str, *args: str) -> Path:
+    """A finished run's folder, trained through the command line with ``args`` (for a
+    module-scoped fixture)."""
+    run = tmp_path_factory.mktemp(name) / "run"
+    proc = run_cli(*args, f"hydra.run.dir={run}")
+    assert proc.returncode == 0, proc.stderr
+    return run
+
+
 def run_cli_without(modules: list[str], *args: str, module: str = "experiments.train"):
     """``run_cli`` in a Python where ``modules`` (and their submodules) cannot be imported, as
     on a machine without an optional extra."""

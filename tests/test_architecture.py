@@ -12,7 +12,7 @@ TABLE_BUILDERS = {"compare", "anomaly_tables", "markdown", "sweep_plots", "searc
 BELOW_APPS = {"schemas": set(), "extras": set(), "config_groups": set(),
               "error_lines": {"schemas", "extras", "config_groups"},
               "hints": {"extras", "config_groups"},
-              "records": set(), "folders": set(), "results": {"cli", "records"},
+              "records": set(), "folders": set(), "results": {"cli", "records", "folders"},
               "cli": {"schemas", "extras", "error_lines", "config_groups", "hints", "folders"},
               "runtime": {"cli", "schemas", "error_lines", "records", "folders"},
               "resume": {"runtime", "results", "cli", "schemas"}}

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, trained_run
 
 RUN = ["trainer.epochs=1", "data.limit=300", "model.net.hidden=[16]", "trainer.progress=false"]
 
@@ -18,10 +18,7 @@ def fingerprint(folder):
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    run = tmp_path_factory.mktemp("finished") / "run"
-    proc = run_cli(*RUN, f"hydra.run.dir={run}")
-    assert proc.returncode == 0, proc.stderr
-    return run
+    return trained_run(tmp_path_factory, "finished", *RUN)
 
 
 @pytest.mark.parametrize("module, args, fix", [

@@ -5,6 +5,7 @@ without its extra is one line naming the pip command."""
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from experiments import tracking
 from experiments.tracking import TrackingCallback
 from reducers.errors import ConfigError
-from tests.helpers import run_cli, run_cli_without
+from tests.helpers import run_cli, run_cli_without, trained_run
 
 FAST = ["trainer.epochs=2", "data.limit=500", "model.net.hidden=[32]", "trainer.progress=false"]
 
@@ -177,22 +178,14 @@ def test_a_store_sqlite_cannot_use_is_one_line_before_training(tmp_path, store, 
     assert proc.returncode == 2, proc.stderr
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: tracking.uri=sqlite:///{db}: ")
-    assert re_search(message, line) and not (tmp_path / "run").exists()  # before training
+    assert re.search(message, line) and not (tmp_path / "run").exists()  # before training
     if before is not None:
         assert sorted(p.name for p in db.parent.iterdir()) == before
 
 
-def re_search(pattern: str, text: str) -> bool:
-    import re
-    return re.search(pattern, text) is not None
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("tracked") / "run"
-    proc = run_cli(*FAST, f"hydra.run.dir={run_dir}")
-    assert proc.returncode == 0, proc.stderr
-    return run_dir
+    return trained_run(tmp_path_factory, "tracked", *FAST)
 
 
 def test_two_first_time_trackers_at_once_both_log_and_artifacts_stay_beside_the_store(
