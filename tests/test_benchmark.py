@@ -8,6 +8,7 @@ import pytest
 from experiments.benchmark import main
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_benchmark_script_writes_every_figure(tmp_path, capsys):
     assert main(["--tiny", "--blog-epochs", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
     report = json.loads(next(tmp_path.glob("*.json")).read_text())

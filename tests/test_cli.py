@@ -147,6 +147,7 @@ def test_tab_completion_of_the_console_scripts(script, line, expected):
     assert proc.stdout.strip() == expected
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_the_environment_a_command_runs_in(tmp_path):
     """Help piped into a reader that stops early, bad input with stderr closed, and a run in
     the C locale (UTF-8 mode off) writing a folder named with a non-ASCII letter."""

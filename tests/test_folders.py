@@ -47,6 +47,7 @@ SWEEP = ["-m", "trainer.epochs=1", "data.limit=300", "model.net.hidden=[16]",
          "score.figures=false", "trainer.progress=false"]
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_a_finished_sweep_is_not_replaced_by_another_grid_or_written_over(tmp_path):
     sweep = tmp_path / "sweep"
     assert run_cli(*SWEEP, "model.kl.beta=0,1", f"hydra.sweep.dir={sweep}").returncode == 0

@@ -52,6 +52,7 @@ def test_a_diverging_or_failing_run_does_not_stop_the_sweep(tmp_path):
     assert "diverged at epoch 1" in (tmp_path / "2" / "train.log").read_text()
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_a_job_that_kills_its_worker_costs_only_itself(tmp_path):
     """Joblib loses every job of a batch when one worker dies: the ones beside it and the ones
     not started must still run, and the sweep must say that one failed."""

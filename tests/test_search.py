@@ -67,6 +67,7 @@ def test_a_search_in_which_no_trial_finishes_says_so(tmp_path):
     assert "**No trial finished**" in (tmp_path / "s" / "search.md").read_text()
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_a_kept_study_is_resumed_by_the_same_command_and_refused_to_another(tmp_path):
     storage = f"sqlite:///{tmp_path / 'optuna' / 'study.db'}"  # its folder does not exist yet
     keep = [f"hydra.sweeper.storage={storage}"]

@@ -29,6 +29,7 @@ def history(run_dir) -> list[dict]:
         return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_mlflow_reads_back_a_joblib_sweep_as_a_parent_and_its_children(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli("-m", "tracking=mlflow", "model.kl.beta=0.5,1,2,4", *FAST,
@@ -188,6 +189,7 @@ def finished_run(tmp_path_factory):
     return trained_run(tmp_path_factory, "tracked", *FAST)
 
 
+@pytest.mark.slow  # end to end, tens of seconds: CI runs it with the slow tests
 def test_two_first_time_trackers_at_once_both_log_and_artifacts_stay_beside_the_store(
         tmp_path, finished_run):
     """Two commands that find no store yet set it up at the same moment (a lock serialises
