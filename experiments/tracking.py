@@ -34,6 +34,7 @@ from experiments.extras import require
 from experiments.results import OneLineParser, find_runs
 from experiments.tracking_writers import check_store, log_mlflow, log_tensorboard
 from reducers.errors import ReducerError
+from reducers.io import sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,8 @@ class TrackingCallback(Callback):
     def artifact_root(self) -> str | None:
         """Where a new experiment keeps its artifacts: beside an sqlite store, never in the
         current folder (None: a server's default)."""
-        uri = self.uri()
-        if not uri.startswith("sqlite:///"):
-            return None
-        return (Path(uri[len("sqlite:///"):]).expanduser().resolve().parent / "mlartifacts") \
-            .as_uri()
+        db = sqlite_file(self.uri())
+        return None if db is None else (db.resolve().parent / "mlartifacts").as_uri()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import yaml
 
 from experiments.results import UnreadableRun, flatten, read_config, read_record
 from reducers.errors import ConfigError
-from reducers.io import check_sqlite_url, locked
+from reducers.io import check_sqlite_url, locked, sqlite_file
 from reducers.status import Status
 
 MLFLOW_STATUS = {Status.ok: "FINISHED", Status.interrupted: "KILLED"}  # any other: FAILED
@@ -70,8 +70,8 @@ def log_mlflow(folder: Path, jobs: list[Path], uri: str, experiment: str,
     """A single run (``jobs`` empty) or a sweep (a parent run, a child per job) into the MLflow
     store at ``uri``; returns where to look."""
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its database set-up lines
-    if uri.startswith("sqlite:///"):  # one writer at a time: two first-time set-ups collide
-        with locked(uri[len("sqlite:///"):] + ".lock"):
+    if sqlite_file(uri) is not None:  # one writer at a time: two first-time set-ups collide
+        with locked(f"{sqlite_file(uri)}.lock"):
             return _log_mlflow(folder, jobs, uri, experiment, artifact_root, checkpoint)
     return _log_mlflow(folder, jobs, uri, experiment, artifact_root, checkpoint)
 

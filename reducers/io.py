@@ -54,14 +54,20 @@ def write_json(path: str | Path, obj: dict) -> None:
         f.write("\n")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file an ``sqlite:///FILE`` URL names; None for any other URL."""
+    prefix = "sqlite:///"
+    return Path(url[len(prefix):]).expanduser() if url.startswith(prefix) else None
+
+
 def check_sqlite_url(url: str, setting: str, fix: str) -> None:
     """An ``sqlite:///FILE`` URL that sqlite can use, checked before any run: its folder made
     (sqlite does not) and writable (sqlite writes its journal there), the file a database if
     it exists. A ConfigError naming ``setting`` (e.g. ``tracking.uri``) and ``fix`` otherwise.
     Any other URL is left alone."""
-    if not url.startswith("sqlite:///"):
+    path = sqlite_file(url)
+    if path is None:
         return
-    path = Path(url[len("sqlite:///"):]).expanduser()
     where = f"{setting}={url}"
     if path.is_dir():
         raise ConfigError(f"{where}: {path} is a folder, not a database file; {fix}")

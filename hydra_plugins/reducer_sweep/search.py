@@ -42,7 +42,7 @@ from hydra_plugins.reducer_sweep.progress import ShowingProgress
 from hydra_plugins.reducer_sweep.stopping import StoppingCleanly
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
-from reducers.io import atomic_open, check_sqlite_url, locked, write_json
+from reducers.io import atomic_open, check_sqlite_url, locked, sqlite_file, write_json
 from reducers.status import Status
 
 log = logging.getLogger(__name__)
@@ -194,10 +194,9 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         import optuna
 
         url = str(self.storage or "")
-        db = Path(url[len("sqlite:///"):]).expanduser() if url.startswith("sqlite:///") \
-            else None
+        check_sqlite_url(url, "hydra.sweeper.storage", STORAGE_FIX)  # before its lock is made
+        db = sqlite_file(url)
         if db is not None:
-            check_sqlite_url(url, "hydra.sweeper.storage", STORAGE_FIX)
             self.study_lock = FolderLock(
                 db.parent, "hydra.sweeper.storage", f".{db.name}.{self.study_name}.lock",
                 f"study {self.study_name!r} in {url} is being searched by another command "
@@ -215,8 +214,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
 
         if not self.storage:
             return None
-        url, fix = str(self.storage), STORAGE_FIX
-        check_sqlite_url(url, "hydra.sweeper.storage", fix)
+        url, fix = str(self.storage), STORAGE_FIX  # an sqlite file was checked by _study
         try:
             return optuna.storages.get_storage(url)
         except Exception as exc:  # SQLAlchemy's, Optuna's: whatever the URL is, one line
