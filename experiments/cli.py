@@ -6,6 +6,7 @@ interrupted run is recorded, and an exit without the interpreter's teardown. ``p
 is the one place where what Hydra needs is registered."""
 
 import atexit
+import errno
 import logging
 import multiprocessing
 import os
@@ -124,13 +125,14 @@ def untouched_if_refused(folder: Path | None):
             for path in hydra_dir.iterdir():
                 if path.is_file() and path not in saved:
                     path.unlink()
-            for path, data in saved.items():
-                path.write_bytes(data)
+            for path, data in saved.items():  # only what changed: the folder may be
+                if not path.is_file() or path.read_bytes() != data:  # read-only
+                    path.write_bytes(data)
             for path in set(folder.iterdir()) - entries:
                 if path.is_file():
                     path.unlink()
             for path, size in logs.items():
-                if path.exists():
+                if path.exists() and path.stat().st_size != size:
                     os.truncate(path, size)
         raise
 
@@ -224,11 +226,23 @@ def _run(main: Callable[[], object], user_wants_traceback: bool) -> None:
         sys.stdout = open(os.devnull, "w")
         sys.exit(0 if {"--help", "-h", "--hydra-help"} & set(sys.argv) else
                  128 + signal.SIGPIPE)
-    except OSError as exc:  # Hydra making the run folder: below a file, unwritable, disk full
-        if user_wants_traceback:
+    except (OSError, ValueError) as exc:  # Hydra making the run folder or opening its log:
+        cause = exc if isinstance(exc, OSError) else exc.__cause__  # below a file, read-only,
+        if user_wants_traceback or not isinstance(cause, OSError):  # disk full
             raise
-        where = exc.filename or "the run folder"
-        why = (not_a_folder(Path(where)) if exc.filename else None) or exc.strerror or exc
-        print(f"error: cannot write {where}: {why}; choose another folder "
-              "(paths.output_root=... or hydra.run.dir=...)", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+        _cannot_write(cause)
+
+
+def _cannot_write(cause: OSError) -> NoReturn:
+    """The one line for a run or sweep folder the command cannot write, naming the folder
+    (not a hidden file in it) when the whole file system is read-only."""
+    where = Path(cause.filename) if cause.filename else None
+    if where is not None and cause.errno == errno.EROFS and not where.is_dir():
+        where = where.parent
+    in_the_way = where is not None and cause.errno in (errno.ENOTDIR, errno.EEXIST)
+    why = (not_a_folder(where) if in_the_way else None) or cause.strerror or cause
+    sweep = set(sys.argv[1:2]) & {"-m", "--multirun"}
+    dir_key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+    print(f"error: cannot write {where or 'the run folder'}: {why}; make it writable or choose "
+          f"another folder (paths.output_root=... or {dir_key}=...)", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
@@ -61,6 +62,22 @@ def trained_run(tmp_path_factory, name: str, *args: str) -> Path:
     proc = run_cli(*args, f"hydra.run.dir={run}")
     assert proc.returncode == 0, proc.stderr
     return run
+
+
+def run_cli_read_only(folder: Path, *args: str):
+    """``run_cli`` with ``folder`` mounted read-only for that command alone (in its own mount
+    namespace), as a folder on a read-only share; the test is skipped where this machine
+    cannot make such a mount (not root, no ``unshare``): permissions do not stop root."""
+    mount = (f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && "
+             f"touch {folder}/.probe 2>/dev/null && exit 99; ")
+    trial = subprocess.run(["unshare", "-m", "sh", "-c", mount + "exit 0"], capture_output=True)
+    if trial.returncode != 0:
+        pytest.skip("this machine cannot mount a folder read-only (needs root and unshare)")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(["unshare", "-m", "sh", "-c", mount + 'exec "$@"', "sh", sys.executable,
+                           "-m", "experiments.train", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
 
 
 def run_cli_without(modules: list[str], *args: str, module: str = "experiments.train"):

@@ -288,6 +288,44 @@ def signal_sweep(d: Path, name: str, signals: list[int], launcher: list[str]):
                   + (", workers left running" if orphans.stdout.strip() else ""))
 
 
+def tracker_killed(d: Path):
+    """joblib's resource tracker killed while the jobs train: the sweep goes on, every job ok,
+    no traceback on the terminal (the relaunched tracker's messages in the sweep folder)."""
+    sweep = d / "scenarios" / "tracker"
+    proc = _start("-m", "trainer.epochs=6", "data.limit=1500", "seed=1,2,3,4",
+                  "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}")
+    if not _wait(sweep / "0" / "checkpoint.pt", proc):
+        proc.kill()
+        return False, "no job ever wrote an epoch"
+    killed = subprocess.run(["pkill", "-9", "-f", "loky.backend.resource_tracker"])
+    out, err = proc.communicate(timeout=180)
+    statuses = [_record(sweep / str(i)).get("status") for i in range(4)]
+    good = (killed.returncode == 0 and proc.returncode == 0 and statuses == ["ok"] * 4
+            and "Traceback" not in out + err and "resource tracker was killed" in out + err)
+    return good, (f"exit {proc.returncode}, jobs {', '.join(map(str, statuses))}"
+                  + ("" if killed.returncode == 0 else ", no tracker found to kill"))
+
+
+def read_only_resume(d: Path, sweep: bool):
+    """Resume in a run or sweep folder on a read-only mount: one line, exit 2, nothing
+    changed (skipped, and so failing, where no read-only mount can be made)."""
+    from tests.helpers import run_cli_read_only
+    folder = d / "scenarios" / ("ro-sweep" if sweep else "ro-run")
+    tiny = ["trainer.epochs=1", "data.limit=400", "model.net.hidden=[32]", "score.figures=false"]
+    where = (["-m", "seed=1,2", f"hydra.sweep.dir={folder}"] if sweep
+             else [f"hydra.run.dir={folder}"])
+    first = subprocess.run([sys.executable, "-m", "experiments.train", *where, *tiny], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+    if first.returncode != 0:
+        return False, "the first command failed"
+    before = fingerprint(folder)
+    proc = run_cli_read_only(folder, *where, *tiny[1:], "trainer.epochs=2",
+                             "trainer.resume=true")
+    good = (proc.returncode == 2 and _one_error_line(proc.stderr)
+            and fingerprint(folder) == before)
+    return good, f"exit {proc.returncode}: {proc.stderr.strip()[:90]}"
+
+
 def ctrl_c_at_startup(d: Path, delay: float):
     proc = _start("trainer.epochs=1", "data.limit=300", f"hydra.run.dir={d / 'startup'}")
     time.sleep(delay)
@@ -369,13 +407,15 @@ def scenarios(d: Path) -> list[tuple[str, str, callable]]:
     """(family, what, the scenario)."""
     term, hup, intr = signal.SIGTERM, signal.SIGHUP, signal.SIGINT
     joblib = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
-    fam_c, fam_s = "Concurrency", "Signals"
+    fam_c, fam_s, fam_f = "Concurrency", "Signals", "A folder holds finished results"
     return [
         (fam_c, "two runs into one run folder at once", lambda: two_into_one(d, "run2", False)),
         (fam_c, "two sweeps into one sweep folder at once", lambda: two_into_one(d, "sw2", True)),
         (fam_c, "two first-time MLflow trackers on one new store", lambda: two_trackers(d)),
         (fam_c, "two searches of one kept study at once", lambda: two_searches(d)),
         (fam_c, "compare while the sweep's jobs train", lambda: compare_live(d)),
+        (fam_f, "resume in a read-only run folder", lambda: read_only_resume(d, False)),
+        (fam_f, "resume in a read-only sweep folder", lambda: read_only_resume(d, True)),
         (fam_s, "SIGHUP to a run (a closed terminal)", lambda: signal_run(d, "hup", [hup])),
         (fam_s, "SIGTERM to a run", lambda: signal_run(d, "term", [term])),
         (fam_s, "Ctrl-C to a run", lambda: signal_run(d, "int", [intr])),
@@ -390,6 +430,7 @@ def scenarios(d: Path) -> list[tuple[str, str, callable]]:
          lambda: signal_sweep(d, "jterm2", [term, term], joblib)),
         (fam_s, "SIGTERM to a basic sweep's command",
          lambda: signal_sweep(d, "bterm", [term], [])),
+        (fam_s, "joblib's resource tracker killed mid-sweep", lambda: tracker_killed(d)),
         (fam_s, "Ctrl-C 0.3 s into start-up", lambda: ctrl_c_at_startup(d, 0.3)),
         (fam_s, "Ctrl-C 1.5 s into start-up", lambda: ctrl_c_at_startup(d, 1.5)),
     ]

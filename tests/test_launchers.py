@@ -1,6 +1,8 @@
 """Sweeps through Hydra's launchers: same runs, same tables, jobs x threads <= cores."""
 
 import json
+import os
+import signal
 
 import pandas as pd
 import pytest
@@ -62,3 +64,29 @@ def test_ray_launcher_on_a_local_ray_instance(tmp_path):
     table = _table(tmp_path)
     assert len(table) == 2 and set(table.status) == {"ok"}
     assert json.loads((tmp_path / "0" / "metrics.json").read_text())["threads"] == 1
+
+
+def test_a_killed_joblib_tracker_is_relaunched_quietly_with_its_messages_in_the_log(
+        tmp_path, capfd, caplog):
+    """The relaunched tracker does not know the files its predecessor held: its tracebacks for
+    them go to the sweep folder's log, the terminal gets one line."""
+    from joblib.externals.loky.backend import resource_tracker as rt
+
+    from hydra_plugins.reducer_sweep.tracker import quiet_relaunch
+
+    log_file = tmp_path / "resource_tracker.log"
+    quiet_relaunch(log_file)
+    tracker = rt.ResourceTracker()
+    tracker.ensure_running()
+    os.kill(tracker._pid, signal.SIGKILL)
+    os.waitpid(tracker._pid, 0)
+    tracker._pid = None  # reaped here; loky would otherwise wait on it again
+    with caplog.at_level("WARNING"):
+        tracker.unregister(str(tmp_path / "held-by-the-dead-one"), "folder")  # relaunches
+    assert tracker._pid is not None
+    os.close(tracker._fd)  # the relaunched tracker reads to the end, then exits
+    os.waitpid(tracker._pid, 0)
+    assert "KeyError" in log_file.read_text() and "held-by-the-dead-one" in log_file.read_text()
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "died unexpectedly" not in captured.err
+    assert [r.message for r in caplog.records if "tracker was killed" in r.message]

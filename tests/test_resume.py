@@ -19,8 +19,8 @@ from experiments.resume import resume_command
 from experiments.train import train
 from reducers.checkpoint import load_checkpoint
 from reducers.errors import CheckpointError, ConfigError
-from tests.helpers import (ROOT, TINY, StopAfter, run_cli, stopped_then_resumed,
-                           without_timings)
+from tests.helpers import (ROOT, TINY, StopAfter, run_cli, run_cli_read_only,
+                           stopped_then_resumed, without_timings)
 
 # small but slow enough per epoch (100 steps) that the signal lands mid-training
 RUN = ["trainer.epochs=8", "data.limit=2000", "model.net.hidden=[64]", "trainer.batch_size=16",
@@ -218,6 +218,21 @@ def test_a_refused_command_leaves_the_run_folder_it_names_as_it_was(tmp_path):
         after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
         assert after.keys() == before.keys()
         assert [p for p in before if after[p] != before[p]] == []
+
+
+def test_resume_in_a_read_only_run_folder_is_one_line_and_touches_nothing(tmp_path):
+    run = tmp_path / "run"
+    done = run_cli(*TINY, "score.figures=false", "trainer.epochs=1", f"hydra.run.dir={run}")
+    assert done.returncode == 0, done.stderr
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    resumed = run_cli_read_only(run, *TINY, "score.figures=false", "trainer.epochs=2",
+                                "trainer.resume=true", f"hydra.run.dir={run}")
+    assert resumed.returncode == 2, resumed.stderr
+    assert resumed.stderr.strip() == (f"error: cannot write {run}: Read-only file "
+                                      "system; make it writable or choose another folder "
+                                      "(paths.output_root=... or hydra.run.dir=...)")
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before
 
 
 def test_a_signal_while_scoring_is_an_interruption_that_resume_finishes(

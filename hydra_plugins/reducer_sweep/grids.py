@@ -105,7 +105,7 @@ class GridsSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, BasicSwee
                     jobs.append(job)
         if self.lock is None:  # one sweep writes in a folder at a time
             self.lock = FolderLock(Path(self.config.hydra.sweep.dir), "hydra.sweep.dir").acquire()
-            self.clear_stale_stop()
+            self.folder_locked()
         refuse_replacing(self.config, jobs)  # before multirun.yaml or any job is written
         self.runs_planned = len(jobs)
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))

@@ -94,7 +94,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         self.catch_signals()
         lock = FolderLock(Path(self.config.hydra.sweep.dir), "hydra.sweep.dir").acquire()
         try:
-            self.clear_stale_stop()
+            self.folder_locked()
             self.job_idx = self._first_free_job()
             self._search(arguments)
         finally:

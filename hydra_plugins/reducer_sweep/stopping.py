@@ -20,13 +20,14 @@ from typing import Optional
 
 from experiments.folders import STOPPING
 from experiments.runtime import STOP
+from hydra_plugins.reducer_sweep.tracker import TRACKER_LOG, quiet_relaunch
 from reducers.interrupt import SIGNALS
 
 log = logging.getLogger(__name__)
 
 
 class StoppingCleanly:
-    """A sweeper mixin: ``catch_signals()`` when the sweep starts, ``clear_stale_stop()`` once
+    """A sweeper mixin: ``catch_signals()`` when the sweep starts, ``folder_locked()`` once
     the sweep folder is locked, ``release_signals()`` when it ends (see the module's doc)."""
 
     signalled: Optional[int] = None  # the first signal this command's handler received
@@ -36,10 +37,13 @@ class StoppingCleanly:
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._on_signal) for s in SIGNALS}
 
-    def clear_stale_stop(self) -> None:
-        """A ``.stopping`` left by a command that was killed outright: not this sweep's."""
+    def folder_locked(self) -> None:
+        """Clears a ``.stopping`` left by a command that was killed outright (not this
+        sweep's), and keeps a relaunched joblib helper's messages in the folder's
+        ``resource_tracker.log`` (see ``tracker``)."""
         if self.signalled is None:
             self._marker().unlink(missing_ok=True)
+        quiet_relaunch(self._marker().parent / TRACKER_LOG)
 
     def release_signals(self) -> None:
         """After the launcher returned: every job has recorded its state."""
