@@ -86,7 +86,9 @@ def _last_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def run_check(command: str, how: str, scratch: Path, expect: int = 0) -> str | None:
-    argv = words(command)
+    # a page's own folders (hydra.run.dir=outputs/..., checkpoint=outputs/...) go to the
+    # scratch folder too: a second check must not find the first one's finished runs there
+    argv = [re.sub(r"=outputs/", f"={scratch}/outputs/", a) for a in words(command)]
     app, args = app_of(argv)
     scratch.mkdir(parents=True, exist_ok=True)
     if how == "help":

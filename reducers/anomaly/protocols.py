@@ -84,4 +84,5 @@ def tested_on(split, test):
                    y_train=np.concatenate([split.y_train, split.y_test]),
                    x_test=np.concatenate([test.x_train, test.x_test]),
                    y_test=np.concatenate([test.y_train, test.y_test]),
-                   name=f"{split.name}, tested on {test.name}")
+                   name=f"{split.name}, tested on {test.name}", rows_train=None,
+                   rows_test=None)

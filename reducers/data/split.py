@@ -46,6 +46,8 @@ class Split:
     class_names: tuple[str, ...] | None = None  # label i is class_names[i]; None: i itself
     scaling: dict | None = None  # tables: the Scaling fitted on the training split, as a dict
     load_seconds: float | None = None  # reading the file (tables)
+    rows_train: np.ndarray | None = None  # (N,) each training row's place in the data as
+    rows_test: np.ndarray | None = None  # loaded (a table: its row in the file, 0 = first)
 
     @property
     def input_dim(self) -> int:
@@ -96,11 +98,12 @@ def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed
                         f"{len(classes)} classes; use more {noun} or a test_fraction near 0.5")
     from sklearn.model_selection import train_test_split  # a second to import: only when used
 
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=test_fraction, stratify=y, random_state=seed)
+    x_tr, x_te, y_tr, y_te, rows_tr, rows_te = train_test_split(
+        x, y, np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed)
     return Split(np.ascontiguousarray(x_tr, np.float32), y_tr.astype(np.int64),
                  np.ascontiguousarray(x_te, np.float32), y_te.astype(np.int64),
-                 image_shape, name, class_names=class_names)
+                 image_shape, name, class_names=class_names, rows_train=rows_tr,
+                 rows_test=rows_te)
 
 
 def random_split(x: np.ndarray, *, test_fraction: float, seed: int,
@@ -115,7 +118,8 @@ def random_split(x: np.ndarray, *, test_fraction: float, seed: int,
     order = np.random.default_rng(seed).permutation(len(x))
     test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
     return Split(np.ascontiguousarray(x[train], np.float32), None,
-                 np.ascontiguousarray(x[test], np.float32), None, image_shape, name)
+                 np.ascontiguousarray(x[test], np.float32), None, image_shape, name,
+                 rows_train=train, rows_test=test)
 
 
 def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
@@ -200,5 +204,6 @@ def carve_validation(split: Split, fraction: float, seed: int) -> tuple[Split, n
                                   stratify=split.y_train if split.labelled else None)
     train, val = np.sort(train), np.sort(val)
     kept = replace(split, x_train=np.ascontiguousarray(split.x_train[train]),
-                   y_train=split.y_train[train] if split.labelled else None)
+                   y_train=split.y_train[train] if split.labelled else None,
+                   rows_train=None if split.rows_train is None else split.rows_train[train])
     return kept, np.ascontiguousarray(split.x_train[val])
