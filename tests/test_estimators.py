@@ -66,8 +66,11 @@ def test_nested_parts_are_parameters_and_none_stands_for_their_defaults():
     given = KLWeighting(beta=2)
     other = VAEReducer(kl=given).set_params(kl__beta=8, net__hidden=[16])
     assert given.beta == 2 and other.kl.beta == 8 and other.net.hidden == [16]
-    with_term = VAEReducer(embedding=TSNETerm(weight=10)).set_params(embedding__perplexity=5)
+    with_term = VAEReducer(embedding=TSNETerm(weight=10, batch=32), **QUICK).set_params(
+        embedding__perplexity=5)
     assert with_term.get_params()["embedding__perplexity"] == 5
+    with_term.fit(np.random.default_rng(0).random((80, 6)))
+    assert "train_tsne" in with_term.history_[-1]  # the term was in the loss
     with pytest.raises(ValueError, match="kl__bta"):
         vae.set_params(kl__bta=1)
     with pytest.raises(ValueError, match="embedding is None"):
@@ -101,7 +104,7 @@ def test_inputs_as_users_have_them(rng=np.random.default_rng(0)):
         VAEReducer().transform(frame)
     with pytest.raises(ValueError, match="needs images"):
         VAEReducer(net=Conv()).fit(frame)
-    with pytest.raises(TypeError, match="net must be a MLP"):
+    with pytest.raises(TypeError, match="net must be MLP"):
         VAEReducer(net="mlp").fit(frame)
     with pytest.raises(ValueError, match="beyond float32"):
         AutoencoderReducer(scale="none", **QUICK).fit(frame * 1e300)
@@ -192,3 +195,26 @@ def test_the_optimizer_parts_defaults_are_the_command_lines():
         assert part.fused == conf.fused and part.momentum == conf.get("momentum", 0.0)
     with pytest.raises(ValueError, match="momentum"):
         Optimizer(momentum=0.9)  # Adam's has none
+
+
+def test_a_validation_set_and_early_stopping_as_the_command_line_carves_them(tmp_path):
+    import torch
+
+    from reducers.data import load_mnist5k
+    from tests.helpers import run_cli
+
+    run = tmp_path / "run"
+    done = run_cli("model=ae", "trainer.epochs=6", "data.limit=600", "model.net.hidden=[32]",
+                   "trainer.val_fraction=0.2", "trainer.early_stopping=2",
+                   "trainer.restore_best=true", "trainer.progress=false", "score.figures=false",
+                   f"trainer.threads={torch.get_num_threads()}", f"hydra.run.dir={run}")
+    assert done.returncode == 0, done.stderr
+    split = load_mnist5k(limit=600)
+    ae = AutoencoderReducer(net=MLP(hidden=[32]), val_fraction=0.2, scale="none",
+                            trainer=TrainerSettings(epochs=6, early_stopping=2,
+                                                    restore_best=True))
+    ae.fit(split.x_train, split.y_train)
+    assert "val_loss" in ae.history_[-1]
+    np.testing.assert_array_equal(ae.transform(split.x_test), np.load(run / "codes.npz")["test"])
+    with pytest.raises(ValueError, match="trainer__early_stopping needs a validation set"):
+        AutoencoderReducer(trainer=TrainerSettings(early_stopping=2)).fit(split.x_test)

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from reducers.data.scaling import Scale, Scaling
+from reducers.data.split import Split, SplitSettings, carve_validation
 
 
 def fit_rows(estimator, X) -> tuple[np.ndarray, tuple[int, int] | None, Scaling]:
@@ -26,6 +27,22 @@ def fit_rows(estimator, X) -> tuple[np.ndarray, tuple[int, int] | None, Scaling]
     else:
         scaling = Scaling.fit(estimator.scale, x.astype(np.float64, copy=False))
     return _scaled(scaling, x), image_shape, scaling
+
+
+def validation_rows(x: np.ndarray, y, image_shape, fraction: float, trainer):
+    """(training rows, validation rows or None): ``fraction`` of the rows ``x``, carved as the
+    command line's ``trainer.val_fraction`` carves them (stratified by ``y`` when given; the
+    data's default split seed); none without one, which ``trainer``'s early stopping needs."""
+    if not fraction:
+        for key in ("early_stopping", "restore_best"):
+            if getattr(trainer, key):
+                raise ValueError(f"trainer__{key} needs a validation set: set val_fraction "
+                                 "(e.g. 0.1)")
+        return x, None
+    labels = None if y is None else np.unique(np.asarray(y), return_inverse=True)[1]
+    whole = Split(x, labels, x[:0], None, image_shape, "X")
+    kept, x_val = carve_validation(whole, fraction, SplitSettings().seed)
+    return kept.x_train, x_val
 
 
 def rows(estimator, X) -> np.ndarray:

@@ -6,7 +6,9 @@ the reconstruction loss, then the parts, each the library's own settings object 
 home of defaults: ``net`` (``MLP`` or ``Conv``), ``kl`` (the VAE's ``KLWeighting``),
 ``embedding`` (a neighbour-embedding term, ``TSNETerm`` or ``UMAPTerm``), ``trainer``
 (``TrainerSettings``) and ``optimizer`` (``Optimizer``). None stands for the part's defaults,
-which are the command line's. A part's fields are parameters too, scikit-learn's way:
+which are the command line's. Then ``scale`` (numbers that are not ``uint8`` pixels),
+``val_fraction`` (a validation set for the trainer's early stopping), ``random_state`` and
+``verbose`` (the progress bar). A part's fields are parameters too, scikit-learn's way:
 ``set_params(kl__beta=4, net__hidden=[64])`` or ``GridSearchCV(..., {"kl__beta": [1, 4]})``.
 
 ``fit`` seeds torch with ``random_state`` inside a forked random state (the caller's is left
@@ -27,6 +29,7 @@ from reducers.base import NetworkSettings
 from reducers.checkpoint import build_model, load_checkpoint
 from reducers.data.scaling import Scale, Scaling
 from reducers.data.table import TableSettings
+from reducers.embedding_terms import EmbeddingTerm
 from reducers.estimators import inputs
 from reducers.losses import KLWeighting
 from reducers.networks import MLP, Conv
@@ -40,6 +43,7 @@ from reducers.vae import VAE
 
 # the parts and what None stands for (``embedding``: no term)
 PARTS = {"net": MLP, "embedding": None, "trainer": TrainerSettings, "optimizer": Optimizer}
+PART_TYPES = {**PARTS, "embedding": EmbeddingTerm}  # what each part must be (Conv is an MLP)
 
 
 class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -48,32 +52,25 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     per epoch), ``n_iter_`` (epochs trained), ``scaling_``, ``image_shape_``."""
 
     model_class = Autoencoder
-    parts = PARTS
+    parts, part_types = PARTS, PART_TYPES
 
     def __init__(self, n_components=NetworkSettings.latent_dim, *,
                  recon=NetworkSettings.recon.value, net=None, embedding=None, trainer=None,
-                 optimizer=None, scale=TableSettings.scale.value, random_state=0,
-                 verbose=False):
+                 optimizer=None, scale=TableSettings.scale.value, val_fraction=0.0,
+                 random_state=0, verbose=False):
         self.n_components, self.recon, self.net, self.embedding = \
             n_components, recon, net, embedding
         self.trainer, self.optimizer, self.scale = trainer, optimizer, scale
-        self.random_state, self.verbose = random_state, verbose
+        self.val_fraction, self.random_state, self.verbose = val_fraction, random_state, verbose
 
     def fit(self, X, y=None):
-        """Train on ``X`` (``y`` is kept only for ``heldout_knn_scorer``)."""
+        """Train on ``X``; ``y`` (labels) only stratifies the validation rows and serves
+        ``heldout_knn_scorer``: the reducers learn without labels."""
         x, image_shape, scaling = inputs.fit_rows(self, X)
         self._check_parts(image_shape)
-        settings = dataclasses.replace(self.part("trainer"), progress=bool(self.verbose))
-        seed = _seed(self.random_state)
-        rows = torch.from_numpy(x)
-        with denormals_flushed(True), torch.random.fork_rng():
-            torch.manual_seed(seed)
-            model = self.model_class(input_dim=x.shape[1], image_shape=image_shape,
-                                     **self._model_settings())
-            optimizer = self.part("optimizer").build(model.parameters())
-            augment = settings.augment(image_shape)
-            model.fit_neighbours(rows, augment)
-            result = Trainer(settings, augment=augment).fit(model, optimizer, rows, seed=seed)
+        x_train, x_val = inputs.validation_rows(x, y, image_shape, self.val_fraction,
+                                                self.part("trainer"))
+        model, result = self._train(x_train, x_val, image_shape)
         if result.status is Status.diverged:
             where = result.diverged or {}
             raise ValueError(f"training diverged (a non-finite loss at epoch "
@@ -81,10 +78,26 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                              "data (scale='minmax')")
         self.model_, self.scaling_, self.image_shape_ = model, scaling, image_shape
         self.history_, self.n_iter_ = result.history, len(result.history)
-        self.embedding_ = encode(model, rows)  # (N, n_components)
+        self.embedding_ = encode(model, torch.from_numpy(x))  # (N, n_components), every row
         self._n_features_out = self.n_components
         self._fit_labels = None if y is None else np.asarray(y)
         return self
+
+    def _train(self, x_train: np.ndarray, x_val: np.ndarray | None, image_shape):
+        """The model and the trainer's result, built and run in the command line's order."""
+        settings = dataclasses.replace(self.part("trainer"), progress=bool(self.verbose))
+        seed, rows = _seed(self.random_state), torch.from_numpy(x_train)
+        with denormals_flushed(True), torch.random.fork_rng():
+            torch.manual_seed(seed)
+            model = self.model_class(input_dim=rows.shape[1], image_shape=image_shape,
+                                     **self._model_settings())
+            optimizer = self.part("optimizer").build(model.parameters())
+            augment = settings.augment(image_shape)
+            model.fit_neighbours(rows, augment)
+            result = Trainer(settings, augment=augment).fit(
+                model, optimizer, rows, seed=seed,
+                x_val=None if x_val is None else torch.from_numpy(x_val))
+        return model, result
 
     def fit_transform(self, X, y=None):
         return self.fit(X, y).embedding_
@@ -176,19 +189,13 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 "embedding": copy.deepcopy(self.part("embedding"))}
 
     def _check_parts(self, image_shape) -> None:
-        for name, kind in self._part_types().items():
+        for name, kind in self.part_types.items():
             part = self.part(name)
             if part is not None and not isinstance(part, kind):
-                raise TypeError(f"{name} must be {_names(kind)} (or None: the defaults), "
+                raise TypeError(f"{name} must be {kind.__name__} (or None: the defaults), "
                                 f"not {part!r}")
         if isinstance(self.part("net"), Conv) and image_shape is None:
             raise ValueError("net=Conv(...) needs images: pass X as (N, height, width)")
-
-    def _part_types(self) -> dict:
-        from reducers.embedding_terms import EmbeddingTerm
-
-        return {"net": MLP, "embedding": EmbeddingTerm, "trainer": TrainerSettings,
-                "optimizer": Optimizer}
 
 
 class AutoencoderReducer(NetworkReducer):
@@ -200,15 +207,15 @@ class VAEReducer(NetworkReducer):
     (beta, scaling, schedule). Adds ``sample``."""
 
     model_class = VAE
-    parts = {**PARTS, "kl": KLWeighting}
+    parts, part_types = {**PARTS, "kl": KLWeighting}, {**PART_TYPES, "kl": KLWeighting}
 
     def __init__(self, n_components=NetworkSettings.latent_dim, *,
                  recon=NetworkSettings.recon.value, net=None, kl=None, embedding=None,
-                 trainer=None, optimizer=None, scale=TableSettings.scale.value, random_state=0,
-                 verbose=False):
+                 trainer=None, optimizer=None, scale=TableSettings.scale.value,
+                 val_fraction=0.0, random_state=0, verbose=False):
         super().__init__(n_components, recon=recon, net=net, embedding=embedding,
                          trainer=trainer, optimizer=optimizer, scale=scale,
-                         random_state=random_state, verbose=verbose)
+                         val_fraction=val_fraction, random_state=random_state, verbose=verbose)
         self.kl = kl
 
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
@@ -223,9 +230,6 @@ class VAEReducer(NetworkReducer):
     def _model_settings(self) -> dict:
         return {**super()._model_settings(), "kl": copy.deepcopy(self.part("kl"))}
 
-    def _part_types(self) -> dict:
-        return {**super()._part_types(), "kl": KLWeighting}
-
 
 def _seed(random_state) -> int:
     """A torch seed from scikit-learn's ``random_state`` (an int, None or a RandomState)."""
@@ -234,8 +238,3 @@ def _seed(random_state) -> int:
     from sklearn.utils import check_random_state
 
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def _names(kind) -> str:
-    return "a " + kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__
-                                                                           for k in kind)
