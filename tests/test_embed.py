@@ -63,3 +63,10 @@ def test_embed_writes_every_row_of_a_csv_in_file_order_with_its_number(tmp_path)
     test = codes[codes.split == "test"]
     as_written = set(map(tuple, test[["z1", "z2"]].values.astype(np.float32)))
     assert len(test) == 36 and as_written == set(map(tuple, npz["test"]))
+    from reducers.estimators import AutoencoderReducer  # Python's door: the same, in order
+
+    ae = AutoencoderReducer.from_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    codes_in_order = ae.transform(wine.drop(columns="cultivar"))
+    assert list(ae.feature_names_in_) == list(wine.columns[:-1])
+    np.testing.assert_allclose(codes_in_order, codes[["z1", "z2"]].values, rtol=0,
+                               atol=1e-6)  # one batch of 178 here, two there: last bits
