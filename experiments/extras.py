@@ -6,9 +6,9 @@ import re
 
 from reducers.errors import ConfigError
 
-SEARCH = re.compile(r"hparams_search=|hydra/sweeper=(search|optuna)\b")  # an Optuna search
+SEARCH = re.compile(r"hparams_search=|hydra/sweeper=search\b")  # an Optuna search
 # optional features: the arguments that need them, the module, its package and its extra
-EXTRAS = ((SEARCH, "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper", "optuna"),
+EXTRAS = ((SEARCH, "optuna", "optuna", "optuna"),
           (re.compile(r"hydra/launcher=(local|slurm|submitit_\w+)$"),
            "hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher", "cluster"),
           (re.compile(r"hydra/launcher=ray"), "hydra_plugins.hydra_ray_launcher",
@@ -17,8 +17,7 @@ EXTRAS = ((SEARCH, "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper",
           (re.compile(r"tracking=tensorboard$"), "tensorboard", "tensorboard", "tensorboard"),
           (re.compile(r"model=(.*,)?umap(,|$)"), "umap", "umap-learn", "umap"))
 # what Hydra cannot load when a plugin is missing (a preset or a config that names it)
-PLUGIN_EXTRAS = {"hydra/sweeper/optuna": "optuna", "hydra/sweeper/search": "optuna",
-                 "hydra/sweeper/sampler": "optuna", "hydra/launcher/submitit": "cluster",
+PLUGIN_EXTRAS = {"hydra/launcher/submitit": "cluster",
                  "hydra/launcher/local": "cluster", "hydra/launcher/slurm": "cluster",
                  "hydra/launcher/ray": "ray"}
 

@@ -1,10 +1,8 @@
-"""The private names of torch, Hydra and hydra-optuna-sweeper that the project relies on, each
-kept in one adapter (``reducers/torch_internals.py``,
-``hydra_plugins/reducer_sweep/hydra_internals.py``, ``.../optuna_internals.py``) that states the
-release it was written for. Each test fails loudly, naming what moved, when a release changes
+"""The private names of torch and Hydra that the project relies on, each kept in one adapter
+(``reducers/torch_internals.py``, ``hydra_plugins/reducer_sweep/hydra_internals.py``) that
+states the release it was written for. Each test fails loudly, naming what moved, when a release changes
 them, and each fallback is run here as a newer release would run it."""
 
-import pytest
 import torch
 
 from hydra_plugins.reducer_sweep import hydra_internals
@@ -73,27 +71,3 @@ def test_where_the_private_module_is_gone_plugin_discovery_finds_the_basic_sweep
     found = hydra_internals.basic_sweeper("no.such.module")  # as a release that moved it
     assert found is hydra_internals.basic_sweeper() and found.__name__ == "BasicSweeper"
     assert all(hasattr(found, name) for name in hydra_internals.USED)
-
-
-def test_the_optuna_plugin_still_has_what_search_was_written_for():
-    optuna_internals = pytest.importorskip("hydra_plugins.reducer_sweep.optuna_internals")
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    gone = optuna_internals.missing()
-    assert gone == [], (f"hydra-optuna-sweeper lacks {gone} (the search was written for "
-                        f"{optuna_internals.WRITTEN_FOR}); update optuna_internals.py")
-
-
-def test_without_the_plugins_private_reading_of_directions_the_search_reads_them(monkeypatch):
-    optuna_internals = pytest.importorskip("hydra_plugins.reducer_sweep.optuna_internals")
-    impl = pytest.importorskip("hydra_plugins.hydra_optuna_sweeper._impl")
-    settings = dict(sampler=None, direction="minimize", storage=None, study_name="x",
-                    n_trials=1, n_jobs=1, max_failure_rate=0.0, search_space=None,
-                    custom_search_space=None, params=None)
-    plugin = optuna_internals.Plugin(**settings)
-    assert plugin.directions() == ["minimize"]
-    monkeypatch.delattr(impl.OptunaSweeperImpl, "_get_directions")  # a release without it
-    assert plugin.directions() == ["minimize"]
-    monkeypatch.delattr(impl.OptunaSweeperImpl, "_configure_trials")
-    with pytest.raises(ValueError, match="lacks OptunaSweeperImpl._configure_trials: the search "
-                                         "was written for hydra-optuna-sweeper 1.3"):
-        plugin.overrides([], {}, {})

@@ -5,6 +5,7 @@ without its extra is one line naming the pip command."""
 
 import csv
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -72,6 +73,44 @@ def test_mlflow_reads_back_a_joblib_sweep_as_a_parent_and_its_children(tmp_path)
     assert len(again) == 5
     assert sorted(r.data.metrics.get("knn_acc", -1) for r in again) == \
         sorted(r.data.metrics.get("knn_acc", -1) for r in runs)
+    # and `mlflow ui`, started in this environment (with the [optuna] extra), serves them
+    served = served_runs(f"sqlite:///{tmp_path / 'mlflow.db'}", experiment.experiment_id)
+    assert sorted(r["info"]["run_id"] for r in served) == sorted(r.info.run_id for r in runs)
+
+
+def served_runs(store: str, experiment_id: str) -> list[dict]:
+    """The runs of an experiment as ``mlflow ui`` on a free loopback port serves them over
+    HTTP (its REST API); the server is stopped after."""
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri",
+                               store, "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api/2.0/mlflow/runs/search"
+    body = json.dumps({"experiment_ids": [experiment_id], "max_results": 100}).encode()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    return json.loads(answer.read())["runs"]
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("mlflow ui did not serve: " +
+                                         server.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.5)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def test_a_server_that_does_not_answer_is_one_line_before_any_run(tmp_path, capsys):
@@ -127,8 +166,7 @@ def test_a_tracker_without_its_package_is_one_line_before_any_run(monkeypatch):
 
 
 @pytest.mark.parametrize("modules, args, package, extra", [
-    (["hydra_plugins.hydra_optuna_sweeper"], ["hparams_search=vae_optuna"],
-     "hydra-optuna-sweeper", "optuna"),
+    (["optuna"], ["hparams_search=vae_optuna"], "optuna", "optuna"),
     (["hydra_plugins.hydra_submitit_launcher"], ["-m", "hydra/launcher=slurm"],
      "hydra-submitit-launcher", "cluster"),
     (["hydra_plugins.hydra_ray_launcher"], ["-m", "hydra/launcher=ray"], "hydra-ray-launcher",

@@ -1,5 +1,6 @@
-"""``hydra/sweeper=search`` (what ``hparams_search=...`` selects): Optuna's sampling, through
-the hydra-optuna-sweeper plugin (the ``[optuna]`` extra), as a search that survives its trials.
+"""``hydra/sweeper=search`` (what ``hparams_search=...`` selects): Optuna's sampling (the
+``[optuna]`` extra) over a search space in Hydra's sweep syntax (``search_space``), as a search
+that survives its trials.
 
 - No trial is given a made-up value. A trial whose run **diverged** is told to Optuna as
   **pruned**: TPE ranks a pruned trial without intermediate values below every finished one,
@@ -26,18 +27,17 @@ the hydra-optuna-sweeper plugin (the ``[optuna]`` extra), as a search that survi
 import logging
 import math
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
 
-from hydra.core.config_store import ConfigStore
+from hydra.core.plugins import Plugins
 from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 from experiments.folders import FolderLock
 from hydra_plugins.reducer_sweep.finished import finished_jobs
-from hydra_plugins.reducer_sweep.optuna_internals import Plugin
+from hydra_plugins.reducer_sweep import search_space
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
 from hydra_plugins.reducer_sweep.stopping import StoppingCleanly
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
@@ -48,22 +48,6 @@ from reducers.status import Status
 log = logging.getLogger(__name__)
 EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
 STORAGE_FIX = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
-
-try:  # the plugin's configs need hydra and omegaconf only; without it there is no `search`
-    from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
-except ImportError:
-    OptunaSweeperConf = None
-
-if OptunaSweeperConf is not None:
-    @dataclass
-    class SearchSweeperConf(OptunaSweeperConf):
-        _target_: str = "hydra_plugins.reducer_sweep.search.SearchSweeper"
-        n_jobs: int = 1  # trials asked at once: as many as the launcher runs side by side
-        max_failure_rate: float = 1.0
-
-    ConfigStore.instance().store(group="hydra/sweeper", name="search", node=SearchSweeperConf,
-                                 provider="reducer-sweep")
-
 
 class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper):
     study_lock: Optional[FolderLock] = None  # the kept study's, while this command searches
@@ -76,17 +60,17 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         if not 0 <= settings["max_failure_rate"] <= 1:
             raise ConfigError(f"hydra.sweeper.max_failure_rate={settings['max_failure_rate']} "
                               "is invalid: must be between 0 and 1")
-        self.optuna = Plugin(**settings)  # the plugin's parsing of the search space
+        self.sampler_config, self.params = settings["sampler"], settings["params"]
+        self.direction_setting = settings["direction"]
         self.storage, self.study_name = settings["storage"], settings["study_name"]
         self.n_trials, self.n_jobs = settings["n_trials"], settings["n_jobs"]
         self.max_failure_rate = settings["max_failure_rate"]
         self.job_idx = 0
 
     def setup(self, *, hydra_context, task_function, config) -> None:
-        self.optuna.setup(hydra_context=hydra_context, task_function=task_function,
-                          config=config)
         self.config, self.hydra_context = config, hydra_context
-        self.launcher = self.optuna.launcher
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config)
         self.survive_crashes()
         self.show_progress()
 
@@ -125,7 +109,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the study is logged below
         distributions, fixed = self._search_space(arguments)
         self.validate_batch_is_legal(every_value(distributions, fixed))  # before any trial runs
-        directions = self.optuna.directions()
+        directions = search_space.directions(self.direction_setting)
         if len(directions) != 1:
             raise ConfigError("hydra.sweeper.direction: a search here has one objective "
                               "(optimized_metric and optimized_direction)")
@@ -144,8 +128,8 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         failed = ran = 0
         self.runs_planned = to_go
         while to_go > 0:
-            trials = [study.ask() for _ in range(min(self.n_jobs, to_go))]
-            overrides = self.optuna.overrides(trials, distributions, fixed)
+            trials = [study.ask(distributions) for _ in range(min(self.n_jobs, to_go))]
+            overrides = [search_space.overrides(trial, fixed) for trial in trials]
             self.validate_batch_is_legal(overrides)  # a bad key or value: one line, no run
             results = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
             returned = {r.hydra_cfg.hydra.job.num: r for r in results if r.hydra_cfg}
@@ -179,11 +163,12 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         self._write_results(study)
 
     def _search_space(self, arguments: List[str]):
-        """Optuna's distributions and the fixed values, from ``params`` and the command line
-        (as the plugin parses them); a grid sampler gets its grid."""
-        distributions, fixed = self.optuna.search_space(arguments)
-        grid = self.optuna.grid(distributions)
-        if grid is not None:
+        """Optuna's distributions and the fixed values, from ``params`` and the command line;
+        the sampler (a grid sampler gets its grid, and runs each point once at most)."""
+        distributions, fixed = search_space.parse(self.params, arguments)
+        self.sampler = search_space.sampler(self.sampler_config, distributions)
+        grid = getattr(self.sampler, "_search_space", None)
+        if isinstance(grid, dict):
             self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
         return distributions, fixed
 
@@ -204,7 +189,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
                 "(hydra.sweeper.study_name=...)").acquire()
         with locked(f"{db}.lock") if db is not None else nullcontext():
             return optuna.create_study(study_name=self.study_name, storage=self._storage(),
-                                       sampler=self.optuna.sampler, directions=directions,
+                                       sampler=self.sampler, directions=directions,
                                        load_if_exists=True)
 
     def _storage(self):
