@@ -2,6 +2,7 @@
 the command line ends with them, and the command line rebuilds them."""
 
 import pandas as pd
+import pytest
 
 from experiments.anomaly_tables import main
 from experiments.compare import main as compare_main
@@ -34,6 +35,7 @@ def test_a_sweep_ends_with_per_class_tables(tmp_path, capsys):
     assert "python -m experiments.anomaly_tables" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 8 s on 2 cores: CI runs it with the slow tests
 def test_the_tables_say_which_test_set_and_keep_two_apart(tmp_path):
     """Runs tested on another dataset (heldout=) are labelled with it; merged with runs on
     the data's own split, each detector's column names its test set."""

@@ -5,7 +5,6 @@ spellings of earlier versions, the help pages, and tab completion of the console
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,23 +27,16 @@ BAD = [("experiments.train", "model=transformer"),
 HELP = [("experiments.train", "--help")]  # the other pages: tests/test_schemas.py, in-process
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Every command above, two at a time (each is a fresh Python: ~3 s)."""
-    base = tmp_path_factory.mktemp("cli")
-
-    def attempt(case):
-        index, (module, args) = case
-        folder = base / str(index)
-        return folder, run_cli(*args.split(), f"hydra.run.dir={folder}",
-                               f"hydra.sweep.dir={folder}", module=module)
-    with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(attempt, enumerate(BAD + HELP)))
+def attempt(module: str, args: str, folder):
+    """One command as a user types it (a fresh Python: ~3 s), its folders in ``folder``."""
+    return run_cli(*args.split(), f"hydra.run.dir={folder}", f"hydra.sweep.dir={folder}",
+                   module=module)
 
 
 @pytest.mark.parametrize("index", range(len(BAD)), ids=[f"{m} {a}" for m, a in BAD])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, index, tmp_path):
-    folder, proc = runs[index]
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(index, tmp_path):
+    folder = tmp_path / "cli"  # message() below refuses the same input in tmp_path / "run"
+    proc = attempt(*BAD[index], folder)
     module, args = BAD[index]
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
@@ -56,8 +48,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, index, tmp_path):
         assert proc.stderr.strip() == message(app, *args.split(), tmp_path=tmp_path)
 
 
-def test_the_help_page_as_hydra_renders_it(runs):
-    proc = runs[len(BAD)][1]
+def test_the_help_page_as_hydra_renders_it(tmp_path):
+    proc = attempt(*HELP[0], tmp_path / "cli")
     assert proc.returncode == 0
     for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv",

@@ -240,6 +240,7 @@ def test_the_report_is_one_self_contained_page_of_the_same_tables(sweep, tmp_pat
     assert page.count('<table class="sortable">') == md.count("\n|---|")  # one per table
 
 
+@pytest.mark.slow  # 11 s on 2 cores: CI runs it with the slow tests
 def test_the_report_renders_in_a_real_browser(sweep, tmp_path):
     from tests.browser import chromium, render
 

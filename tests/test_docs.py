@@ -1,12 +1,14 @@
 """The documentation cannot drift from the code: the configuration reference is generated and
 must be current, and it lists every key the apps' configs have."""
 
+import pytest
 from omegaconf import OmegaConf
 
 from experiments import docs_reference
 from experiments.docs_reference import APPS, PAGE, compose, hydra_initialised
 
 
+@pytest.mark.slow  # 14 s on 2 cores: CI runs it with the slow tests
 def test_the_committed_configuration_page_is_current():
     assert PAGE.read_text() == docs_reference.generate(), (
         "docs/reference/configuration.md is stale: python -m experiments.docs_reference")

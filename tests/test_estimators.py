@@ -25,6 +25,7 @@ def test_scikit_learns_own_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow  # 15 s on 2 cores: CI runs it with the slow tests
 def test_a_pipeline_a_grid_search_clone_and_pickle_on_the_wine_data(tmp_path):
     import joblib
     from sklearn.base import clone

@@ -9,6 +9,7 @@ its first use compiles for ~45 s."""
 
 import json
 
+import pytest
 from hydra.errors import HydraException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,6 +108,7 @@ def fuzzing(examples: int):
                                            HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # 14 s on 2 cores: CI runs it with the slow tests
 @fuzzing(45)
 @given(overrides=commands())
 def test_any_command_finishes_with_a_record_or_refuses_with_one_line(overrides, tmp_path_factory):
@@ -149,6 +151,7 @@ def test_any_anomaly_command_finishes_or_refuses_with_one_line(overrides, tmp_pa
         assert 0 <= record.metrics["auroc"] <= 1
 
 
+@pytest.mark.slow  # 16 s on 2 cores: CI runs it with the slow tests
 def test_the_fuzzer_reaches_both_outcomes():
     """The draws are not all refusals (or all runs): the strategy explores both sides."""
     refused = finished = 0

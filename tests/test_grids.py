@@ -15,6 +15,7 @@ from tests.helpers import ROOT, run_cli
 FAST = ["trainer.epochs=2", "data.limit=300", "model.net.hidden=[16]", "trainer.progress=false"]
 
 
+@pytest.mark.slow  # 7 s on 2 cores: CI runs it with the slow tests
 def test_a_stored_sweep_adds_the_autoencoder_and_ends_in_tables(tmp_path):
     proc = run_cli("sweep=beta_loss", "model.kl.beta=0,1", "seed=0", *FAST, "score.figures=false",
                    f"hydra.sweep.dir={tmp_path}")

@@ -31,6 +31,7 @@ def test_the_output_root_is_checked(tmp_path, monkeypatch):
         output_root(str(tmp_path / "new"))
 
 
+@pytest.mark.slow  # 22 s on 2 cores: CI runs it with the slow tests
 def test_bad_output_folders_are_one_line_at_the_command_line(tmp_path):
     (tmp_path / "a-file").write_text("x")
     cases = [(["paths.output_root="], "error: paths.output_root='' is invalid"),

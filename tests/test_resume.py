@@ -72,6 +72,7 @@ def test_sighup_a_closed_terminal_stops_the_run_as_sigterm_does(tmp_path):
     assert "trainer.resume=true" in output and "Traceback" not in output
 
 
+@pytest.mark.slow  # 9 s on 2 cores: CI runs it with the slow tests
 def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compose_train):
     run = tmp_path / "run"
     output, record = signalled(run, signal.SIGTERM)
@@ -96,6 +97,7 @@ def test_sigterm_then_resume_ends_with_the_uninterrupted_weights(tmp_path, compo
     assert without_timings(after.metrics) == without_timings(straight.metrics)
 
 
+@pytest.mark.slow  # 13 s on 2 cores: CI runs it with the slow tests
 def test_ctrl_c_stops_a_sweep_with_tables_and_the_sweep_resumes(tmp_path):
     sweep = tmp_path / "sweep"
     proc = start("-m", *RUN, "seed=1,2,3", f"hydra.sweep.dir={sweep}")
@@ -206,6 +208,7 @@ def test_the_resume_command_is_the_users_own_command_continued(monkeypatch, tmp_
         f"trainer.resume=true hydra.sweep.dir={tmp_path}/sweep")
 
 
+@pytest.mark.slow  # 10 s on 2 cores: CI runs it with the slow tests
 def test_a_refused_command_leaves_the_run_folder_it_names_as_it_was(tmp_path):
     run = tmp_path / "run"
     done = run_cli(*TINY, "score.figures=false", f"hydra.run.dir={run}")

@@ -320,6 +320,7 @@ def test_compare_marks_label_metrics_of_unlabelled_runs(compose_train, wine_csv,
     assert "Sorted by `trustworthiness`" in (tmp_path / "out2" / "comparison.md").read_text()
 
 
+@pytest.mark.slow  # 12 s on 2 cores: CI runs it with the slow tests
 def test_a_sweep_on_a_table_and_the_command_line_errors(tmp_path, wine_csv):
     sweep = tmp_path / "sweep"
     done = run_cli("-m", "data=table", f"data.path={wine_csv}", "data.label=cultivar",

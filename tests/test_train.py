@@ -57,6 +57,7 @@ def test_diverged_run_is_recorded_not_scored(compose_train, tmp_path):
     assert not (tmp_path / "checkpoint.pt").exists() and not (tmp_path / "scatter.png").exists()
 
 
+@pytest.mark.slow  # 14 s on 2 cores: CI runs it with the slow tests
 def test_the_same_settings_twice_give_identical_metrics_and_history(compose_train, tmp_path):
     """Seeded init, batch order and sampling, fixed threads: every number repeats exactly
     (timings aside)."""
@@ -82,6 +83,7 @@ def test_blog_setup_collapses_and_standard_scaling_does_not(compose_train, tmp_p
     assert fixed.metrics["knn_acc"] > 0.5 and fixed.metrics["active_units"] == 2
 
 
+@pytest.mark.slow  # 12 s on 2 cores: CI runs it with the slow tests
 def test_command_line_run_and_divergence(tmp_path):
     runs = {"ok": [*TINY, "model.latent_dim=3"],
             "diverged": [*TINY, "optim=sgd", "optim.lr=1e12", "model.recon=mse"]}
