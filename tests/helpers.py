@@ -34,10 +34,16 @@ def composer(config_name: str, **kwargs):
     return _compose
 
 
-def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):
-    """Run an entry point as a user would; returns the CompletedProcess."""
+def user_env() -> dict:
+    """The environment a user's command runs in: unbuffered, without HYDRA_FULL_ERROR."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("HYDRA_FULL_ERROR", None)
+    return env
+
+
+def run_cli(*args: str, module: str = "experiments.train", timeout: int = 300):
+    """Run an entry point as a user would; returns the CompletedProcess."""
+    env = user_env()
     return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -73,8 +79,7 @@ def run_cli_read_only(folder: Path, *args: str):
     trial = subprocess.run(["unshare", "-m", "sh", "-c", mount + "exit 0"], capture_output=True)
     if trial.returncode != 0:
         pytest.skip("this machine cannot mount a folder read-only (needs root and unshare)")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("HYDRA_FULL_ERROR", None)
+    env = user_env()
     return subprocess.run(["unshare", "-m", "sh", "-c", mount + 'exec "$@"', "sh", sys.executable,
                            "-m", "experiments.train", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -83,8 +88,7 @@ def run_cli_read_only(folder: Path, *args: str):
 def run_cli_without(modules: list[str], *args: str, module: str = "experiments.train"):
     """``run_cli`` in a Python where ``modules`` (and their submodules) cannot be imported, as
     on a machine without an optional extra."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("HYDRA_FULL_ERROR", None)
+    env = user_env()
     code = WITHOUT.format(modules=list(modules), module=module)
     return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)

@@ -22,8 +22,8 @@ def fit_rows(estimator, X) -> tuple[np.ndarray, tuple[int, int] | None, Scaling]
     DataFrame's column names on ``estimator``)."""
     X, image_shape = _flattened(X)
     x = _checked(estimator, X, reset=True)
-    if x.dtype == np.uint8:  # pixels 0-255, as the image loaders read them
-        scaling = Scaling(Scale.none, np.zeros(x.shape[1]), np.full(x.shape[1], 255.0))
+    if x.dtype == np.uint8:
+        scaling = pixel_scaling(x.shape[1])
     else:
         scaling = Scaling.fit(estimator.scale, x.astype(np.float64, copy=False))
     return _scaled(scaling, x), image_shape, scaling
@@ -43,6 +43,11 @@ def validation_rows(x: np.ndarray, y, image_shape, fraction: float, trainer):
     whole = Split(x, labels, x[:0], None, image_shape, "X")
     kept, x_val = carve_validation(whole, fraction, SplitSettings().seed)
     return kept.x_train, x_val
+
+
+def pixel_scaling(d: int) -> Scaling:
+    """Pixels 0-255 to [0, 1], as the command line's image loaders read them."""
+    return Scaling(Scale.none, np.zeros(d), np.full(d, 255.0))
 
 
 def rows(estimator, X) -> np.ndarray:

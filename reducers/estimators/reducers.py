@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from reducers.ae import Autoencoder
 from reducers.base import NetworkSettings
 from reducers.checkpoint import build_model, load_checkpoint
-from reducers.data.scaling import Scale, Scaling
+from reducers.data.scaling import Scaling
 from reducers.data.table import TableSettings
 from reducers.embedding_terms import EmbeddingTerm
 from reducers.estimators import inputs
@@ -169,7 +169,7 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         d, spec = model.input_dim, state["model_spec"]
         scaling = spec.get("scaling")
         estimator.scaling_ = Scaling.from_dict(scaling) if scaling else \
-            Scaling(Scale.none, np.zeros(d), np.full(d, 255.0))
+            inputs.pixel_scaling(d)
         estimator.model_, estimator.image_shape_ = model.eval(), model.image_shape
         estimator.n_features_in_, estimator._n_features_out = d, model.latent_dim
         if scaling and scaling.get("features"):
