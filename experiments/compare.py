@@ -118,12 +118,14 @@ def _results(ok: pd.DataFrame, varied: list[str], sort_by: str, shown: list[str]
 
 
 def write_tables(paths: list[str | Path], out: str | Path,
-                 sort_by: str = "knn_acc") -> pd.DataFrame:
-    """Write comparison.csv, comparison.md, the figures and report.html into ``out``; return
-    the table."""
+                 sort_by: str | list = "knn_acc") -> pd.DataFrame:
+    """Write comparison.csv, comparison.md, the figures and report.html into ``out``, sorted by
+    ``sort_by`` (a list of metrics, as a search of several objectives has: by its first);
+    return the table."""
     from experiments import report, sweep_plots
 
     out = Path(out)
+    sort_by = sort_by if isinstance(sort_by, str) else str(list(sort_by)[0])
     table, varied = collect(paths)
     asked, sort_by = sort_by, label_free(table, sort_by)
     table = sort_table(table, sort_by)

@@ -79,6 +79,8 @@ def _type(schema: type | None, name: str) -> str:
         if schema is not None and dataclasses.is_dataclass(schema) else {}
     if name not in fields:
         return "—"
+    if "shown" in fields[name].metadata:  # a type OmegaConf cannot hold, e.g. str or list
+        return fields[name].metadata["shown"]
     kind = fields[name].type
     args = [a for a in typing.get_args(kind) if a is not type(None)]
     optional = type(None) in typing.get_args(kind)

@@ -47,6 +47,14 @@ class Interrupted:
 
 
 @dataclass
+class Pruned:
+    """Where a search's pruner ended the run: the epoch, and its trial's value there."""
+    epoch: int
+    metric: str  # the search's optimized_metric
+    value: float
+
+
+@dataclass
 class Detection:
     """What an anomaly-detection run detected (``experiments.anomaly``)."""
     protocol: str  # one_class | leave_one_out
@@ -75,6 +83,7 @@ class Record:
     epochs_completed: int = 0
     diverged: Diverged | None = None
     interrupted: Interrupted | None = None
+    pruned: Pruned | None = None
     best_epoch: int | None = None  # with a validation set: the epoch of the lowest val_loss
     stopped_early: int | None = None  # the last epoch, when early stopping ended training
     backward: str | None = None  # how the trainer took gradients; None: not trained by it
@@ -105,8 +114,8 @@ class Record:
         or KeyError for anything else."""
         data = dict(data) if data.get("format") == FORMAT else _from_version_1(data)
         data.pop("format", None)
-        parts = {"diverged": Diverged, "interrupted": Interrupted, "detection": Detection,
-                 "embedding": Embedding}
+        parts = {"diverged": Diverged, "interrupted": Interrupted, "pruned": Pruned,
+                 "detection": Detection, "embedding": Embedding}
         for key, part in parts.items():
             if data.get(key) is not None:
                 data[key] = part(**data[key])
@@ -126,7 +135,21 @@ class Record:
         if self.status is Status.interrupted and self.interrupted is not None:
             return (f"interrupted by {self.interrupted.signal or 'a signal'} after epoch "
                     f"{self.interrupted.epochs_kept}; continue with trainer.resume=true")
+        if self.status is Status.pruned and self.pruned is not None:
+            p = self.pruned
+            return f"pruned at epoch {p.epoch} ({p.metric} {p.value:.4g} there)"
         return " ".join(str(self.error or "").split())  # one line, whatever it held
+
+
+def diverged_line(record: Record) -> str:
+    """A single run's last line when its training diverged: where, and what to try."""
+    d = record.diverged
+    if d.note is not None:  # found after training, e.g. non-finite anomaly scores
+        return f"error: {d.note}; lower optim.lr or check the data"
+    network = record.detection and record.detection.network
+    what = f"training of the {network}" if network else "training"
+    return (f"error: {what} diverged at epoch {d.epoch}, step {d.step} (loss {d.loss}, "
+            f"last finite loss {d.last_finite_loss:.4g}); lower optim.lr or check the data")
 
 
 def _plain(value):

@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
 from experiments.folders import STOPPING, FolderLock, discard_new_folder, refuse_finished_folder
-from experiments.records import Interrupted, Record, Task
+from experiments.records import Interrupted, Record, Task, diverged_line
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
 from reducers.torch_internals import denormals_flushed, skip_dynamo_import
@@ -225,26 +225,19 @@ def stopped_at_once(run_dir: Path) -> Record:
                                           str(checkpoint) if epochs else None))
 
 
-def diverged_line(record: Record) -> str:
-    d = record.diverged
-    if d.note is not None:  # found after training, e.g. non-finite anomaly scores
-        return f"error: {d.note}; lower optim.lr or check the data"
-    network = record.detection and record.detection.network
-    what = f"training of the {network}" if network else "training"
-    return (f"error: {what} diverged at epoch {d.epoch}, step {d.step} (loss {d.loss}, "
-            f"last finite loss {d.last_finite_loss:.4g}); lower optim.lr or check the data")
-
-
 def finish(job: Job, cfg: DictConfig,
-           on_interrupt: Callable[[Job], None] | None = None) -> float | None:
-    """What a Hydra app returns: ``optimized_metric`` of a finished run for the sweeper (None
-    otherwise). An interrupted run calls ``on_interrupt``; a single run that diverged says so in
-    one line and exits 3 once Hydra's callbacks have run (``EXIT_LATER``)."""
+           on_interrupt: Callable[[Job], None] | None = None) -> float | list | None:
+    """What a Hydra app returns to the sweeper: ``optimized_metric`` of a finished run (values
+    for a list of metrics; None otherwise). An interrupted run calls ``on_interrupt``; a single
+    run that diverged says so in one line and exits 3 once Hydra's callbacks have run."""
     record = job.record
-    if record is None:
-        return None
-    if record.status is Status.interrupted and on_interrupt is not None:
+    status = record.status if record is not None else None
+    if status is Status.interrupted and on_interrupt is not None:
         on_interrupt(job)
-    if record.status is Status.diverged and job.single:
+    if status is Status.diverged and job.single:
         EXIT_LATER.set(EXIT_DIVERGED, diverged_line(record))
-    return record.metrics.get(cfg.optimized_metric) if record.status is Status.ok else None
+    if status is not Status.ok:
+        return None
+    metric = cfg.optimized_metric
+    return record.metrics.get(metric) if isinstance(metric, str) else \
+        [record.metrics.get(name) for name in metric]  # several objectives

@@ -11,23 +11,17 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from experiments.markdown import fmt  # noqa: E402
-from experiments.results import table_command  # noqa: E402
-from reducers.errors import ReducerError  # noqa: E402
-from reducers.io import atomic_open  # noqa: E402
-from reducers.plots import save  # noqa: E402
+from experiments.markdown import fmt
+from experiments.results import table_command
+from experiments.search_plots import columns, history_figure, pareto_figure, pruning_figure
+from reducers.errors import ReducerError
+from reducers.io import atomic_open
+from reducers.plots import save
 
 PROG = "python -m experiments.search_report"
 DESCRIPTION = "Write search.md and search_history.png of a search's sweep folder."
-FAILED_COLOUR = "tab:red"
 ABOUT = ("study", "metric", "direction", "sampler")  # what search.json must hold
 COLUMNS = ("trial", "state", "status", "value", "seconds", "overrides", "run_dir", "reason")
 
@@ -36,8 +30,10 @@ def read_search(folder: Path) -> tuple[dict, pd.DataFrame]:
     """(the search's settings, its trials), or a ReducerError naming what is missing."""
     try:
         about = json.loads((folder / "search.json").read_text())
-        trials = pd.read_csv(folder / "trials.csv", keep_default_na=False,
-                             na_values={"value": [""], "seconds": [""]})
+        trials = pd.read_csv(folder / "trials.csv", keep_default_na=False)
+        for column in trials.columns:  # the numbers ("" where none), not the text
+            if column in ("value", "seconds", "pruned_at") or column.startswith("value:"):
+                trials[column] = pd.to_numeric(trials[column].mask(trials[column] == ""))
     except (OSError, ValueError) as exc:
         raise ReducerError(f"{folder}: not a search's sweep folder (search.json and trials.csv "
                            f"from hparams_search=...): {exc}") from None
@@ -50,33 +46,18 @@ def read_search(folder: Path) -> tuple[dict, pd.DataFrame]:
     return about, trials
 
 
+def objectives(about: dict) -> tuple[list[str], list[str]]:
+    """The search's metrics and directions (a search of one before several were possible
+    wrote ``metric`` and ``direction`` alone)."""
+    return (list(about.get("metrics") or [about["metric"]]),
+            list(about.get("directions") or [about["direction"]]))
+
+
 def best_index(trials: pd.DataFrame, direction: str):
     done = trials[trials.state == "COMPLETE"]
     if done.empty:
         return None
     return done.value.idxmax() if direction == "maximize" else done.value.idxmin()
-
-
-def history_figure(trials: pd.DataFrame, metric: str, direction: str):
-    """Each trial's value, the best so far, and the trials without a value as crosses."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    done = trials[trials.state == "COMPLETE"]
-    ax.plot(done.trial, done.value, "o", color="tab:blue", label="trial")
-    if not done.empty:
-        best = done.value.cummax() if direction == "maximize" else done.value.cummin()
-        ax.step(done.trial, best, where="post", color="tab:orange", label="best so far")
-    lost = trials[trials.state != "COMPLETE"]
-    if not lost.empty:
-        low = ax.get_ylim()[0] if not done.empty else 0.0
-        ax.plot(lost.trial, np.full(len(lost), low), "x", color=FAILED_COLOUR, ms=9, mew=2,
-                label="no value (" + ", ".join(sorted(set(lost.status))) + ")")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"{metric} ({direction})")
-    ax.set_title("optimisation history")
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    return fig
 
 
 def run_name(run_dir: str, out: Path) -> str:
@@ -91,64 +72,119 @@ def run_name(run_dir: str, out: Path) -> str:
 
 
 def report(about: dict, trials: pd.DataFrame, out: Path) -> str:
-    metric, direction = about["metric"], about["direction"]
+    metrics, directions = objectives(about)
     counts = trials.status.value_counts()
-    lines = [f"# Search `{about['study']}`: {direction} {metric}", "",
-             f"Optuna {about.get('optuna', '?')}, {about['sampler']}; the study is "
+    lines = [f"# Search `{about['study']}`: "
+             + ", ".join(f"{d} {m}" for d, m in zip(directions, metrics)), "",
+             f"Optuna {about.get('optuna', '?')}, {about['sampler']}"
+             + (f", {about['pruner']}" if about.get("pruner") else "") + "; the study is "
              + (f"kept in `{about['storage']}` (re-running the command resumes it)"
                 if about.get("storage") else "in memory (this command's trials only)")
              + f". {len(trials)} trials: "
-             + ", ".join(f"{n} {status}" for status, n in counts.items()) + "."]
-    if (trials.state == "PRUNED").any():
-        lines.append("Diverged trials were told to Optuna as pruned, without a value: TPE "
-                     "ranks them below every finished trial, and so learns to avoid where "
-                     "they were.")
-    if (trials.state == "FAIL").any():
-        lines.append("Failed and interrupted trials were told to Optuna as failed: they say "
-                     "nothing about their parameters, and its samplers leave them out.")
-    best = best_index(trials, direction)
-    if best is None:
+             + ", ".join(f"{n} {status}" for status, n in counts.items()) + ".", *notes(trials)]
+    best = best_index(trials, directions[0]) if len(metrics) == 1 else None
+    marked = {best} if best is not None else set()  # bold in the trials' table
+    if "pareto" in trials:
+        marked = set(trials.index[trials.pareto.astype(str) == "True"])
+    if len(metrics) > 1:
+        lines += pareto_section(trials, metrics, out)
+    elif best is None:
         lines += ["", "**No trial finished**: nothing to choose from (the reasons are below)."]
     else:
         row = trials.loc[best]
-        lines += ["", f"## Best: trial {row.trial}, {metric} = {row.value:.4f}", "",
+        lines += ["", f"## Best: trial {row.trial}, {metrics[0]} = {row.value:.4f}", "",
                   f"- its values: `{row.overrides}`",
                   f"- the command's own settings: `{' '.join(about.get('command', []))}`",
                   f"- its run: `{row.run_dir}` (settings in `.hydra/config.yaml`, figures and "
                   "`metrics.json` beside them)"]
-    lines += ["", "![optimisation history](search_history.png)", "", "## Trials", ""]
+    lines += ["", "![optimisation history](search_history.png)", ""]
+    if (trials.status == "pruned").any():
+        lines += ["![what each trial reported, epoch by epoch](search_pruning.png)", ""]
+    return "\n".join(lines + ["## Trials", ""] + trials_table(trials, metrics, marked, out)) + "\n"
+
+
+def notes(trials: pd.DataFrame) -> list[str]:
+    """What the trials without a value were told to Optuna as, and why."""
+    lines = []
+    if (trials.status == "diverged").any():
+        lines.append("Diverged trials were told to Optuna as pruned, without a value: TPE "
+                     "ranks them below every finished trial, and so learns to avoid where "
+                     "they were.")
+    pruned = trials[trials.status == "pruned"]
+    if not pruned.empty:
+        at = pd.to_numeric(pruned.pruned_at, errors="coerce")
+        lines.append(f"{len(pruned)} trials were stopped by the pruner, after epoch "
+                     f"{int(at.min())}" + (f" to {int(at.max())}" if at.max() > at.min() else "")
+                     + " (the value each had there is in its reason; their runs are not "
+                     "scored): told to Optuna as pruned, with the values they reported.")
+    if (trials.state == "FAIL").any():
+        lines.append("Failed and interrupted trials were told to Optuna as failed: they say "
+                     "nothing about their parameters, and its samplers leave them out.")
+    return lines
+
+
+def pareto_section(trials: pd.DataFrame, metrics: list[str], out: Path) -> list[str]:
+    """The Pareto front: the finished trials that no other beats on every objective."""
+    done = trials[trials.state == "COMPLETE"]
+    if done.empty:
+        return ["", "**No trial finished**: no Pareto front (the reasons are below)."]
+    front = done[done.pareto.astype(str) == "True"].sort_values(f"value:{metrics[0]}")
     params = [c for c in trials.columns if c.startswith("param:")]
-    columns = ["trial", "status", metric, *(p[len("param:"):] for p in params), "seconds",
-               "run", "reason"]
-    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    head = ["trial", *metrics, *(p[len("param:"):] for p in params), "run"]
+    lines = ["", f"## Pareto front: {len(front)} of {len(done)} finished trials", "",
+             "No other trial is as good on every objective and better on one; each is the "
+             "best choice for some weighing of them.", "",
+             "![Pareto front](search_pareto.png)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, row in front.iterrows():
+        cells = [str(row.trial), *(f"{row[f'value:{m}']:.4f}" for m in metrics),
+                 *(fmt(row[p], p[len("param:"):]) for p in params),
+                 fmt(run_name(str(row.run_dir), out))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def trials_table(trials: pd.DataFrame, metrics: list[str], marked: set,
+                 out: Path) -> list[str]:
+    """Every trial; the best one's values (or the Pareto front's) in bold."""
+    params = [c for c in trials.columns if c.startswith("param:")]
+    head = ["trial", "status", *metrics, *(p[len("param:"):] for p in params), "seconds",
+            "run", "reason"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, row in trials.iterrows():
-        value = "—" if pd.isna(row.value) else f"{row.value:.4f}"
-        value = f"**{value}**" if i == best else value
-        cells = [str(row.trial), row.status, value,
+        values = ["—" if row.state != "COMPLETE" or pd.isna(row[c]) else f"{row[c]:.4f}"
+                  for c in columns(metrics)]  # a pruned trial's is in its reason
+        values = [f"**{v}**" if i in marked else v for v in values]
+        cells = [str(row.trial), row.status, *values,
                  *(fmt(row[p], p[len("param:"):]) for p in params),
                  "—" if pd.isna(row.seconds) else f"{row.seconds:.0f}",
                  fmt(run_name(str(row.run_dir), out)), fmt(str(row.reason))]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_tables(paths: list[str | Path], out: Path, **_) -> pd.DataFrame:
-    """``search.md`` and ``search_history.png`` in ``out`` from the search in ``paths[0]``;
-    returns the trials (a table with a ``status`` column, as every table builder)."""
+    """``search.md`` and its figures in ``out`` from the search in ``paths[0]``; returns the
+    trials (a table with a ``status`` column, as every table builder)."""
     if len(paths) != 1:
         raise ReducerError("give one search's sweep folder")
     about, trials = read_search(Path(paths[0]))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    save(history_figure(trials, about["metric"], about["direction"]),
-         out / "search_history.png")
+    metrics, directions = objectives(about)
+    save(history_figure(trials, metrics, directions), out / "search_history.png")
+    if (trials.status == "pruned").any():
+        save(pruning_figure(trials, metrics[0]), out / "search_pruning.png")
+    if len(metrics) > 1 and (trials.state == "COMPLETE").any():
+        save(pareto_figure(trials, metrics, directions), out / "search_pareto.png")
     with atomic_open(out / "search.md", "w") as f:
         f.write(report(about, trials, out))
     return trials
 
 
 def show(out: Path) -> str:
-    return (out / "search.md").read_text() + f"\nwritten to {out}: search.md, search_history.png"
+    figures = ", ".join(p.name for p in sorted(out.glob("search_*.png")))
+    return (out / "search.md").read_text() + f"\nwritten to {out}: search.md, {figures}"
 
 
 def main(argv: list[str] | None = None) -> int:

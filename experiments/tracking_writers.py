@@ -16,7 +16,8 @@ from reducers.errors import ConfigError
 from reducers.io import check_sqlite_url, locked, sqlite_file
 from reducers.status import Status
 
-MLFLOW_STATUS = {Status.ok: "FINISHED", Status.interrupted: "KILLED"}  # any other: FAILED
+# any other: FAILED
+MLFLOW_STATUS = {Status.ok: "FINISHED", Status.interrupted: "KILLED", Status.pruned: "KILLED"}
 RUN_ARTIFACTS = ("metrics.json", "history.csv", "train.log")
 SWEEP_ARTIFACTS = ("comparison.md", "comparison.csv", "search.md", "trials.csv")
 

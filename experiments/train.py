@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from experiments.cli import command_line
 from experiments.config_groups import CONF_DIR
 from experiments.heldout import load_heldout, score_heldout
-from experiments.records import Diverged, Interrupted, Record
+from experiments.records import Diverged, Interrupted, Pruned, Record
 from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point
 from experiments.results import HEADLINE
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, resolved,
@@ -28,6 +28,7 @@ from experiments.runtime import (STOP, build, check_fits_model, finish, record_h
 from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
 from experiments.timings import seconds_since_process_start, timed
+from hydra_plugins.reducer_sweep import pruning
 from reducers import plots
 from reducers.baselines import Baseline
 from reducers.checkpoint import model_spec, restore
@@ -125,9 +126,10 @@ def say_what_runs(run: Run, split) -> None:
     if not split.labelled:
         log.info("no labels: knn_acc, silhouette, davies_bouldin, calinski_harabasz and the "
                  "KMeans agreement are skipped; trustworthiness and continuity stay")
-        if run.cfg.optimized_metric not in LABEL_FREE:
+        metric = run.cfg.optimized_metric
+        if any(m not in LABEL_FREE for m in ([metric] if isinstance(metric, str) else metric)):
             log.warning("optimized_metric=%s needs labels: a sweeper gets nothing from this "
-                        "run; set optimized_metric=trustworthiness", run.cfg.optimized_metric)
+                        "run; set optimized_metric=trustworthiness", metric)
 
 
 def fit_baseline(run: Run, model: Baseline, split) -> Codes:
@@ -159,7 +161,8 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
         timings["neighbour_graph_seconds"] = graph_seconds
         log.info("%s term (weight %g, built in %.2fs): %s", model.neighbours.kind,
                  model.neighbours.weight, graph_seconds, model.neighbours.describe())
-    trainer = Trainer(run.settings.trainer, callbacks=[save], augment=augment,
+    reporting = pruning.reporters(run.cfg, run.settings.score, model, split)  # a search's
+    trainer = Trainer(run.settings.trainer, callbacks=[save, *reporting], augment=augment,
                       should_stop=lambda: bool(run.stop))
     try:
         result = trainer.fit(model, optimizer, x_train, seed=run.cfg.seed, x_test=x_test,
@@ -209,6 +212,7 @@ def record_training(record: Record, result: FitResult) -> None:
     record.epochs_completed, record.best_epoch = len(result.history), result.best_epoch
     record.stopped_early = result.stopped_early
     record.diverged = None if result.diverged is None else Diverged(**result.diverged)
+    record.pruned = None if result.pruned is None else Pruned(**result.pruned)
     record.metrics.update(train_seconds=result.train_seconds,
                           samples_per_second=result.samples_per_second)
     record.timings["eval_seconds"] = result.eval_seconds

@@ -10,6 +10,7 @@ A callback overrides the hooks it needs; ``run`` is the trainer's live ``fit`` (
     on_step(run, epoch, step)            before each step
     on_step_end(run, epoch, step, loss)  after it
     on_epoch_end(run, epoch, row)        evaluation: adds to the row, may set run.stopping
+                                         (an early stop) or run.pruned (a dict: pruned here)
     on_state(state)                      the ``LoopState`` after the epoch: what resumes it
     on_fit_end(run, result)              training finished ("ok")
 """

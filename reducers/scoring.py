@@ -30,6 +30,12 @@ LABEL_FREE = ("trustworthiness", "continuity", "code_std", "recon_mse", "test_re
               "active_units", "train_seconds", "samples_per_second", "heldout_trustworthiness",
               "heldout_continuity", "heldout_recon_mse")
 
+# What can be measured while a network trains (a search's value each epoch): the codes' and
+# the model's metrics, not the run's cost or an extra test set's.
+DURING_TRAINING = ("knn_acc", "silhouette", "davies_bouldin", "calinski_harabasz",
+                   "trustworthiness", "continuity", "code_std", "kmeans_vmeasure", "kmeans_ari",
+                   "recon_mse", "test_recon", "test_kl", "active_units")
+
 
 @dataclass(kw_only=True)
 class ScoreSettings:
@@ -47,10 +53,11 @@ class ScoreSettings:
 
 def score_codes(train_codes: np.ndarray, y_train: np.ndarray | None, test_codes: np.ndarray,
                 y_test: np.ndarray | None, x_test: np.ndarray,
-                settings: ScoreSettings | None = None, *,
-                seed: int = 0) -> tuple[dict, dict, dict]:
+                settings: ScoreSettings | None = None, *, seed: int = 0,
+                only: str | None = None) -> tuple[dict, dict, dict]:
     """Return (metrics, sample sizes, seconds per metric) for codes of the test split; the
-    label metrics only when there are labels (``y_train`` and ``y_test`` not None)."""
+    label metrics only when there are labels (``y_train`` and ``y_test`` not None). ``only``:
+    that metric (and what is measured with it) alone, e.g. a search's value each epoch."""
     settings = settings or ScoreSettings()
     knn_k, trust_k, max_pairwise = settings.knn_k, settings.trust_k, settings.max_pairwise
     # scikit-learn is imported where it is used: it adds a second to every start, and a bad
@@ -64,17 +71,24 @@ def score_codes(train_codes: np.ndarray, y_train: np.ndarray | None, test_codes:
     sub = np.sort(rng.permutation(len(test_codes))[:max_pairwise])
     metrics, seconds = {}, {}
 
-    def timed(name, fn):
-        started = time.perf_counter()
-        metrics[name] = float(fn())
-        seconds[name] = time.perf_counter() - started
+    def wanted(*names):
+        return only is None or only in names
 
-    started = time.perf_counter()
-    metrics["trustworthiness"], metrics["continuity"] = neighbourhoods_kept(
-        x_test[sub], test_codes[sub], trust_k)
-    seconds["trustworthiness"] = time.perf_counter() - started
-    metrics["code_std"] = float(test_codes.std(axis=0).mean())  # collapse shows as ~0
-    sizes = {"trustworthiness": len(sub), "test": len(test_codes)}
+    def timed(name, fn):
+        if wanted(name):
+            started = time.perf_counter()
+            metrics[name] = float(fn())
+            seconds[name] = time.perf_counter() - started
+
+    sizes = {}
+    if wanted("trustworthiness", "continuity"):
+        started = time.perf_counter()
+        metrics["trustworthiness"], metrics["continuity"] = neighbourhoods_kept(
+            x_test[sub], test_codes[sub], trust_k)
+        seconds["trustworthiness"] = time.perf_counter() - started
+        sizes["trustworthiness"] = len(sub)
+    sizes["test"] = len(test_codes)
+    timed("code_std", lambda: test_codes.std(axis=0).mean())  # collapse shows as ~0
     if y_train is None or y_test is None:
         return metrics, sizes, seconds
     timed("knn_acc", lambda: KNeighborsClassifier(knn_k).fit(train_codes, y_train)
@@ -82,13 +96,15 @@ def score_codes(train_codes: np.ndarray, y_train: np.ndarray | None, test_codes:
     timed("silhouette", lambda: silhouette_score(test_codes[sub], y_test[sub]))
     timed("davies_bouldin", lambda: davies_bouldin_score(test_codes, y_test))
     timed("calinski_harabasz", lambda: calinski_harabasz_score(test_codes, y_test))
-    started = time.perf_counter()
-    clusters = KMeans(len(np.unique(y_test)), n_init=10, random_state=seed).fit_predict(
-        test_codes)
-    metrics["kmeans_vmeasure"] = float(v_measure_score(y_test, clusters))
-    metrics["kmeans_ari"] = float(adjusted_rand_score(y_test, clusters))
-    seconds["kmeans"] = time.perf_counter() - started
-    sizes["silhouette"] = len(sub)
+    if wanted("kmeans_vmeasure", "kmeans_ari"):
+        started = time.perf_counter()
+        clusters = KMeans(len(np.unique(y_test)), n_init=10, random_state=seed).fit_predict(
+            test_codes)
+        metrics["kmeans_vmeasure"] = float(v_measure_score(y_test, clusters))
+        metrics["kmeans_ari"] = float(adjusted_rand_score(y_test, clusters))
+        seconds["kmeans"] = time.perf_counter() - started
+    if wanted("silhouette"):
+        sizes["silhouette"] = len(sub)
     return metrics, sizes, seconds
 
 

@@ -8,6 +8,7 @@ class Status(str, Enum):
     ok = "ok"  # finished: trained (or fitted), scored, every file written
     diverged = "diverged"  # a non-finite loss or weight ended training; nothing scored
     interrupted = "interrupted"  # a signal: the last whole epoch is kept (resume it)
+    pruned = "pruned"  # a search's pruner ended it early (its trial's values so far are kept)
     failed = "failed"  # an error, or a crash that left no record
     unreadable = "unreadable"  # a reader's verdict: the run's files cannot be read as a run's
     running = "running"  # a reader's verdict: no record yet, and its command is alive

@@ -53,11 +53,12 @@ class LoopState:
 
 @dataclass
 class FitResult:
-    status: Status  # ok, diverged, or interrupted (``should_stop`` said so)
+    status: Status  # ok, diverged, interrupted (``should_stop`` said so) or pruned
     state: LoopState  # where the loop stood after its last whole epoch
     backward: str = "autograd"  # or the manual step's kind, e.g. "manual backward, Adam.step()"
     diverged: dict | None = None  # epoch, step and last finite loss when status == "diverged"
     stopped_early: int | None = None  # the last epoch trained, when early stopping ended it
+    pruned: dict | None = None  # what a callback that ended training as pruned said of it
     restored: bool = False  # the model holds best_epoch's weights, not the last epoch's
 
     @property
@@ -132,6 +133,9 @@ class Trainer:
             result = run.epoch(epoch)
             if result is not None:
                 return result
+            if run.pruned is not None:
+                return FitResult(Status.pruned, run.snapshot(), run.step.kind,
+                                 pruned=run.pruned)
             if run.stopping:
                 run.say(logging.INFO, "early stop after epoch %d: val_loss has not improved "
                         "since epoch %d", epoch, run.state.best_epoch)
@@ -158,6 +162,7 @@ class _Run:
         self.step = manual if manual is not None else _Autograd(model, optimizer)
         self.callbacks: list[cb.Callback] = []
         self.stopping = False  # a callback ends training after this epoch (early stopping)
+        self.pruned: dict | None = None  # a callback ends it as pruned (a search's pruner)
         self.bar = None  # the progress bar, when a callback draws one
 
     def call(self, hook: str, *args) -> None:

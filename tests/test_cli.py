@@ -55,7 +55,7 @@ def test_the_help_page_as_hydra_renders_it(tmp_path):
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv",
                  "experiment: blog_vae, blog_vae_fixed, quality_ae, quality_vae, visual_vae",
                  "sweep: beta_loss, blog, embedding, quality, reducers",
-                 "hparams_search: vae_optuna (default: none)",
+                 "hparams_search: vae_optuna, vae_pareto (default: none)",
                  "tracking: mlflow, none, tensorboard (default: none)",
                  'eval "$(reducer-train -sc install=bash)"', "_target_: reducers.vae.VAE"):
         assert line in proc.stdout

@@ -337,7 +337,8 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "optimized_metric=davies_bouldin", "optimized_direction='maximize' is invalid: "
                                                  "davies_bouldin is better when lower; set "
                                                  "optimized_direction=minimize"),
-    ("train", "optimized_direction=up", "expected one of [maximize, minimize]"),
+    ("train", "optimized_direction=up",
+     "optimized_direction='up' is invalid: maximize or minimize"),
     ("train", "seed=abc", "seed=abc"),
     ("train", "experiment=nope", "available: blog_vae, blog_vae_fixed"),
     ("train", "sweep=nope",

@@ -1,7 +1,6 @@
 """The root schemas of the three apps: ``train``, ``anomaly`` and ``embed``."""
 
-from dataclasses import dataclass
-from enum import Enum
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from omegaconf import MISSING
@@ -16,15 +15,18 @@ from reducers.checks import require, seed as check_seed
 from reducers.data.split import SplitSettings
 from reducers.scoring import DIRECTION
 
+METRICS, DIRECTIONS = "str or list of str", "maximize \\| minimize, or a list of them"
 
-class Direction(str, Enum):
-    maximize = "maximize"
-    minimize = "minimize"
+
+def either(shown: str):
+    """A key that takes one value or a list (a type OmegaConf cannot hold, so ``Any``, checked
+    by the app's ``__post_init__``); ``shown``: its type in the configuration reference."""
+    return field(default=MISSING, metadata={"shown": shown})
 
 
 @dataclass
 class CompareConfig:
-    sort_by: str = MISSING  # the metric comparison.md is sorted by (checked by TrainConfig)
+    sort_by: Any = either(METRICS)  # the metric comparison.md is sorted by (a list: its first)
 
 
 @dataclass
@@ -40,14 +42,16 @@ class TrainConfig:
     heldout: Optional[SplitSettings] = MISSING  # a held-out test set, scored whole; null: none
     tracking: TrackingConfig = MISSING  # experiments.tracking
     seed: int = MISSING
-    optimized_metric: str = MISSING  # what each run returns to the sweeper
-    optimized_direction: Direction = MISSING
+    optimized_metric: Any = either(METRICS)  # what each run returns to the sweeper (list: several)
+    optimized_direction: Any = either(DIRECTIONS)  # one per metric, each agreeing with its own
 
     def __post_init__(self):
         check_seed(self.seed)
         metric_and_direction(self.optimized_metric, self.optimized_direction, DIRECTION)
-        require(self.compare.sort_by in DIRECTION, "compare.sort_by", self.compare.sort_by,
-                f"one of {', '.join(DIRECTION)}")  # after optimized_metric: its default
+        sort_by = self.compare.sort_by  # after optimized_metric: its default
+        for name in [sort_by] if isinstance(sort_by, str) else sort_by:
+            require(name in DIRECTION, "compare.sort_by", name,
+                    f"one of {', '.join(DIRECTION)}")
 
 
 @dataclass
@@ -87,8 +91,8 @@ class AnomalyConfig:
     anomaly: AnomalySettings = MISSING
     paths: PathsConfig = MISSING
     seed: int = MISSING
-    optimized_metric: str = MISSING
-    optimized_direction: Direction = MISSING
+    optimized_metric: Any = either(METRICS)  # what each run returns to the sweeper (list: several)
+    optimized_direction: Any = either(DIRECTIONS)  # one per metric, each agreeing with its own
 
     def __post_init__(self):
         check_seed(self.seed)

@@ -3,12 +3,31 @@
 from reducers.checks import require
 
 
-def metric_and_direction(metric: str, direction, directions: dict[str, int]) -> None:
-    """``optimized_metric`` names a metric the app records, and ``optimized_direction`` agrees
-    with the way that metric is better (metrics without one may go either way)."""
-    require(metric in directions, "optimized_metric", metric,
-            f"one of {', '.join(directions)}")
-    better = {1: "maximize", -1: "minimize"}.get(directions[metric])
-    when = "higher" if better == "maximize" else "lower"
-    require(better is None or direction.value == better, "optimized_direction",
-            direction.value, f"{metric} is better when {when}; set optimized_direction={better}")
+def objectives(metric, direction) -> list[tuple[str, str]]:
+    """``optimized_metric`` and ``optimized_direction`` as (metric, direction) pairs: one name
+    each, or two lists of the same length (a search of several objectives)."""
+    metrics = [metric] if isinstance(metric, str) else [str(m) for m in metric]
+    directions = [direction] if isinstance(direction, str) else \
+        [str(getattr(d, "value", d)) for d in direction]
+    require(len(metrics) >= 1 and len(set(metrics)) == len(metrics), "optimized_metric",
+            metric, "one metric, or a list of different ones ([knn_acc,trustworthiness])")
+    require(len(directions) == len(metrics), "optimized_direction", direction,
+            f"one direction per metric of optimized_metric={metric}, e.g. "
+            f"[{','.join(['maximize'] * len(metrics))}]")
+    return list(zip(metrics, directions))
+
+
+def metric_and_direction(metric, direction, directions: dict[str, int]) -> None:
+    """``optimized_metric`` names metrics the app records (one, or a list), and
+    ``optimized_direction`` agrees with the way each is better (metrics without one may go
+    either way)."""
+    for name, way in objectives(metric, direction):
+        require(name in directions, "optimized_metric", name,
+                f"one of {', '.join(directions)}")
+        require(way in ("maximize", "minimize"), "optimized_direction", way,
+                "maximize or minimize")
+        better = {1: "maximize", -1: "minimize"}.get(directions[name])
+        when = "higher" if better == "maximize" else "lower"
+        require(better is None or way == better, "optimized_direction", way,
+                f"{name} is better when {when}; set optimized_direction={better}"
+                + (" for it" if not isinstance(metric, str) else ""))

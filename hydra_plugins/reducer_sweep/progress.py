@@ -70,8 +70,8 @@ class SweepProgress:
         now = time.monotonic() if now is None else now
         statuses = list(self.ended.values())
         done, elapsed = len(statuses), now - self.started
-        bad = ", ".join(f"{statuses.count(s)} {s}" for s in ("failed", "diverged", "interrupted")
-                        if s in statuses)
+        bad = ", ".join(f"{statuses.count(s)} {s}" for s in ("failed", "diverged", "interrupted",
+                                                               "pruned") if s in statuses)
         running = sum(1 for job in self.jobs
                       if job not in self.ended and self.folder_of(job).exists())
         text = f"sweep: {done}/{self.total} runs done" + (f" ({bad})" if bad else "")

@@ -16,12 +16,17 @@ that survives its trials.
   file), re-running the same command resumes the study: it runs only the trials still
   missing (those of an interrupted command are run again). Raise ``n_trials`` to search
   further; a study made with other settings is refused, naming them.
+- With a pruner (``hydra/sweeper/pruner=median``, ...) each trial's job reports its value
+  epoch by epoch to the study and stops when the pruner says so (``pruning``); a pruned run
+  is told to Optuna as pruned, with the values it reported.
+- ``optimized_metric`` may be a list (with a direction each): Optuna then searches for the
+  Pareto front, which ``search.md`` shows.
 - A job that kills its worker costs only itself (``survival.py``).
-- At the end, in the sweep folder: ``trials.csv`` (every trial of the study: its state,
-  value, parameters, run folder and why it failed), ``optimization_results.yaml`` (as Hydra's
-  Optuna sweeper writes it) and ``search.md`` with ``search_history.png``
-  (``experiments.search_report``). The comparison tables come from the app's callback, as for
-  every sweep.
+- At the end, in the sweep folder (``search_results``): ``trials.csv`` (every trial of the
+  study: its state, values, parameters, run folder and why it failed),
+  ``optimization_results.yaml`` (as Hydra's Optuna sweeper writes it) and ``search.md`` with
+  its figures (``experiments.search_report``). The comparison tables come from the app's
+  callback, as for every sweep.
 """
 
 import logging
@@ -33,21 +38,23 @@ from typing import Any, List, Optional
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
-from omegaconf import OmegaConf
 
 from experiments.folders import FolderLock
 from hydra_plugins.reducer_sweep.finished import finished_jobs
-from hydra_plugins.reducer_sweep import search_space
+from hydra_plugins.reducer_sweep import pruning, search_space
 from hydra_plugins.reducer_sweep.progress import ShowingProgress
+from hydra_plugins.reducer_sweep.search_results import write_results
 from hydra_plugins.reducer_sweep.stopping import StoppingCleanly
 from hydra_plugins.reducer_sweep.survival import SurvivingCrashes
 from reducers.errors import ConfigError
-from reducers.io import atomic_open, check_sqlite_url, locked, sqlite_file, write_json
+from reducers.io import check_sqlite_url, locked, sqlite_file
+from reducers.scoring import DURING_TRAINING
 from reducers.status import Status
 
 log = logging.getLogger(__name__)
 EXTRA = "pip install -c constraints.txt -e '.[optuna]'"
 STORAGE_FIX = "use sqlite:///FILE (a file kept across commands) or null (in memory)"
+PRUNED = (Status.diverged, Status.pruned)  # told to Optuna as pruned: worse than where it was
 
 class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper):
     study_lock: Optional[FolderLock] = None  # the kept study's, while this command searches
@@ -61,6 +68,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
             raise ConfigError(f"hydra.sweeper.max_failure_rate={settings['max_failure_rate']} "
                               "is invalid: must be between 0 and 1")
         self.sampler_config, self.params = settings["sampler"], settings["params"]
+        self.pruner = settings.get("pruner")  # built by Hydra from its option; or None
         self.direction_setting = settings["direction"]
         self.storage, self.study_name = settings["storage"], settings["study_name"]
         self.n_trials, self.n_jobs = settings["n_trials"], settings["n_jobs"]
@@ -110,10 +118,8 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
         distributions, fixed = self._search_space(arguments)
         self.validate_batch_is_legal(every_value(distributions, fixed))  # before any trial runs
         directions = search_space.directions(self.direction_setting)
-        if len(directions) != 1:
-            raise ConfigError("hydra.sweeper.direction: a search here has one objective "
-                              "(optimized_metric and optimized_direction)")
-        self.direction = directions[0]
+        self.metrics = search_space.metrics(self.config.optimized_metric, directions)
+        pruning.check_measurable(self.pruner, self.metrics, DURING_TRAINING)
         study = self._study(directions)
         self._check_same_command(study)
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -122,32 +128,35 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
             study.tell(stale.number, state=TrialState.FAIL)  # its command was stopped
         counted = sum(_counts(t) for t in study.get_trials(deepcopy=False))
         to_go = max(0, self.n_trials - counted)
-        log.info("study %s (%s, %s, %s %s): %d of %d trials done, %d to run",
+        log.info("study %s (%s, %s, %s): %d of %d trials done, %d to run",
                  study.study_name, self.storage or "in memory", type(study.sampler).__name__,
-                 directions[0], self.config.optimized_metric, counted, self.n_trials, to_go)
+                 ", ".join(f"{d} {m}" for d, m in zip(directions, self.metrics)), counted,
+                 self.n_trials, to_go)
         failed = ran = 0
         self.runs_planned = to_go
         while to_go > 0:
             trials = [study.ask(distributions) for _ in range(min(self.n_jobs, to_go))]
+            for idx, trial in enumerate(trials, self.job_idx):
+                trial.set_user_attr("job", idx)  # how its job finds it (pruning)
             overrides = [search_space.overrides(trial, fixed) for trial in trials]
             self.validate_batch_is_legal(overrides)  # a bad key or value: one line, no run
             results = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
             returned = {r.hydra_cfg.hydra.job.num: r for r in results if r.hydra_cfg}
             stopped = False
             for idx, trial in enumerate(trials, self.job_idx):
-                value, status, why = self._outcome(idx, returned.get(idx))
+                values, status, why = self._outcome(idx, returned.get(idx))
                 trial.set_user_attr("status", status.value)
                 trial.set_user_attr("overrides", [f"{k}={v}" for k, v in trial.params.items()])
                 trial.set_user_attr("run_dir", str(self._job_dir(idx) or ""))
-                if value is None:
-                    state = TrialState.PRUNED if status is Status.diverged else TrialState.FAIL
+                if values is None:
+                    state = TrialState.PRUNED if status in PRUNED else TrialState.FAIL
                     trial.set_user_attr("reason", why)
                     log.warning("trial %d %s (%s): told to Optuna as %s", trial.number,
                                 status.value, why, state.name.lower())
                     study.tell(trial, state=state)
                 else:
-                    study.tell(trial, values=[value])
-                failed += value is None and status is Status.failed
+                    study.tell(trial, values=values)
+                failed += values is None and status is Status.failed
                 stopped = stopped or status is Status.interrupted
                 to_go -= status is not Status.interrupted
             self.job_idx += len(trials)
@@ -160,7 +169,11 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
                 log.error("%d of %d trials failed (max_failure_rate=%g): no more are asked",
                           failed, ran, self.max_failure_rate)
                 break
-        self._write_results(study)
+        write_results(study, Path(self.config.hydra.sweep.dir), {
+            "storage": self.storage, "sampler": type(study.sampler).__name__,
+            "optuna": optuna.__version__,
+            "pruner": None if self.pruner is None else type(self.pruner).__name__,
+            "metrics": self.metrics, "directions": directions, "n_trials": self.n_trials})
 
     def _search_space(self, arguments: List[str]):
         """Optuna's distributions and the fixed values, from ``params`` and the command line;
@@ -188,15 +201,22 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
                 "(process {pid}): wait for it to end, or name another study "
                 "(hydra.sweeper.study_name=...)").acquire()
         with locked(f"{db}.lock") if db is not None else nullcontext():
-            return optuna.create_study(study_name=self.study_name, storage=self._storage(),
-                                       sampler=self.sampler, directions=directions,
-                                       load_if_exists=True)
+            sweep_dir = Path(self.config.hydra.sweep.dir)
+            return optuna.create_study(
+                study_name=pruning.study_name(self.study_name, sweep_dir),
+                storage=self._storage(), sampler=self.sampler, directions=directions,
+                pruner=self.pruner,
+                load_if_exists=True)
 
     def _storage(self):
         """The study's storage (None: in memory); an sqlite file's folder is made first (sqlite
         does not). One line for a URL Optuna cannot open."""
         import optuna
 
+        if not self.storage and self.pruner is not None:  # the jobs report to it: in a file
+            sweep_dir = Path(self.config.hydra.sweep.dir)
+            (sweep_dir / pruning.JOURNAL).unlink(missing_ok=True)  # of no finished trial
+            return pruning.journal(sweep_dir)
         if not self.storage:
             return None
         url, fix = str(self.storage), STORAGE_FIX  # an sqlite file was checked by _study
@@ -223,8 +243,8 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
                 f"({differ}): re-run its own command to resume it, or name a new study "
                 "(hydra.sweeper.study_name=...)")
 
-    def _outcome(self, idx: int, result) -> tuple[Optional[float], Status, str]:
-        """(the value to tell Optuna or None, the run's status, why there is no value)."""
+    def _outcome(self, idx: int, result) -> tuple[Optional[list], Status, str]:
+        """(the values to tell Optuna or None, the run's status, why there are none)."""
         from experiments.records import Record
         from experiments.results import read_record
 
@@ -237,47 +257,19 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
             return None, status, record.reason()
         if status is not Status.ok:
             return None, status, record.reason()
-        value = result.return_value
-        metric = self.config.optimized_metric
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return None, Status.failed, f"{metric} is not among its metrics"
-        if not math.isfinite(value):
-            return None, Status.failed, f"{metric} = {value}"
-        return value, status, ""
-
-    def _write_results(self, study) -> None:
-        import optuna
-
-        from experiments import search_report
-        from experiments.cli import EXIT_LATER
-        from experiments.results import EXIT_JOBS_FAILED
-
-        sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        write_trials(study, sweep_dir / "trials.csv")
-        done = [t for t in study.trials if t.value is not None]
-        if done:
-            best = study.best_trial
-            OmegaConf.save(OmegaConf.create({"name": "optuna", "best_params": best.params,
-                                             "best_value": best.value}),
-                           sweep_dir / "optimization_results.yaml")
-            log.info("best trial %d: %s = %.4g (%s)", best.number,
-                     self.config.optimized_metric, best.value,
-                     " ".join(best.user_attrs.get("overrides", [])))
-        else:
-            EXIT_LATER.set(EXIT_JOBS_FAILED, f"error: no trial of study {study.study_name} "
-                           "finished: nothing to choose from; the reasons are in "
-                           f"{sweep_dir / 'search.md'}")
-        write_json(sweep_dir / "search.json", {
-            "study": study.study_name, "storage": self.storage,
-            "sampler": type(study.sampler).__name__, "optuna": optuna.__version__,
-            "metric": self.config.optimized_metric,
-            "direction": self.direction, "n_trials": self.n_trials,
-            "command": study.user_attrs.get("command", [])})
-        search_report.write_tables([sweep_dir], sweep_dir)
-        log.info("search report -> %s", sweep_dir / "search.md")
+        returned = result.return_value
+        returned = [returned] if len(self.metrics) == 1 else returned
+        if not isinstance(returned, (list, tuple)) or len(returned) != len(self.metrics):
+            return None, Status.failed, f"it returned {returned!r}, not a value per metric"
+        values = []
+        for metric, value in zip(self.metrics, returned):
+            try:
+                values.append(float(value))
+            except (TypeError, ValueError):
+                return None, Status.failed, f"{metric} is not among its metrics"
+            if not math.isfinite(values[-1]):
+                return None, Status.failed, f"{metric} = {value}"
+        return values, status, ""
 
 
 def every_value(distributions: dict, fixed: dict) -> list[list[str]]:
@@ -298,22 +290,3 @@ def _counts(trial) -> bool:
     return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
         trial.state == TrialState.FAIL and
         trial.user_attrs.get("status") != Status.interrupted.value)
-
-
-def write_trials(study, path: Path) -> None:
-    """``trials.csv``: one row per trial of the study, every command's, in trial order."""
-    import pandas as pd
-
-    rows = []
-    for t in study.trials:
-        seconds = (t.datetime_complete - t.datetime_start).total_seconds() \
-            if t.datetime_complete and t.datetime_start else None
-        rows.append({"trial": t.number, "state": t.state.name,
-                     "status": t.user_attrs.get("status", t.state.name.lower()),
-                     "value": t.value, **{f"param:{k}": v for k, v in t.params.items()},
-                     "run_dir": t.user_attrs.get("run_dir", ""),
-                     "reason": t.user_attrs.get("reason", ""),
-                     "overrides": " ".join(t.user_attrs.get("overrides", [])),
-                     "started": t.datetime_start, "seconds": seconds})
-    with atomic_open(path, "w") as f:
-        pd.DataFrame(rows).to_csv(f, index=False)

@@ -12,7 +12,9 @@ distributions here.
 
 ``hydra.sweeper.params`` (a stored search's dimensions) and the command line's overrides are
 read alike; the command line's win. The sampler is a group, ``hydra/sweeper/sampler=tpe``
-(default), ``random`` or ``grid`` (every combination of choice and range values, once).
+(default; one objective or several), ``random``, ``grid`` (every combination of choice and
+range values, once) or ``nsgaii`` (several objectives); the pruner another
+(``hydra/sweeper/pruner=median``, ``pruning``).
 """
 
 from dataclasses import dataclass, field
@@ -51,10 +53,23 @@ class GridSamplerConf:
 
 
 @dataclass
+class NSGAIISamplerConf:
+    """NSGA-II (Deb et al. 2002), the genetic sampler for several objectives."""
+    _target_: str = "optuna.samplers.NSGAIISampler"
+    _partial_: bool = True
+    seed: Optional[int] = None
+    population_size: int = 50  # trials per generation (the first: random)
+    crossover_prob: float = 0.9
+    swapping_prob: float = 0.5
+
+
+@dataclass
 class SearchSweeperConf:
-    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
+    defaults: List[Any] = field(default_factory=lambda: [  # _self_ first: a pruner chosen
+        "_self_", {"sampler": "tpe"}, {"pruner": None}])     # replaces the null below
     _target_: str = "hydra_plugins.reducer_sweep.search.SearchSweeper"
     sampler: Any = MISSING
+    pruner: Any = None  # hydra/sweeper/pruner=median|hyperband|successive_halving (pruning)
     direction: Any = "minimize"  # maximize | minimize
     storage: Optional[str] = None  # sqlite:///FILE keeps the study; null: in memory
     study_name: Optional[str] = None
@@ -68,7 +83,7 @@ _store = ConfigStore.instance()
 _store.store(group="hydra/sweeper", name="search", node=SearchSweeperConf,
              provider="reducer-sweep")
 for _name, _node in (("tpe", TPESamplerConf), ("random", RandomSamplerConf),
-                     ("grid", GridSamplerConf)):
+                     ("grid", GridSamplerConf), ("nsgaii", NSGAIISamplerConf)):
     _store.store(group="hydra/sweeper/sampler", name=_name, node=_node,
                  provider="reducer-sweep")
 
@@ -132,6 +147,16 @@ def directions(direction) -> List[str]:
         if name not in DIRECTIONS:
             raise ConfigError(f"hydra.sweeper.direction={name} is invalid: maximize or "
                               "minimize")
+    return names
+
+
+def metrics(metric, directions: List[str]) -> List[str]:
+    """``optimized_metric`` as a list, one per direction of ``hydra.sweeper.direction``."""
+    names = [metric] if isinstance(metric, str) else [str(m) for m in metric]
+    if len(names) != len(directions):
+        raise ConfigError(f"optimized_metric={metric} and hydra.sweeper.direction="
+                          f"{directions} differ in length: give one direction per metric "
+                          "(optimized_direction=[maximize,minimize])")
     return names
 
 
