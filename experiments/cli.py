@@ -27,7 +27,8 @@ from experiments.config_groups import group_options
 from experiments.folders import RUN_DIR, held_by_another
 from experiments.error_lines import error_line
 from experiments.extras import missing_extra_hint
-from experiments.hints import conflict_hint, null_group_hint, renamed_hint, unpicked_part_line
+from experiments.hints import (conflict_hint, null_group_hint, renamed_hint, unpicked_part_line,
+                               unpicked_pruner_hint)
 from reducers.errors import ConfigError, ReducerError
 from reducers.interrupt import StopRequest
 from reducers.io import not_a_folder
@@ -184,7 +185,7 @@ def _command(main: Callable[[], object], stop: StopRequest | None) -> None:
     sys.argv[1:] = multirun + [a for a in sys.argv[1:] if a not in multirun]  # Hydra's parser
     argv = sys.argv[1:]  # takes -m only before the overrides; a user may put it anywhere
     hint = renamed_hint(argv) or null_group_hint(argv) or conflict_hint(argv) or \
-        missing_extra_hint(argv)
+        unpicked_pruner_hint(argv) or missing_extra_hint(argv)
     if hint:
         print(f"error: {hint}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

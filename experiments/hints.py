@@ -68,10 +68,27 @@ def null_group_hint(argv: list[str]) -> str | None:
     """The one-line fix for ``group=null`` (Hydra raises a bare ValueError on it), or None."""
     for arg in argv:
         key, equals, value = arg.lstrip("+").partition("=")
-        if equals and value.strip().lower() == "null" and (CONF_DIR / key).is_dir():
-            return (f"{arg!r}: {key} is a group of options ({group_options(key)}): name one, "
-                    "or leave the argument out for the default")
+        if not equals or value.strip().lower() != "null":
+            continue
+        options = group_options(key) if (CONF_DIR / key).is_dir() else stored_options(key)
+        if options:
+            return (f"{arg!r}: {key} is a group of options ({options}): name one, or leave "
+                    "the argument out for the default")
     return None
+
+
+def stored_options(group: str) -> str:
+    """The options of a group that code stores (``hydra/sweeper/pruner``: the search
+    sweeper's), as 'a, b, c'; '' for no such group."""
+    from hydra.core.config_store import ConfigStore
+
+    from hydra_plugins.reducer_sweep import pruning, search_space  # noqa: F401 (they store)
+    node = ConfigStore.instance().repo
+    for part in group.split("/"):
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return ""
+    return ", ".join(sorted(name[:-len(".yaml")] for name in node if name.endswith(".yaml")))
 
 
 def conflict_hint(argv: list[str]) -> str | None:
@@ -82,6 +99,17 @@ def conflict_hint(argv: list[str]) -> str | None:
         return (f"{grids[0]} is a stored grid and {searches[0]} an Optuna search: a command "
                 "runs one or the other (search over a grid's keys by naming them in the "
                 "search, e.g. 'model.recon=choice(mse,bce)')")
+    return None
+
+
+def unpicked_pruner_hint(argv: list[str]) -> str | None:
+    """A pruner's setting without a pruner (Hydra says only 'not in struct'), or None."""
+    group = "hydra/sweeper/pruner"
+    for arg in argv:
+        if arg.lstrip("+").startswith("hydra.sweeper.pruner.") and \
+                not any(a.startswith(f"{group}=") for a in argv):
+            return (f"{arg!r} sets a pruner's setting, but no pruner is picked: add "
+                    f"{group}=... ({stored_options(group)})")
     return None
 
 

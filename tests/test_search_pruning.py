@@ -178,18 +178,25 @@ def test_a_search_of_two_objectives_writes_its_pareto_front(tmp_path):
     ([*MEDIAN, "optimized_metric=[knn_acc,trustworthiness]",
       "optimized_direction=[maximize,maximize]"],
      "error: hydra.sweeper.pruner: Optuna prunes a search of one objective, not of 2 (knn_acc, "
-     "trustworthiness): leave the pruner out (hydra/sweeper/pruner=null) or optimise one "
-     "metric"),
+     "trustworthiness): leave hydra/sweeper/pruner=... out or optimise one metric"),
     ([*MEDIAN, "optimized_metric=train_seconds", "optimized_direction=minimize"],
      "error: hydra.sweeper.pruner needs optimized_metric measured during training, one of "
      "knn_acc, silhouette, davies_bouldin, calinski_harabasz, trustworthiness, continuity, "
      "code_std, kmeans_vmeasure, kmeans_ari, recon_mse, test_recon, test_kl, active_units; "
-     "train_seconds is not: leave the pruner out (hydra/sweeper/pruner=null) or optimise "
-     "another metric"),
+     "train_seconds is not: leave hydra/sweeper/pruner=... out or optimise another metric"),
+    (["optimized_metric=[knn_acc,train_seconds]", "optimized_direction=[maximize,maximize]"],
+     "error: optimized_direction='maximize' is invalid: train_seconds is better when lower; "
+     "set optimized_direction=minimize for it"),  # the app's check, before any trial
+    (["hydra/sweeper/pruner=null"],
+     "error: 'hydra/sweeper/pruner=null': hydra/sweeper/pruner is a group of options "
+     "(hyperband, median, successive_halving): name one, or leave the argument out for the "
+     "default"),
+    (["hydra.sweeper.pruner.n_warmup_steps=2"],
+     "error: 'hydra.sweeper.pruner.n_warmup_steps=2' sets a pruner's setting, but no pruner is "
+     "picked: add hydra/sweeper/pruner=... (hyperband, median, successive_halving)"),
     (["optimized_metric=[knn_acc,trustworthiness]"],
-     "error: optimized_metric=['knn_acc', 'trustworthiness'] and hydra.sweeper.direction="
-     "['maximize'] differ in length: give one direction per metric "
-     "(optimized_direction=[maximize,minimize])"),
+     "error: optimized_direction='maximize' is invalid: one direction per metric of "
+     "optimized_metric=['knn_acc', 'trustworthiness'], e.g. [maximize,maximize]"),
 ])
 def test_what_cannot_be_pruned_or_searched_is_one_line(tmp_path, args, line):
     proc = search(tmp_path, "s", "trainer.epochs=2", *args)
@@ -237,3 +244,16 @@ def test_each_pruner_option_is_optunas_pruner(name, kind):
     import hydra_plugins.reducer_sweep.pruning  # noqa: F401  (stores the options)
     node = ConfigStore.instance().load(f"hydra/sweeper/pruner/{name}.yaml").node
     assert type(instantiate(node)).__name__ == kind
+
+
+@pytest.mark.parametrize("preset", ["vae_optuna", "vae_pareto"])
+@pytest.mark.parametrize("sampler", ["tpe", "random", "grid", "nsgaii"])
+def test_every_sampler_option_composes_with_every_search(preset, sampler):
+    from hydra.utils import instantiate
+
+    from tests.helpers import composer
+
+    cfg = composer("train", return_hydra_config=True)(
+        f"hparams_search={preset}", f"hydra/sweeper/sampler={sampler}", "seed=3")
+    make = instantiate(cfg.hydra.sweeper.sampler)  # a partial, as the sweeper gets it
+    assert make.keywords["seed"] == 3

@@ -68,3 +68,12 @@ def test_directions_and_samplers():
     with pytest.raises(ConfigError, match="grid sampler takes choice"):
         search_space.sampler(instantiate(OmegaConf.structured(search_space.GridSamplerConf)),
                              interval)
+
+
+def test_objectives_are_a_list_of_metrics_with_a_direction_each():
+    assert search_space.metrics("knn_acc", ["maximize"]) == ["knn_acc"]
+    listed = OmegaConf.create({"m": ["knn_acc", "trustworthiness"]}).m  # as Hydra gives it
+    assert search_space.metrics(listed, ["maximize", "maximize"]) == ["knn_acc",
+                                                                       "trustworthiness"]
+    with pytest.raises(ConfigError, match="differ in length: give one direction per metric"):
+        search_space.metrics(listed, ["maximize"])

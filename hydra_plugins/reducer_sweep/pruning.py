@@ -157,10 +157,9 @@ def check_measurable(pruner, metrics: list[str], measurable: tuple) -> None:
         return
     if len(metrics) > 1:
         raise ConfigError(f"hydra.sweeper.pruner: Optuna prunes a search of one objective, "
-                          f"not of {len(metrics)} ({', '.join(metrics)}): leave the pruner "
-                          "out (hydra/sweeper/pruner=null) or optimise one metric")
+                          f"not of {len(metrics)} ({', '.join(metrics)}): leave "
+                          "hydra/sweeper/pruner=... out or optimise one metric")
     if metrics[0] not in measurable:
         raise ConfigError(f"hydra.sweeper.pruner needs optimized_metric measured during "
                           f"training, one of {', '.join(measurable)}; {metrics[0]} is not: "
-                          "leave the pruner out (hydra/sweeper/pruner=null) or optimise "
-                          "another metric")
+                          "leave hydra/sweeper/pruner=... out or optimise another metric")

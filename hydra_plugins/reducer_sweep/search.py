@@ -116,7 +116,7 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the study is logged below
         distributions, fixed = self._search_space(arguments)
-        self.validate_batch_is_legal(every_value(distributions, fixed))  # before any trial runs
+        self._check_settings(every_value(distributions, fixed))  # before any trial runs
         directions = search_space.directions(self.direction_setting)
         self.metrics = search_space.metrics(self.config.optimized_metric, directions)
         pruning.check_measurable(self.pruner, self.metrics, DURING_TRAINING)
@@ -174,6 +174,21 @@ class SearchSweeper(ShowingProgress, SurvivingCrashes, StoppingCleanly, Sweeper)
             "optuna": optuna.__version__,
             "pruner": None if self.pruner is None else type(self.pruner).__name__,
             "metrics": self.metrics, "directions": directions, "n_trials": self.n_trials})
+
+    def _check_settings(self, batch: List[List[str]]) -> None:
+        """Each job of ``batch`` composes and passes the app's own checks (a value out of
+        range, objectives that disagree with their metrics): one line before any trial runs,
+        not the same failure in every trial."""
+        from omegaconf import open_dict
+
+        from experiments.schemas import validate
+
+        for overrides in batch:
+            cfg = self.hydra_context.config_loader.load_sweep_config(
+                master_config=self.config, sweep_overrides=list(overrides))
+            with open_dict(cfg):
+                del cfg["hydra"]
+            validate(cfg)
 
     def _search_space(self, arguments: List[str]):
         """Optuna's distributions and the fixed values, from ``params`` and the command line;
