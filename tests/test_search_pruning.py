@@ -257,3 +257,18 @@ def test_every_sampler_option_composes_with_every_search(preset, sampler):
         f"hparams_search={preset}", f"hydra/sweeper/sampler={sampler}", "seed=3")
     make = instantiate(cfg.hydra.sweeper.sampler)  # a partial, as the sweeper gets it
     assert make.keywords["seed"] == 3
+
+
+def test_the_pruning_benchmark_table_pairs_each_seed():
+    from experiments.benchmark_search import summary
+
+    def row(seed, pruner, wall, best, pruned=0, epochs=800):
+        return {"seed": seed, "pruner": pruner, "wall_seconds": wall, "best_value": best,
+                "pruned": pruned, "trials": 40, "epochs_trained": epochs,
+                "epochs_without_pruning": 800}
+
+    table = summary([row(0, "none", 400, 0.70), row(0, "median", 200, 0.69, 20, 430),
+                     row(1, "none", 300, 0.71), row(1, "median", 240, 0.72, 10, 600)])
+    assert "| 0 | 400 | 200 | 0.50 | 0.7000 | 0.6900 | -0.0100 | 20/40 | 430/800 |" in table
+    assert "| 1 | 300 | 240 | 0.80 | 0.7100 | 0.7200 | +0.0100 | 10/40 | 600/800 |" in table
+    assert table.endswith("median ratio of wall times (with / without): 0.65")
