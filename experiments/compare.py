@@ -16,9 +16,10 @@ import pandas as pd
 from experiments import flags, pivot
 from experiments.markdown import TABLE_METRICS, legend, markdown, seed_summary
 from experiments.records import Record, Task
-from experiments.verdict import verdict
 from experiments.results import (HEADLINE, UnreadableRun, find_runs, flatten, read_config,
                                  read_record, table_command)
+from experiments.schemas.checks import names
+from experiments.verdict import verdict
 from reducers.baselines import EMBEDDING_PROTOCOLS
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
@@ -125,7 +126,7 @@ def write_tables(paths: list[str | Path], out: str | Path,
     from experiments import report, sweep_plots
 
     out = Path(out)
-    sort_by = sort_by if isinstance(sort_by, str) else str(list(sort_by)[0])
+    sort_by = names(sort_by)[0]
     table, varied = collect(paths)
     asked, sort_by = sort_by, label_free(table, sort_by)
     table = sort_table(table, sort_by)

@@ -81,8 +81,9 @@ def stored_options(group: str) -> str:
     """The options of a group that code stores (``hydra/sweeper/pruner``: the search
     sweeper's), as 'a, b, c'; '' for no such group."""
     from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
 
-    from hydra_plugins.reducer_sweep import pruning, search_space  # noqa: F401 (they store)
+    Plugins.instance()  # imports every plugin module, which stores its options
     node = ConfigStore.instance().repo
     for part in group.split("/"):
         node = node.get(part) if isinstance(node, dict) else None

@@ -29,6 +29,7 @@ from experiments.cli import EXIT_BAD_INPUT, EXIT_LATER
 from experiments.error_lines import error_line
 from experiments.folders import STOPPING, FolderLock, discard_new_folder, refuse_finished_folder
 from experiments.records import Interrupted, Record, Task, diverged_line
+from experiments.schemas.checks import names
 from reducers.baselines import Baseline
 from reducers.checkpoint import load_checkpoint
 from reducers.torch_internals import denormals_flushed, skip_dynamo_import
@@ -238,6 +239,5 @@ def finish(job: Job, cfg: DictConfig,
         EXIT_LATER.set(EXIT_DIVERGED, diverged_line(record))
     if status is not Status.ok:
         return None
-    metric = cfg.optimized_metric
-    return record.metrics.get(metric) if isinstance(metric, str) else \
-        [record.metrics.get(name) for name in metric]  # several objectives
+    values = [record.metrics.get(name) for name in names(cfg.optimized_metric)]
+    return values[0] if isinstance(cfg.optimized_metric, str) else values  # several: a list

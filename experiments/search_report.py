@@ -15,7 +15,7 @@ import pandas as pd
 
 from experiments.markdown import fmt
 from experiments.results import table_command
-from experiments.search_plots import columns, history_figure, pareto_figure, pruning_figure
+from experiments.search_figures import columns, history_figure, pareto_figure, pruning_figure
 from reducers.errors import ReducerError
 from reducers.io import atomic_open
 from reducers.plots import save

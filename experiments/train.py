@@ -27,6 +27,7 @@ from experiments.runtime import (STOP, build, check_fits_model, finish, record_h
                                  write_history)
 from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
+from experiments.schemas.checks import names
 from experiments.timings import seconds_since_process_start, timed
 from hydra_plugins.reducer_sweep import pruning
 from reducers import plots
@@ -126,10 +127,9 @@ def say_what_runs(run: Run, split) -> None:
     if not split.labelled:
         log.info("no labels: knn_acc, silhouette, davies_bouldin, calinski_harabasz and the "
                  "KMeans agreement are skipped; trustworthiness and continuity stay")
-        metric = run.cfg.optimized_metric
-        if any(m not in LABEL_FREE for m in ([metric] if isinstance(metric, str) else metric)):
+        if any(m not in LABEL_FREE for m in names(run.cfg.optimized_metric)):
             log.warning("optimized_metric=%s needs labels: a sweeper gets nothing from this "
-                        "run; set optimized_metric=trustworthiness", metric)
+                        "run; set optimized_metric=trustworthiness", run.cfg.optimized_metric)
 
 
 def fit_baseline(run: Run, model: Baseline, split) -> Codes:

@@ -32,9 +32,10 @@ LABEL_FREE = ("trustworthiness", "continuity", "code_std", "recon_mse", "test_re
 
 # What can be measured while a network trains (a search's value each epoch): the codes' and
 # the model's metrics, not the run's cost or an extra test set's.
+MODEL_SIDE = ("recon_mse", "test_recon", "test_kl", "active_units")  # score_model's
 DURING_TRAINING = ("knn_acc", "silhouette", "davies_bouldin", "calinski_harabasz",
                    "trustworthiness", "continuity", "code_std", "kmeans_vmeasure", "kmeans_ari",
-                   "recon_mse", "test_recon", "test_kl", "active_units")
+                   *MODEL_SIDE)
 
 
 @dataclass(kw_only=True)

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from experiments.schemas.checks import metric_and_direction
+from experiments.schemas.checks import metric_and_direction, names
 from experiments.schemas.parts import (OptimConfig, PathsConfig, ScoreConfig, TrackingConfig,
                                        TrainerConfig)
 from reducers.anomaly.metrics import DIRECTION as DETECTION_DIRECTION
@@ -48,8 +48,7 @@ class TrainConfig:
     def __post_init__(self):
         check_seed(self.seed)
         metric_and_direction(self.optimized_metric, self.optimized_direction, DIRECTION)
-        sort_by = self.compare.sort_by  # after optimized_metric: its default
-        for name in [sort_by] if isinstance(sort_by, str) else sort_by:
+        for name in names(self.compare.sort_by):  # after optimized_metric: its default
             require(name in DIRECTION, "compare.sort_by", name,
                     f"one of {', '.join(DIRECTION)}")
 

@@ -3,12 +3,16 @@
 from reducers.checks import require
 
 
+def names(value) -> list[str]:
+    """A key that takes one name or a list of them (``optimized_metric``, ``compare.sort_by``)
+    as a list."""
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
 def objectives(metric, direction) -> list[tuple[str, str]]:
     """``optimized_metric`` and ``optimized_direction`` as (metric, direction) pairs: one name
     each, or two lists of the same length (a search of several objectives)."""
-    metrics = [metric] if isinstance(metric, str) else [str(m) for m in metric]
-    directions = [direction] if isinstance(direction, str) else \
-        [str(getattr(d, "value", d)) for d in direction]
+    metrics, directions = names(metric), names(direction)
     require(len(metrics) >= 1 and len(set(metrics)) == len(metrics), "optimized_metric",
             metric, "one metric, or a list of different ones ([knn_acc,trustworthiness])")
     require(len(directions) == len(metrics), "optimized_direction", direction,

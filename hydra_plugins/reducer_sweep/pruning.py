@@ -115,13 +115,13 @@ def reporters(cfg, settings, model, split) -> list[Callback]:
         return []
     import torch
 
-    from reducers.scoring import encode, score_codes, score_model
+    from reducers.scoring import MODEL_SIDE, encode, score_codes, score_model
 
     trial, metric = attached
     x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
 
     def measure() -> float:
-        if metric in ("recon_mse", "test_recon", "test_kl", "active_units"):
+        if metric in MODEL_SIDE:
             return float(score_model(model, x_test)[metric])
         train_codes, test_codes = encode(model, x_train), encode(model, x_test)
         return score_codes(train_codes, split.y_train, test_codes, split.y_test,

@@ -152,12 +152,14 @@ def directions(direction) -> List[str]:
 
 def metrics(metric, directions: List[str]) -> List[str]:
     """``optimized_metric`` as a list, one per direction of ``hydra.sweeper.direction``."""
-    names = [metric] if isinstance(metric, str) else [str(m) for m in metric]
-    if len(names) != len(directions):
+    from experiments.schemas.checks import names
+
+    listed = names(metric)
+    if len(listed) != len(directions):
         raise ConfigError(f"optimized_metric={metric} and hydra.sweeper.direction="
                           f"{directions} differ in length: give one direction per metric "
                           "(optimized_direction=[maximize,minimize])")
-    return names
+    return listed
 
 
 def sampler(make, distributions: dict):
