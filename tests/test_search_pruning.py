@@ -189,11 +189,12 @@ def test_a_search_of_two_objectives_writes_its_pareto_front(tmp_path):
      "set optimized_direction=minimize for it"),  # the app's check, before any trial
     (["hydra/sweeper/pruner=null"],
      "error: 'hydra/sweeper/pruner=null': hydra/sweeper/pruner is a group of options "
-     "(hyperband, median, successive_halving): name one, or leave the argument out for the "
-     "default"),
+     "(hyperband, median, percentile, successive_halving): name one, or leave the argument out "
+     "for the default"),
     (["hydra.sweeper.pruner.n_warmup_steps=2"],
      "error: 'hydra.sweeper.pruner.n_warmup_steps=2' sets a pruner's setting, but no pruner is "
-     "picked: add hydra/sweeper/pruner=... (hyperband, median, successive_halving)"),
+     "picked: add hydra/sweeper/pruner=... (hyperband, median, percentile, "
+     "successive_halving)"),
     (["optimized_metric=[knn_acc,trustworthiness]"],
      "error: optimized_direction='maximize' is invalid: one direction per metric of "
      "optimized_metric=['knn_acc', 'trustworthiness'], e.g. [maximize,maximize]"),
@@ -235,6 +236,7 @@ def test_the_report_of_a_pruned_search_of_two_objectives_from_its_files(tmp_path
 
 
 @pytest.mark.parametrize("name, kind", [("median", "MedianPruner"),
+                                        ("percentile", "PercentilePruner"),
                                         ("hyperband", "HyperbandPruner"),
                                         ("successive_halving", "SuccessiveHalvingPruner")])
 def test_each_pruner_option_is_optunas_pruner(name, kind):
@@ -267,8 +269,15 @@ def test_the_pruning_benchmark_table_pairs_each_seed():
                 "pruned": pruned, "trials": 40, "epochs_trained": epochs,
                 "epochs_without_pruning": 800}
 
-    table = summary([row(0, "none", 400, 0.70), row(0, "median", 200, 0.69, 20, 430),
-                     row(1, "none", 300, 0.71), row(1, "median", 240, 0.72, 10, 600)])
-    assert "| 0 | 400 | 200 | 0.50 | 0.7000 | 0.6900 | -0.0100 | 20/40 | 430/800 |" in table
-    assert "| 1 | 300 | 240 | 0.80 | 0.7100 | 0.7200 | +0.0100 | 10/40 | 600/800 |" in table
-    assert table.endswith("median ratio of wall times (with / without): 0.65")
+    median, percentile = "hydra/sweeper/pruner=median", "hydra/sweeper/pruner=percentile"
+    table = summary([row(0, "none", 400, 0.70), row(0, median, 200, 0.69, 20, 430),
+                     row(0, percentile, 100, 0.70, 30, 300),
+                     row(1, "none", 300, 0.71), row(1, median, 240, 0.72, 10, 600),
+                     row(1, percentile, 150, 0.70, 30, 300)])
+    first, second = table.split(f"`{percentile}`:")
+    assert first.startswith(f"`{median}`:")
+    assert "| 0 | 400 | 200 | 0.50 | 0.7000 | 0.6900 | -0.0100 | 20/40 | 430/800 |" in first
+    assert "| 1 | 300 | 240 | 0.80 | 0.7100 | 0.7200 | +0.0100 | 10/40 | 600/800 |" in first
+    assert first.strip().endswith("median ratio of wall times (with / without): 0.65")
+    assert "| 0 | 400 | 100 | 0.25 | 0.7000 | 0.7000 | +0.0000 | 30/40 | 300/800 |" in second
+    assert second.endswith("median ratio of wall times (with / without): 0.38")

@@ -1,8 +1,8 @@
 """Pruning a search's trials across processes: the ``search`` sweeper's study is where a
 trial's job reports its value epoch by epoch, and where it asks whether to stop.
 
-``hydra/sweeper/pruner=median|hyperband|successive_halving`` (none by default) picks Optuna's
-pruner. The sweeper asks a trial, notes the job that runs it (the trial's ``job`` attribute)
+``hydra/sweeper/pruner=median|percentile|hyperband|successive_halving`` (none by default)
+picks Optuna's pruner. The sweeper asks a trial, notes the job that runs it (the trial's ``job`` attribute)
 and launches the job; the job, in this process (the basic launcher) or in a worker (joblib,
 a cluster), finds its trial in the study's storage (``attach``) and, after every epoch but
 the last, reports ``optimized_metric`` measured as the run will score it at the end, and stops
@@ -38,6 +38,19 @@ class MedianPrunerConf:
 
 
 @dataclass
+class PercentilePrunerConf:
+    """The median pruner with another cut: stops a trial whose best value so far is outside the
+    best ``percentile`` per cent of the earlier finished trials' at the same epoch (25: only
+    trials in the top quarter go on)."""
+    _target_: str = "optuna.pruners.PercentilePruner"
+    percentile: float = 25.0  # the share of trials kept at each check, in per cent
+    n_startup_trials: int = 5  # trials that run to the end before any is pruned
+    n_warmup_steps: int = 0  # epochs of each trial before it can be pruned
+    interval_steps: int = 1  # epochs between two checks
+    n_min_trials: int = 1  # trials that reached an epoch before it is judged there
+
+
+@dataclass
 class HyperbandPrunerConf:
     """Successive halving in several brackets (Li et al. 2018), over epochs."""
     _target_: str = "optuna.pruners.HyperbandPruner"
@@ -58,7 +71,8 @@ class SuccessiveHalvingPrunerConf:
 
 
 _store = ConfigStore.instance()
-for _name, _node in (("median", MedianPrunerConf), ("hyperband", HyperbandPrunerConf),
+for _name, _node in (("median", MedianPrunerConf), ("percentile", PercentilePrunerConf),
+                     ("hyperband", HyperbandPrunerConf),
                      ("successive_halving", SuccessiveHalvingPrunerConf)):
     _store.store(group="hydra/sweeper/pruner", name=_name, node=_node, provider="reducer-sweep")
 

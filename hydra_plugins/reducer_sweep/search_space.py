@@ -69,7 +69,7 @@ class SearchSweeperConf:
         "_self_", {"sampler": "tpe"}, {"pruner": None}])     # replaces the null below
     _target_: str = "hydra_plugins.reducer_sweep.search.SearchSweeper"
     sampler: Any = MISSING
-    pruner: Any = None  # hydra/sweeper/pruner=median|hyperband|successive_halving (pruning)
+    pruner: Any = None  # hydra/sweeper/pruner=median|percentile|... (pruning)
     direction: Any = "minimize"  # maximize | minimize
     storage: Optional[str] = None  # sqlite:///FILE keeps the study; null: in memory
     study_name: Optional[str] = None
