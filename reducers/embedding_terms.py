@@ -40,7 +40,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from reducers.checks import at_least, finite_at_least, positive, require
+from reducers.checks import SettingError, at_least, finite_at_least, positive, require
+from reducers.nearest import Neighbours, has_pynndescent, resolve
 from reducers.neighbour_graphs import fuzzy_graph, tsne_graph
 
 
@@ -102,11 +103,17 @@ class EmbeddingTerm:
     batch: int = 512  # training rows the term encodes per step (umap: half as many edges)
     scale: float = 1.0  # the term sees the codes times this (a VAE: about 5-10, so that its
     #                     codes stay where its prior draws)
+    neighbours: Neighbours = Neighbours.auto  # the graph's search: exact, approximate
+    #   (pynndescent) or auto (exact up to 40,000 rows; reducers.nearest)
 
     def __post_init__(self):
         finite_at_least(self.weight, "weight")
         at_least(self.batch, "batch", 2)
         positive(self.scale, "scale")
+        self.neighbours = Neighbours(self.neighbours)
+        if self.neighbours is Neighbours.approximate and not has_pynndescent():
+            raise SettingError("neighbours", "approximate", "approximate nearest neighbours "
+                               "need pynndescent: pip install pynndescent, or set it to exact")
 
     def check_rows(self, n: int) -> None:
         """A SettingError naming the setting when ``n`` training rows cannot hold the term."""
@@ -139,7 +146,7 @@ class TSNETerm(EmbeddingTerm):
                 f"the tsne term needs it below {n - 1} (the training rows less one); lower it")
 
     def prepare(self, x):
-        return tsne_graph(x, self.perplexity)
+        return tsne_graph(x, self.perplexity, self.neighbours)
 
     def sample(self, affinities, rows, codes):
         picked = torch.randperm(len(rows))[:self.batch]
@@ -171,7 +178,7 @@ class UMAPTerm(EmbeddingTerm):
                 f"the umap term needs 2 training rows or more, got {n}")
 
     def prepare(self, x):
-        graph = fuzzy_graph(x, self.n_neighbors)
+        graph = fuzzy_graph(x, self.n_neighbors, self.neighbours)
         return graph, torch.from_numpy(np.cumsum(graph.weights)), curve_parameters(self.min_dist)
 
     def sample(self, prepared, rows, codes):
@@ -226,6 +233,7 @@ class NeighbourTerm:
         """What ``fit`` made, for the log."""
         moved = ", encoding augmented copies" if self.augment is not None else ""
         moved += f", codes times {self.settings.scale:g}" if self.settings.scale != 1 else ""
+        moved += f" ({resolve(self.settings.neighbours, len(self.x)).value} neighbours)"
         return self.settings.describe(self.prepared, len(self.x)) + moved
 
     def __call__(self, encode) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """The input-space neighbour graphs of the training rows that ``reducers.neighbours``' terms
 fit codes to, built once per run: t-SNE's sparse affinities (``tsne_graph``) and UMAP's fuzzy
-simplicial set (``fuzzy_graph``), both on scikit-learn's exact nearest neighbours. They equal
-scikit-learn's Barnes-Hut P and umap-learn's ``fuzzy_simplicial_set`` (tests/test_neighbours.py).
+simplicial set (``fuzzy_graph``), both on the nearest rows ``reducers.nearest`` finds (exact
+up to 40,000 rows, approximate above). On exact neighbours they equal scikit-learn's
+Barnes-Hut P and umap-learn's ``fuzzy_simplicial_set`` (tests/test_embedding_terms.py).
 """
 
 import math
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import sparse
+
+from reducers.nearest import Neighbours, nearest
 
 
 def calibrate(d: torch.Tensor, perplexity: float, steps: int = 100,
@@ -39,15 +42,14 @@ def calibrate(d: torch.Tensor, perplexity: float, steps: int = 100,
     return torch.softmax(-d * precision, 1)
 
 
-def tsne_graph(x: np.ndarray, perplexity: float) -> sparse.csr_matrix:
+def tsne_graph(x: np.ndarray, perplexity: float, how: Neighbours = Neighbours.auto,
+               seed: int = 0) -> sparse.csr_matrix:
     """t-SNE's joint probabilities over all the rows of ``x`` (n, D), sparse as Barnes-Hut
     t-SNE builds them: each row's conditional over its ``3 perplexity`` nearest other rows
-    (scikit-learn's exact search), symmetrised, ``(P + P^T) / (2n)``."""
+    (``how``: their search), symmetrised, ``(P + P^T) / (2n)``."""
     n = len(x)
     k = min(n - 1, int(3 * perplexity) + 1)
-    from sklearn.neighbors import NearestNeighbors  # here: a bad command fails before the import
-
-    distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors()  # self excluded
+    distances, indices = nearest(x, k, how, with_self=False, seed=seed)
     p = calibrate(torch.from_numpy(distances).double().pow(2), perplexity).numpy()
     conditional = sparse.csr_matrix((p.ravel(), indices.ravel(), np.arange(0, n * k + 1, k)),
                                     shape=(n, n))
@@ -94,16 +96,15 @@ def smooth_knn(distances: np.ndarray, steps: int = 64) -> tuple[np.ndarray, np.n
     return np.maximum(sigma, floor), rho
 
 
-def fuzzy_graph(x: np.ndarray, n_neighbors: int) -> Graph:
+def fuzzy_graph(x: np.ndarray, n_neighbors: int, how: Neighbours = Neighbours.auto,
+                seed: int = 0) -> Graph:
     """UMAP's fuzzy simplicial set of the rows of ``x`` (n, D) with Euclidean distances: each
-    row's ``n_neighbors`` nearest (itself included, as in umap-learn) by scikit-learn's exact
-    search, memberships ``exp(-max(0, d - rho) / sigma)``, symmetrised by the fuzzy union
+    row's ``n_neighbors`` nearest (itself included, as in umap-learn; ``how``: their search),
+    memberships ``exp(-max(0, d - rho) / sigma)``, symmetrised by the fuzzy union
     ``A + A^T - A * A^T``."""
     n = len(x)
     k = min(n_neighbors, n)
-    from sklearn.neighbors import NearestNeighbors
-
-    distances, indices = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)
+    distances, indices = nearest(x, k, how, with_self=True, seed=seed)
     sigma, rho = smooth_knn(distances)
     strength = np.exp(-np.maximum(distances - rho[:, None], 0) / sigma[:, None])
     strength[indices == np.arange(n)[:, None]] = 0.0  # no self-loops

@@ -84,8 +84,13 @@ def test_umap_graph_is_symmetric_in_0_1_and_matches_umap_learn(digits):
     assert abs(a - a.T).max() == 0
     assert graph.weights.min() > 0 and graph.weights.max() <= 1
     assert np.all(graph.heads != graph.tails) and a.shape == (500, 500)
+    # UMAP's local connectivity: each row's nearest other row is a full member (rho is the
+    # distance to it, not to the row itself)
+    np.testing.assert_allclose(a.max(axis=1).toarray().ravel(), 1.0)
     umap = pytest.importorskip("umap.umap_")
-    distances, indices = NearestNeighbors(n_neighbors=15).fit(x).kneighbors(x)
+    distances, indices = NearestNeighbors(n_neighbors=14).fit(x).kneighbors()
+    indices = np.hstack([np.arange(500)[:, None], indices])  # itself first, at distance 0, as
+    distances = np.hstack([np.zeros((500, 1)), distances])  # umap-learn's own search gives it
     reference, _, _ = umap.fuzzy_simplicial_set(x, 15, 0, "euclidean", knn_indices=indices,
                                                 knn_dists=distances)
     assert reference.nnz == a.nnz
