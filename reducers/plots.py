@@ -169,7 +169,9 @@ def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...]
                             most: int = 40) -> Figure:
     """For data that are not images: the test error of each feature (the ``most`` worst when
     there are more), and true against reconstructed values of every test entry."""
-    recon = model.reconstruct(torch.from_numpy(x)).numpy()
+    from reducers.scoring import decode, encode
+
+    recon = decode(model, torch.from_numpy(encode(model, torch.from_numpy(x))))  # (N, D)
     error = ((recon - x) ** 2).mean(axis=0)  # (D,)
     names = list(feature_names or [f"x{i}" for i in range(x.shape[1])])
     shown = np.argsort(error)[::-1][:most]
@@ -180,7 +182,7 @@ def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...]
                     fontsize=7 if len(shown) > 20 else 9)
     worst = "" if len(shown) == len(names) else f" (the {len(shown)} worst of {len(names)})"
     left.set(title=f"test MSE per feature{worst}", ylabel="mean squared error")
-    sample = np.random.default_rng(0).permutation(x.size)[:20000]
+    sample = np.random.default_rng(0).choice(x.size, min(x.size, 20000), replace=False)
     right.scatter(x.ravel()[sample], recon.ravel()[sample], s=2, alpha=0.3, linewidths=0)
     lo, hi = float(min(x.min(), recon.min())), float(max(x.max(), recon.max()))
     right.plot([lo, hi], [lo, hi], color="grey", lw=1)

@@ -147,12 +147,29 @@ def _ranks(d: np.ndarray, cols: np.ndarray, chunk: int = 256) -> np.ndarray:
     return out
 
 
-@torch.inference_mode()
 def encode(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 8192) -> np.ndarray:
     """Deterministic codes (N, d) of ``x`` (N, D), in large batches."""
+    return _in_batches(model, model.encode, x, batch_size)
+
+
+def decode(model: torch.nn.Module, codes: torch.Tensor, batch_size: int = 8192) -> np.ndarray:
+    """Deterministic reconstructions (N, D) of ``codes`` (N, d), in large batches."""
+    return _in_batches(model, model.decode, codes, batch_size)
+
+
+@torch.inference_mode()
+def _in_batches(model: torch.nn.Module, fn, x: torch.Tensor, batch_size: int) -> np.ndarray:
+    """``fn`` (a method of ``model``, in evaluation mode) of ``x`` batch by batch into one array written in place:
+    a whole million rows at once would hold every layer's activations of all of them, and a
+    list of the batches' outputs joined at the end keeps the freed activations' memory (+840 MB
+    for 800,000 rows, measured)."""
     model.eval()
-    return torch.cat([model.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-                     ).numpy()
+    first = fn(x[:batch_size])
+    out = torch.empty((len(x), *first.shape[1:]), dtype=first.dtype)
+    out[:len(first)] = first
+    for start in range(batch_size, len(x), batch_size):
+        out[start:start + batch_size] = fn(x[start:start + batch_size])
+    return out.numpy()
 
 
 @torch.inference_mode()
@@ -163,7 +180,7 @@ def score_model(model: torch.nn.Module, x_test: torch.Tensor,
     ``codes``: the test codes (M, d) when the caller has them already."""
     model.eval()
     codes = torch.from_numpy(encode(model, x_test) if codes is None else codes)  # (M, d)
-    out = {"recon_mse": float(((model.decode(codes) - x_test) ** 2).mean())}
+    out = {"recon_mse": float(((torch.from_numpy(decode(model, codes)) - x_test) ** 2).mean())}
     out.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
     if "test_kl" in out:
         out["active_units"] = int((codes.var(dim=0) > 0.01).sum())

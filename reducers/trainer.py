@@ -1,7 +1,8 @@
 """One training loop for every reducer. It knows the contract (``model.loss(x)["total"]``) only.
 
-Tensors stay in memory; each epoch gathers one fresh permutation of the training set and then
-takes batches as slices (views, no per-item Dataset overhead). What else happens around the
+Tensors stay in memory; each epoch draws one fresh permutation of the training rows and
+gathers each batch's rows by it (one indexing per batch, no per-item Dataset overhead, and no
+shuffled copy of the whole training set). What else happens around the
 steps is a callback's (``reducers.callbacks``): the learning-rate schedule, evaluation of the
 validation and test sets, early stopping with the best epoch's weights put back, the progress
 bar, and whatever a caller adds (the apps' checkpoints). A model that offers
@@ -183,7 +184,8 @@ class _Run:
         row = {"epoch": epoch, **(start_epoch(epoch) if start_epoch is not None else {})}
         self.call("on_epoch_start", self, epoch, row)
         started = time.perf_counter()
-        shuffled = self.x_train[torch.randperm(n, generator=self.generator)]  # (N, D)
+        order = torch.randperm(n, generator=self.generator)  # each batch gathered by it: no
+        #                                                       shuffled copy of the data
         before = cb.hooks(self.callbacks, "on_step")
         after = cb.hooks(self.callbacks, "on_step_end")
         sums = terms = None
@@ -194,7 +196,7 @@ class _Run:
                 return FitResult(Status.interrupted, state, self.step.kind)
             for hook in before:
                 hook(self, epoch, step)
-            xb = shuffled[start:start + batch]  # (B, D) view
+            xb = self.x_train[order[start:start + batch]]  # (B, D)
             if self.trainer.augment is not None:
                 xb = self.trainer.augment(xb, self.generator)
             terms = self.step.loss(xb)

@@ -338,3 +338,33 @@ def test_a_sweep_on_a_table_and_the_command_line_errors(tmp_path, wine_csv):
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert not (tmp_path / "bad" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["minmax", "standard"])
+def test_scaling_in_row_chunks_and_in_place_is_the_whole_array_at_once(kind):
+    x = load_wine().data.astype(np.float32)  # 178 rows x 13 real features
+    fitted = Scaling.fit(kind, x[:120])
+    whole = (x - fitted.offset) / fitted.factor  # float64, all rows at once
+    if kind == "minmax":
+        whole = np.clip(whole, 0.0, 1.0)
+    chunked = fitted.apply(x, rows=7)
+    assert chunked.dtype == np.float32
+    np.testing.assert_array_equal(chunked, whole.astype(np.float32))
+    in_place = x.copy()
+    assert fitted.apply(in_place, rows=50, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, chunked)
+
+
+def test_a_float32_npy_is_split_without_a_float64_copy(tmp_path):
+    x = load_wine().data.astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", load_wine().target)
+    from reducers.data.table_files import read_table
+
+    assert read_table(tmp_path / "x.npy", labels_path=str(tmp_path / "y.npy")).x.dtype == \
+        np.float32
+    split = load_table(str(tmp_path / "x.npy"), labels_path=str(tmp_path / "y.npy"))
+    rows = np.concatenate([split.x_train, split.x_test])
+    assert rows.dtype == np.float32 and rows.min() >= 0 and rows.max() <= 1
+    assert split.x_train.min(axis=0).max() == 0  # each training column spans [0, 1]
+    assert split.x_train.max(axis=0).min() == pytest.approx(1, abs=1e-6)

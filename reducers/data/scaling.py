@@ -39,11 +39,17 @@ class Scaling:
         factor = np.where(factor > 0, factor, 1.0)  # constant in the training split: kept as 0
         return cls(kind, offset.astype(np.float64), factor.astype(np.float64))
 
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        out = (x - self.offset) / self.factor
-        if self.kind is Scale.minmax:
-            np.clip(out, 0.0, 1.0, out=out)  # test values beyond the training range
-        return np.ascontiguousarray(out, np.float32)
+    def apply(self, x: np.ndarray, rows: int = 65536, out: np.ndarray | None = None
+              ) -> np.ndarray:
+        """``x`` (N, D) scaled, as float32, computed in float64 ``rows`` rows at a time, into
+        ``out`` when given (float32 (N, D), which may be ``x`` itself)."""
+        out = np.empty(x.shape, np.float32) if out is None else out
+        for start in range(0, len(x), rows):
+            scaled = (x[start:start + rows] - self.offset) / self.factor
+            if self.kind is Scale.minmax:
+                np.clip(scaled, 0.0, 1.0, out=scaled)  # test values beyond the training range
+            out[start:start + rows] = scaled
+        return out
 
     def as_dict(self) -> dict:
         return {"kind": self.kind.value, "offset": self.offset.tolist(),

@@ -70,26 +70,34 @@ def load_table(path: str, *, scaling: dict | None = None, **settings) -> Split:
     if scaling is not None and scaling.get("features") is not None:
         table = _columns(table, scaling["features"], path.name)
     table = _with_image_shape(table, s.image_shape, path)
+    split = _split(table, s, path.name)
+    features = table.feature_names
+    del table  # the split holds copies: the file's rows go before the scaling's arrays come
+    fitted = Scaling.fit(s.scale, split.x_train) if scaling is None else \
+        Scaling.from_dict(scaling)
+    if fitted.offset.shape != (len(features),):
+        raise DataError(f"{path.name}: {len(features)} features, but the model was trained on "
+                        f"{fitted.offset.size} (its scaling was fitted on that many columns)")
+    # in place: the split's arrays are its own copies (one more copy of a million rows is
+    # what would tip the memory over)
+    return replace(split, x_train=fitted.apply(split.x_train, out=split.x_train),
+                   x_test=fitted.apply(split.x_test, out=split.x_test), feature_names=features,
+                   scaling={**fitted.as_dict(), "features": list(features)},
+                   load_seconds=seconds)
+
+
+def _split(table: Table, s: TableSettings, name: str) -> Split:
+    """The table's rows (the first ``limit``) split into train and test: stratified by label
+    when there are labels, at random when not. The split's arrays are new copies."""
     x, y = table.x, table.y
     if s.limit is not None:
         x, y = x[:s.limit], None if y is None else y[:s.limit]
-    name = path.name
     if y is None:
-        split = random_split(x, test_fraction=s.test_fraction, seed=s.seed,
-                             image_shape=table.image_shape, name=name)
-    else:
-        split = stratified_split(x, y, test_fraction=s.test_fraction, seed=s.seed,
-                                 image_shape=table.image_shape, name=name, noun="rows",
-                                 class_names=table.class_names)
-    fitted = Scaling.fit(s.scale, split.x_train) if scaling is None else \
-        Scaling.from_dict(scaling)
-    if fitted.offset.shape != (x.shape[1],):
-        raise DataError(f"{name}: {x.shape[1]} features, but the model was trained on "
-                        f"{fitted.offset.size} (its scaling was fitted on that many columns)")
-    return replace(split, x_train=fitted.apply(split.x_train), x_test=fitted.apply(split.x_test),
-                   feature_names=table.feature_names,
-                   scaling={**fitted.as_dict(), "features": list(table.feature_names)},
-                   load_seconds=seconds)
+        return random_split(x, test_fraction=s.test_fraction, seed=s.seed,
+                            image_shape=table.image_shape, name=name)
+    return stratified_split(x, y, test_fraction=s.test_fraction, seed=s.seed,
+                            image_shape=table.image_shape, name=name, noun="rows",
+                            class_names=table.class_names)
 
 
 def _columns(table: Table, names: list[str], name: str) -> Table:
@@ -143,7 +151,7 @@ def _check_float32(x: np.ndarray, names: tuple[str, ...], name: str, scale: Scal
     """Values float32 holds, columns whose range it holds (the scaling divides by it) and,
     unscaled, values whose squares it holds (a squared error of them overflows)."""
     limit = float(np.finfo(np.float32).max)
-    big = np.abs(x) > limit
+    big = np.zeros((), bool) if x.dtype == np.float32 else np.abs(x) > limit  # finite: within
     if big.any():
         row, col = np.argwhere(big)[0]
         raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {x[row, col]:g} "

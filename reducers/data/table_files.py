@@ -235,8 +235,10 @@ def _from_arrays(x: np.ndarray, y: np.ndarray | None, name: str, labels_name: st
             raise DataError(f"{name}: {len(x)} rows but {labels_name} has shape {y.shape}; "
                             "expected one label per row")
         y, classes = _labels(pd.Series(y), name, labels_name)
-    return Table(x.astype(np.float64), y, tuple(f"x{i}" for i in range(x.shape[1])), classes,
-                 shape)
+    # float32 features stay as they are (the models compute in float32; a float64 copy of a
+    # million rows would double the memory); other types are checked against float32 in float64
+    x = x if x.dtype == np.float32 else x.astype(np.float64)
+    return Table(x, y, tuple(f"x{i}" for i in range(x.shape[1])), classes, shape)
 
 
 def quoted_names(names: list[str], most: int = 8) -> str:
