@@ -159,10 +159,10 @@ def decode(model: torch.nn.Module, codes: torch.Tensor, batch_size: int = 8192) 
 
 @torch.inference_mode()
 def _in_batches(model: torch.nn.Module, fn, x: torch.Tensor, batch_size: int) -> np.ndarray:
-    """``fn`` (a method of ``model``, in evaluation mode) of ``x`` batch by batch into one array written in place:
-    a whole million rows at once would hold every layer's activations of all of them, and a
-    list of the batches' outputs joined at the end keeps the freed activations' memory (+840 MB
-    for 800,000 rows, measured)."""
+    """``fn`` (a method of ``model``, in evaluation mode) of ``x`` batch by batch, into one
+    array written in place: a million rows at once would hold every layer's activations of
+    all of them, and a list of the batches' outputs joined at the end keeps the freed
+    activations' memory resident (+840 MB for 800,000 rows, measured)."""
     model.eval()
     first = fn(x[:batch_size])
     out = torch.empty((len(x), *first.shape[1:]), dtype=first.dtype)
