@@ -166,12 +166,14 @@ def loss_curves(history: list[dict], title: str) -> Figure:
 
 @torch.inference_mode()
 def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...] | None,
-                            most: int = 40) -> Figure:
+                            most: int = 40, codes: np.ndarray | None = None) -> Figure:
     """For data that are not images: the test error of each feature (the ``most`` worst when
-    there are more), and true against reconstructed values of every test entry."""
+    there are more), and true against reconstructed values of every test entry. ``codes``:
+    those of ``x``, when the caller has them (else encoded here)."""
     from reducers.scoring import decode, encode
 
-    recon = decode(model, torch.from_numpy(encode(model, torch.from_numpy(x))))  # (N, D)
+    codes = encode(model, torch.from_numpy(x)) if codes is None else codes
+    recon = decode(model, torch.from_numpy(codes))  # (N, D)
     error = ((recon - x) ** 2).mean(axis=0)  # (D,)
     names = list(feature_names or [f"x{i}" for i in range(x.shape[1])])
     shown = np.argsort(error)[::-1][:most]
@@ -220,7 +222,7 @@ def write_run_figures(run_dir: Path, model, split, history: list[dict], label: s
 def _decoder_figures(model, split, codes: np.ndarray) -> dict:
     if split.image_shape is None:
         return {"reconstructions.png": lambda: feature_reconstructions(
-            model, split.x_test, split.feature_names)}
+            model, split.x_test, split.feature_names, codes=codes)}
     labels = split.y_test if split.labelled else np.arange(len(split.x_test)) % 10  # 20 images
     figures = {"reconstructions.png": lambda: reconstructions(model, split.x_test, labels,
                                                               split.image_shape)}

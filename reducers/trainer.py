@@ -2,10 +2,10 @@
 
 Tensors stay in memory; each epoch draws one fresh permutation of the training rows and
 gathers each batch's rows by it (one indexing per batch, no per-item Dataset overhead, and no
-shuffled copy of the whole training set). What else happens around the
-steps is a callback's (``reducers.callbacks``): the learning-rate schedule, evaluation of the
-validation and test sets, early stopping with the best epoch's weights put back, the progress
-bar, and whatever a caller adds (the apps' checkpoints). A model that offers
+shuffled copy of the whole training set). What else happens around the steps is a callback's
+(``reducers.callbacks``): the learning-rate schedule, evaluation of the validation and test
+sets, early stopping with the best epoch's weights put back, the progress bar, and whatever a
+caller adds (the apps' checkpoints). A model that offers
 ``manual_step(optimizer)`` (the autoencoder and the VAE: a hand-written backward pass, see
 ``reducers.manual``; 1.6x faster at batch 10 with plain SGD) trains through it unless
 ``backward="autograd"``; every other model through autograd on its ``loss``.
