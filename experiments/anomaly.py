@@ -33,6 +33,8 @@ from reducers.anomaly.detectors import Detector, GaussianVAE
 from reducers.anomaly.metrics import detection_metrics, roc
 from reducers.anomaly.protocols import Protocol, hold_out, protocol_split, tested_on
 from reducers.anomaly.settings import architecture, label
+from reducers.data.rows import into_memory
+from reducers.devices import resolve_device
 from reducers.errors import ConfigError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open
@@ -61,10 +63,12 @@ class Training:
         self.seconds = 0.0
 
     def __call__(self, model: torch.nn.Module, x: torch.Tensor, network: str) -> None:
+        model.to(resolve_device(self.settings.trainer.device))  # before its optimiser is made
         optimizer = build(self.cfg.optim)(model.parameters())
         trainer = Trainer(self.settings.trainer, should_stop=lambda: bool(self.stop),
                           augment=None if isinstance(model, GaussianVAE) else self.augment)
         result = trainer.fit(model, optimizer, x, seed=self.cfg.seed)
+        model.cpu()  # the detector scores on the CPU
         self.histories[network] = result.history
         self.seconds += result.train_seconds
         if result.status is not Status.ok:
@@ -90,6 +94,7 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     detector = build(cfg.detector, input_dim=split.input_dim, image_shape=split.image_shape)
     check_fits_model(split, detector)
     record = Record(status=Status.ok, task=Task.anomaly, label=label(cfg.detector),
+                    device=str(resolve_device(settings.trainer.device)),
                     detection=Detection(a.protocol.value, cls, architecture(cfg.detector),
                                         part.description), **record_header(cfg, threads, split))
     log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "
@@ -122,7 +127,7 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
 
 def load_split(cfg: DictConfig, settings):
     """The data, labelled; tested on the held-out test set instead when there is one."""
-    split = build(cfg.data)
+    split = into_memory(build(cfg.data))  # its protocols take rows by class
     if not split.labelled:
         raise ConfigError(f"{split.name} has no labels, but anomaly detection takes its normal "
                           "and anomalous rows by class: name the label column with data.label "

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import hydra
 import numpy as np
-import torch
 from omegaconf import DictConfig
 
 from experiments.cli import command_line
@@ -24,6 +23,7 @@ from experiments.schemas import validate
 from experiments.schemas.against_data import check_against_data
 from reducers import plots
 from reducers.checkpoint import build_model, load_checkpoint
+from reducers.data.rows import as_tensor
 from reducers.errors import DataError
 from reducers.interrupt import StopRequest
 from reducers.io import atomic_open
@@ -95,7 +95,7 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     check_fits(split, state["model_spec"], source)
     check_against_data(settings, split)
     model = build_model(state, source)
-    x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    x_train, x_test = as_tensor(split.x_train), as_tensor(split.x_test)  # or rows on disk
     train_codes, test_codes = encode(model, x_train), encode(model, x_test)
     metrics, sizes, seconds = score_codes(train_codes, split.y_train, test_codes, split.y_test,
                                           split.x_test, settings.score, seed=cfg.seed)

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 
 from experiments.runtime import build
 from reducers.baselines import Baseline
+from reducers.data.rows import into_memory
 from reducers.errors import ConfigError, DataError
 from reducers.scoring import encode, score_codes
 
@@ -24,7 +25,7 @@ def load_heldout(cfg: DictConfig, split, model):
         raise ConfigError(f"heldout={cfg.heldout._target_.rsplit('.', 1)[-1]} needs a model that "
                           f"maps new rows; {type(model).__name__} embeds only the rows it is "
                           "fitted with (leave heldout out, or use model=pca/umap/ae/vae)")
-    extra = build(cfg.heldout)
+    extra = into_memory(build(cfg.heldout))
     if extra.input_dim != split.input_dim:
         raise DataError(f"heldout: {extra.name} has {extra.input_dim} features per row, the "
                         f"training data {split.name} {split.input_dim}; give a held-out set "

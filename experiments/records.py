@@ -87,6 +87,7 @@ class Record:
     best_epoch: int | None = None  # with a validation set: the epoch of the lowest val_loss
     stopped_early: int | None = None  # the last epoch, when early stopping ended training
     backward: str | None = None  # how the trainer took gradients; None: not trained by it
+    device: str | None = None  # where the trainer ran ("cpu", "cuda:0"); None: not trained by it
     kl_weight_effective: float | None = None  # the KL's weight in standard-scaling terms
     embedding_protocol: str | None = None  # inductive | transductive (reducers.baselines)
     sizes: dict[str, int] = field(default_factory=dict)  # the rows each metric used

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from experiments.results import flatten
 from experiments.runtime import Job, resolved
 from reducers.callbacks import Callback
-from reducers.checkpoint import load_checkpoint, snapshot, write_checkpoint
+from reducers.checkpoint import load_checkpoint, restore, snapshot, write_checkpoint
 from reducers.trainer import LoopState
 from reducers.errors import ConfigError
 
@@ -112,3 +112,20 @@ def log_how_to_resume(job: Job) -> None:
              if kept.checkpoint else "no epoch was completed")
     log.warning("interrupted by %s: %s; resume with\n  %s", kept.signal, where,
                 resume_command(job.run_dir, multirun=not job.single))
+
+
+def resumed(model, optimizer, point: tuple[dict, Path] | None, threads: int
+            ) -> LoopState | None:
+    """The loop's state at ``point``, with the model and the optimiser restored to it;
+    ``threads``: this run's (a warning where the checkpoint's differ)."""
+    if point is None:
+        return None
+    state, source = point
+    restore(model, optimizer, state, source)
+    if state["loop"].get("threads") != threads:
+        log.warning("resuming with %d threads where the checkpoint used %s: the result may "
+                    "differ from an uninterrupted run in the last bits", threads,
+                    state["loop"].get("threads"))
+    loop = LoopState(**{k: v for k, v in state["loop"].items() if k != "threads"})
+    log.info("resuming from %s after epoch %d", source, loop.epoch)
+    return loop

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import hydra
 import numpy as np
-import torch
 from omegaconf import DictConfig
 
 from experiments.cli import command_line
 from experiments.config_groups import CONF_DIR
 from experiments.heldout import load_heldout, score_heldout
 from experiments.records import Diverged, Interrupted, Pruned, Record
-from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point
+from experiments.resume import EpochCheckpoints, log_how_to_resume, resume_point, resumed
 from experiments.results import HEADLINE
 from experiments.runtime import (STOP, build, check_fits_model, finish, record_header, resolved,
                                  run_job, signal_name, single_run, start, write_codes,
@@ -32,12 +31,14 @@ from experiments.timings import seconds_since_process_start, timed
 from hydra_plugins.reducer_sweep import pruning
 from reducers import plots
 from reducers.baselines import Baseline
-from reducers.checkpoint import model_spec, restore
+from reducers.checkpoint import model_spec
+from reducers.data.rows import as_tensor, into_memory
 from reducers.data.split import carve_validation
+from reducers.devices import device_of, resolve_device
 from reducers.interrupt import StopRequest
 from reducers.scoring import LABEL_FREE, encode, score_codes, score_model
 from reducers.status import Status
-from reducers.trainer import FitResult, LoopState, Trainer
+from reducers.trainer import FitResult, Trainer
 
 log = logging.getLogger(__name__)
 Codes = tuple[np.ndarray, np.ndarray]  # (N, d) train and (M, d) test codes
@@ -81,7 +82,7 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
                      embedding_protocol=getattr(model, "embedding_protocol", "inductive"),
                      **record_header(cfg, threads, split)))
     say_what_runs(run, split)
-    codes = fit_baseline(run, model, split) if isinstance(model, Baseline) else \
+    codes = fit_baseline(run, model, into_memory(split)) if isinstance(model, Baseline) else \
         train_network(run, model, split, x_val, point)
     if run.stop:  # a signal during training, or after it (a baseline cannot stop half-way)
         run.record.status, codes = Status.interrupted, None
@@ -146,14 +147,17 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
     """The trainer from the start or from ``point`` (a checkpoint and its path), keeping the
     last whole epoch's checkpoint; then the codes and the model-side metrics of a finished
     run (None otherwise)."""
+    device = resolve_device(run.settings.trainer.device)
+    model.to(device)  # before its optimiser is made; back on the CPU after training
+    run.record.device = str(device_of(model))
     optimizer = build(run.cfg.optim)(model.parameters())
-    loop = resumed(run, model, optimizer, point)
+    loop = resumed(model, optimizer, point, run.threads)
     save = EpochCheckpoints(run.run_dir / "checkpoint.pt", model, optimizer,
                             run.settings.trainer.checkpoint_seconds,
                             written_with={"model_spec": model_spec(  # what embed builds
                                 model, scaling=split.scaling), "config": resolved(run.cfg)},
                             threads=run.threads, shield=run.stop.shielded)
-    x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    x_train, x_test = as_tensor(split.x_train), as_tensor(split.x_test)  # or rows on disk
     augment = run.settings.trainer.augment(split.image_shape)
     timings, record = run.record.timings, run.record
     graph_seconds = model.fit_neighbours(x_train, augment)  # the training split's only
@@ -166,12 +170,13 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
                       should_stop=lambda: bool(run.stop))
     try:
         result = trainer.fit(model, optimizer, x_train, seed=run.cfg.seed, x_test=x_test,
-                             x_val=None if x_val is None else torch.from_numpy(x_val),
+                             x_val=None if x_val is None else as_tensor(x_val),
                              resume=loop)
         if result.restored:  # the checkpoint holds the weights that are scored
             save.on_state(result.state)
     finally:  # finished, stopped, diverged or failed: the last whole epoch goes to disk
         save.flush()
+    model.cpu()  # scoring, figures and the saved model: on the CPU
     write_history(run.run_dir / "history.csv", result.history)
     record_training(record, result)
     run.history = result.history
@@ -183,27 +188,13 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
             save.flush()
         with timed(timings, "encode_seconds"):
             codes = encode(model, x_train), encode(model, x_test)
-            record.metrics.update(score_model(model, x_test, codes=codes[1]))
+            record.metrics.update(score_model(model, x_test, codes=codes[1],
+                                              terms=result.test_terms))
         if graph_seconds is not None and result.history:  # its last epoch's term
             key = f"train_{model.neighbours.kind}"
             record.metrics[key] = result.history[-1][key]
     timings["checkpointing_seconds"] = save.seconds
     return codes
-
-
-def resumed(run: Run, model, optimizer, point: tuple[dict, Path] | None) -> LoopState | None:
-    """The loop's state at ``point``, with the model and the optimiser restored to it."""
-    if point is None:
-        return None
-    state, source = point
-    restore(model, optimizer, state, source)
-    if state["loop"].get("threads") != run.threads:
-        log.warning("resuming with %d threads where the checkpoint used %s: the result may "
-                    "differ from an uninterrupted run in the last bits", run.threads,
-                    state["loop"].get("threads"))
-    loop = LoopState(**{k: v for k, v in state["loop"].items() if k != "threads"})
-    log.info("resuming from %s after epoch %d", source, loop.epoch)
-    return loop
 
 
 def record_training(record: Record, result: FitResult) -> None:

@@ -19,7 +19,8 @@ class Augment:
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """(B, h*w) images -> (B, h*w) moved copies, bilinear, zeros shifted in."""
         batch, (h, w) = len(x), self.image_shape
-        draws = torch.rand(batch, 3, generator=generator).mul_(2).sub_(1)  # (B, 3) in [-1, 1)
+        draws = torch.rand(batch, 3, generator=generator).to(x.device)  # the CPU generator's
+        draws = draws.mul_(2).sub_(1)  # (B, 3) in [-1, 1)
         angle = draws[:, 0] * math.radians(self.degrees)
         cos, sin = torch.cos(angle), torch.sin(angle)
         # affine_grid's coordinates run over [-1, 1]: a pixel is 2 / w wide, 2 / h high

@@ -24,6 +24,7 @@ from torch import nn
 
 from reducers import losses
 from reducers.checks import at_least
+from reducers.devices import device_of
 from reducers.embedding_terms import EmbeddingTerm, NeighbourTerm
 from reducers.losses import Recon
 from reducers.networks import MLP
@@ -89,7 +90,9 @@ class Reducer(nn.Module):
         """Give the neighbour-embedding term its training rows (N, D) and build its graph; the
         seconds that took, or None without such a term. ``augment``: the run's augmentation,
         applied to the rows the term encodes too."""
-        return None if self.neighbours is None else self.neighbours.fit(x_train, augment)
+        if self.neighbours is None:
+            return None
+        return self.neighbours.fit(x_train, augment, device_of(self))
 
     def with_neighbours(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``terms`` with the neighbour-embedding term added while training."""

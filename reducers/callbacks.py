@@ -20,6 +20,8 @@ import sys
 
 import torch
 
+from reducers.devices import device_of
+
 from reducers.progress import Progress
 
 log = logging.getLogger("reducers.trainer")
@@ -58,20 +60,22 @@ def hooks(callbacks: list[Callback], name: str) -> list:
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
     """Mean "recon" and "kl" over ``x`` in the standard scaling ("total" is batch-size dependent
-    under the blog scaling, so it is left out). The global RNG (the VAE's sampling) is put back
-    afterwards: whether and how often a run evaluates never changes what it trains."""
-    was_training, rng = model.training, torch.get_rng_state()
+    under the blog scaling, so it is left out), batch by batch on the model's device. The RNGs
+    (the VAE's sampling) are put back afterwards: whether and how often a run evaluates never
+    changes what it trains."""
+    was_training, device = model.training, device_of(model)
     model.eval()
     sums: dict[str, float] = {}
+    gpus = [device.index or 0] if device.type == "cuda" else []
     try:
-        for start in range(0, len(x), batch_size):
-            xb = x[start:start + batch_size]
-            for key, value in model.loss(xb).items():
-                if key != "total":
-                    sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
+        with torch.random.fork_rng(devices=gpus):
+            for start in range(0, len(x), batch_size):
+                xb = torch.as_tensor(x[start:start + batch_size]).to(device)
+                for key, value in model.loss(xb).items():
+                    if key != "total":
+                        sums[key] = sums.get(key, 0.0) + value.item() * len(xb)
     finally:
         model.train(was_training)
-        torch.set_rng_state(rng)
     return {key: value / len(x) for key, value in sums.items()}
 
 

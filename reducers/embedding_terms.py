@@ -152,7 +152,7 @@ class TSNETerm(EmbeddingTerm):
         picked = torch.randperm(len(rows))[:self.batch]
         index = picked.numpy()
         p = torch.from_numpy(affinities[index][:, index].toarray())  # (m, m)
-        p = p.to(rows.dtype) / p.sum().clamp_min(1e-300)  # none among them: no term
+        p = p.to(rows) / p.sum().clamp_min(1e-300)  # none among them: no term
         return tsne_divergence(p, codes(rows[picked]))
 
     def describe(self, affinities, n):
@@ -220,13 +220,14 @@ class NeighbourTerm:
     def weight(self) -> float:
         return self.settings.weight
 
-    def fit(self, x_train: torch.Tensor, augment=None) -> float:
-        """Keep the training rows (N, D) and build the graph; the seconds it took.
-        ``augment(x, generator)``: moves the rows the term encodes (``reducers.augment``)."""
+    def fit(self, x_train: torch.Tensor, augment=None, device: torch.device = None) -> float:
+        """Keep the rows (N, D) on ``device`` (the model's), build the graph on the CPU: its
+        seconds. ``augment(x, generator)`` moves the rows the term encodes."""
         started = time.perf_counter()
         self.settings.check_rows(len(x_train))
-        self.prepared = self.settings.prepare(x_train.numpy())
-        self.x, self.augment = x_train, augment
+        rows = x_train.numpy()  # a tensor's memory, or rows read from disk
+        self.prepared = self.settings.prepare(rows)
+        self.x, self.augment = torch.from_numpy(rows).to(device or "cpu"), augment
         return time.perf_counter() - started
 
     def describe(self) -> str:

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from reducers.io import atomic_open  # noqa: E402
 
 CLASS_COLOURS = plt.get_cmap("tab10")
+MOST_POINTS = 20_000  # a scatter draws a random sample of this many of more points
 
 
 def save(fig: Figure, path: str | Path) -> None:
@@ -61,7 +62,13 @@ def density(codes: np.ndarray) -> np.ndarray:
 
 def scatter(codes: np.ndarray, labels: np.ndarray | None, title: str,
             class_names: tuple[str, ...] | None = None) -> Figure:
-    """The test codes; by class, or (no labels) by density, which the title then says."""
+    """The test codes; by class, or (no labels) by density, which the title then says. Of
+    more than ``MOST_POINTS`` codes a random sample of that many is drawn (the title says so):
+    a million points draw no faster and no clearer than a sample of them."""
+    if len(codes) > MOST_POINTS:
+        title += f"\na random {MOST_POINTS:,} of the {len(codes):,} codes"
+        sample = np.random.default_rng(0).choice(len(codes), MOST_POINTS, replace=False)
+        codes, labels = codes[sample], None if labels is None else labels[sample]
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     draw_codes(ax, codes[:, :2], labels, size=8, class_names=class_names)
     one_d = codes.shape[1] == 1
@@ -168,11 +175,17 @@ def loss_curves(history: list[dict], title: str) -> Figure:
 def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...] | None,
                             most: int = 40, codes: np.ndarray | None = None) -> Figure:
     """For data that are not images: the test error of each feature (the ``most`` worst when
-    there are more), and true against reconstructed values of every test entry. ``codes``:
-    those of ``x``, when the caller has them (else encoded here)."""
+    there are more), and true against reconstructed values of the test entries; of a random
+    ``MOST_POINTS`` test rows where there are more (the title says so). ``codes``: those of
+    ``x``, when the caller has them (else encoded here)."""
     from reducers.scoring import decode, encode
 
-    codes = encode(model, torch.from_numpy(x)) if codes is None else codes
+    codes = encode(model, x) if codes is None else codes
+    of, sample = "", np.arange(len(x))
+    if len(x) > MOST_POINTS:  # a random sample of the rows, enough for both panels
+        of = f", {MOST_POINTS:,} random rows of {len(x):,}"
+        sample = np.sort(np.random.default_rng(0).choice(len(x), MOST_POINTS, replace=False))
+    x, codes = x[sample], codes[sample]  # arrays (rows on disk are read here)
     recon = decode(model, torch.from_numpy(codes))  # (N, D)
     error = ((recon - x) ** 2).mean(axis=0)  # (D,)
     names = list(feature_names or [f"x{i}" for i in range(x.shape[1])])
@@ -183,7 +196,7 @@ def feature_reconstructions(model, x: np.ndarray, feature_names: tuple[str, ...]
     left.set_xticks(range(len(shown)), [names[i] for i in shown], rotation=90,
                     fontsize=7 if len(shown) > 20 else 9)
     worst = "" if len(shown) == len(names) else f" (the {len(shown)} worst of {len(names)})"
-    left.set(title=f"test MSE per feature{worst}", ylabel="mean squared error")
+    left.set(title=f"test MSE per feature{worst}{of}", ylabel="mean squared error")
     sample = np.random.default_rng(0).choice(x.size, min(x.size, 20000), replace=False)
     right.scatter(x.ravel()[sample], recon.ravel()[sample], s=2, alpha=0.3, linewidths=0)
     lo, hi = float(min(x.min(), recon.min())), float(max(x.max(), recon.max()))

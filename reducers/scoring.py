@@ -14,6 +14,7 @@ import torch
 
 from reducers.callbacks import evaluate
 from reducers.checks import at_least
+from reducers.devices import device_of
 
 # Every metric a run records: +1 higher is better, -1 lower is better, 0 neither.
 DIRECTION = {"knn_acc": 1, "silhouette": 1, "davies_bouldin": -1, "calinski_harabasz": 1,
@@ -159,29 +160,42 @@ def decode(model: torch.nn.Module, codes: torch.Tensor, batch_size: int = 8192) 
 
 @torch.inference_mode()
 def _in_batches(model: torch.nn.Module, fn, x: torch.Tensor, batch_size: int) -> np.ndarray:
-    """``fn`` (a method of ``model``, in evaluation mode) of ``x`` batch by batch, into one
-    array written in place: a million rows at once would hold every layer's activations of
-    all of them, and a list of the batches' outputs joined at the end keeps the freed
-    activations' memory resident (+840 MB for 800,000 rows, measured)."""
+    """``fn`` (a method of ``model``, in evaluation mode, on the model's device) of ``x`` batch
+    by batch, into one CPU array written in place: a million rows at once would hold every
+    layer's activations of all of them, and a list of the batches' outputs joined at the end
+    keeps the freed activations' memory resident (+840 MB for 800,000 rows, measured)."""
     model.eval()
-    first = fn(x[:batch_size])
+    device = device_of(model)
+
+    def rows(start: int) -> torch.Tensor:  # a tensor's, an array's or rows read from disk
+        return torch.as_tensor(x[start:start + batch_size]).to(device)
+
+    first = fn(rows(0)).cpu()
     out = torch.empty((len(x), *first.shape[1:]), dtype=first.dtype)
     out[:len(first)] = first
     for start in range(batch_size, len(x), batch_size):
-        out[start:start + batch_size] = fn(x[start:start + batch_size])
+        out[start:start + batch_size] = fn(rows(start))
     return out.numpy()
 
 
 @torch.inference_mode()
-def score_model(model: torch.nn.Module, x_test: torch.Tensor,
-                codes: np.ndarray | None = None) -> dict[str, float]:
+def score_model(model: torch.nn.Module, x_test: torch.Tensor, codes: np.ndarray | None = None,
+                terms: dict[str, float] | None = None) -> dict[str, float]:
     """Model-side metrics: pixel MSE of the deterministic reconstruction, the test loss terms
     (standard scaling) and, for a VAE, the active units (Burda et al.: Var_x E[z|x] > 0.01).
-    ``codes``: the test codes (M, d) when the caller has them already."""
+    ``codes``: the test codes (M, d) when the caller has them already; ``terms``: the test
+    loss terms of these weights when the caller has them (the trainer's last epoch). In
+    batches: a million rows' reconstructions are never all in memory."""
     model.eval()
     codes = torch.from_numpy(encode(model, x_test) if codes is None else codes)  # (M, d)
-    out = {"recon_mse": float(((torch.from_numpy(decode(model, codes)) - x_test) ** 2).mean())}
-    out.update({f"test_{k}": v for k, v in evaluate(model, x_test).items()})
+    squares, batch = 0.0, 8192
+    for start in range(0, len(x_test), batch):
+        recon = torch.from_numpy(decode(model, codes[start:start + batch]))
+        target = torch.as_tensor(x_test[start:start + batch])
+        squares += float(((recon - target) ** 2).sum(dtype=torch.float64))
+    out = {"recon_mse": squares / (len(x_test) * x_test.shape[1])}
+    terms = evaluate(model, x_test) if terms is None else terms
+    out.update({f"test_{k}": v for k, v in terms.items()})
     if "test_kl" in out:
         out["active_units"] = int((codes.var(dim=0) > 0.01).sum())
     return out

@@ -21,67 +21,17 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import torch
 
 from reducers import callbacks as cb
+from reducers.devices import device_of
 from reducers.errors import DataError
+from reducers.fit_result import FitResult, LoopState
 from reducers.status import Status
 from reducers.trainer_settings import Backward, TrainerSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LoopState:
-    """What the loop needs, besides model and optimiser, to continue after ``epoch``."""
-    epoch: int = 0  # epochs completed
-    history: list[dict[str, float]] = field(default_factory=list)
-    generator: torch.Tensor | None = None  # batch-order generator state
-    torch_rng: torch.Tensor | None = None  # global CPU RNG (the VAE's sampling)
-    train_seconds: float = 0.0
-    samples_seen: int = 0
-    eval_seconds: float = 0.0  # per-epoch evaluation of the validation and test sets
-    last_loss: float = float("nan")  # of the last step, reported if the next one diverges
-    best_epoch: int = 0  # with a validation set: the epoch of the lowest validation loss
-    best_loss: float = float("inf")
-    best_state: dict | None = None  # that epoch's weights, when they are to be restored
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
-
-
-@dataclass
-class FitResult:
-    status: Status  # ok, diverged, interrupted (``should_stop`` said so) or pruned
-    state: LoopState  # where the loop stood after its last whole epoch
-    backward: str = "autograd"  # or the manual step's kind, e.g. "manual backward, Adam.step()"
-    diverged: dict | None = None  # epoch, step and last finite loss when status == "diverged"
-    stopped_early: int | None = None  # the last epoch trained, when early stopping ended it
-    pruned: dict | None = None  # what a callback that ended training as pruned said of it
-    restored: bool = False  # the model holds best_epoch's weights, not the last epoch's
-
-    @property
-    def history(self) -> list[dict[str, float]]:  # one row per completed epoch
-        return self.state.history
-
-    @property
-    def train_seconds(self) -> float:  # optimisation steps only, evaluation excluded
-        return self.state.train_seconds
-
-    @property
-    def best_epoch(self) -> int | None:  # with a validation set: the lowest val_loss's epoch
-        return self.state.best_epoch or None
-
-    @property
-    def eval_seconds(self) -> float:  # evaluation of the validation and test sets
-        return self.state.eval_seconds
-
-    @property
-    def samples_per_second(self) -> float:
-        seconds = self.state.train_seconds
-        return self.state.samples_seen / seconds if seconds > 0 else float("nan")
 
 
 class _Autograd:
@@ -150,11 +100,16 @@ class _Run:
     def __init__(self, trainer: Trainer, model, optimizer, x_train, seed: int,
                  state: LoopState):
         self.trainer, self.settings = trainer, trainer.settings
-        self.model, self.optimizer, self.x_train = model, optimizer, x_train
+        self.model, self.optimizer = model, optimizer
+        self.device = device_of(model)  # each batch goes where the model is
+        # off the CPU, a tensor's rows go there once (a memory-mapped set's batch by batch)
+        self.x_train = x_train.to(self.device) if isinstance(x_train, torch.Tensor) else x_train
         self.generator = torch.Generator().manual_seed(seed)
         if state.generator is not None:
             self.generator.set_state(state.generator)
             torch.set_rng_state(state.torch_rng)
+            if state.cuda_rng is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state(state.cuda_rng, self.device)
         self.state = dataclasses.replace(state, history=list(state.history))
         self.steps = math.ceil(len(x_train) / self.settings.batch_size)
         offered = getattr(model, "manual_step", None)
@@ -186,6 +141,8 @@ class _Run:
         started = time.perf_counter()
         order = torch.randperm(n, generator=self.generator)  # each batch gathered by it: no
         #                                                       shuffled copy of the data
+        if isinstance(self.x_train, torch.Tensor):
+            order = order.to(self.x_train.device)
         before = cb.hooks(self.callbacks, "on_step")
         after = cb.hooks(self.callbacks, "on_step_end")
         sums = terms = None
@@ -197,6 +154,9 @@ class _Run:
             for hook in before:
                 hook(self, epoch, step)
             xb = self.x_train[order[start:start + batch]]  # (B, D)
+            if not isinstance(xb, torch.Tensor):  # rows read from disk (reducers.data.rows)
+                xb = torch.from_numpy(xb)
+            xb = xb.to(self.device, non_blocking=True)
             if self.trainer.augment is not None:
                 xb = self.trainer.augment(xb, self.generator)
             terms = self.step.loss(xb)
@@ -235,7 +195,9 @@ class _Run:
         """A copy of the loop's state that later epochs leave alone."""
         return dataclasses.replace(self.state, history=list(self.state.history),
                                    generator=self.generator.get_state(),
-                                   torch_rng=torch.get_rng_state())
+                                   torch_rng=torch.get_rng_state(),
+                                   cuda_rng=torch.cuda.get_rng_state(self.device)
+                                   if self.device.type == "cuda" else None)
 
     def diverged(self, epoch: int, step: int, loss: float) -> FitResult:
         where = {"epoch": epoch, "step": step, "loss": loss,

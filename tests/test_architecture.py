@@ -51,7 +51,7 @@ def test_apps_table_builders_and_the_shared_modules_keep_their_layers():
             assert not used & (APPS | {"runtime", "resume"}), f"{name} reads more than files"
         if name.startswith("benchmark"):
             assert used <= {"benchmark_parts", "benchmark_loops", "benchmark_peers",
-                            "benchmark_runs", "benchmark_conv"}, name
+                            "benchmark_runs", "benchmark_conv", "benchmark_scale"}, name
         if name in BELOW_APPS:
             assert used <= BELOW_APPS[name], f"{name} imports {used - BELOW_APPS[name]}"
     for path in (ROOT / "experiments" / "schemas").glob("*.py"):

@@ -16,6 +16,7 @@ from reducers.data.fetch import DownloadSettings
 from reducers.data.idx import IdxSettings
 from reducers.data.split import FileSettings, SplitSettings
 from reducers.data.table import TableSettings
+from reducers.devices import Device, resolve_device
 from reducers.scoring import ScoreSettings
 from reducers.trainer_settings import TrainerSettings
 
@@ -61,6 +62,8 @@ class TrainerConfig(TrainerSettings):
     runs it: threads, checkpoints, resuming, a validation set, the CPU's denormal mode."""
 
     threads: Optional[int] = None  # torch threads; null: the cores, shared among parallel jobs
+    device: Device = Device.cpu  # where networks train: cpu | cuda | auto (cuda where PyTorch
+    #   sees one); scoring and figures run on the CPU after training
     resume: bool = False  # continue from this run folder's checkpoint (hydra.run.dir=<run>)
     resume_from: Optional[str] = None  # with resume=true: a checkpoint file or run folder
     checkpoint_seconds: float = 30.0  # the last whole epoch goes to disk at most this often
@@ -71,6 +74,8 @@ class TrainerConfig(TrainerSettings):
 
     def __post_init__(self):
         super().__post_init__()
+        self.device = Device(self.device)
+        resolve_device(self.device)  # cuda where there is none: refused before any work
         require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
                 "checkpoint_seconds", self.checkpoint_seconds,
                 "must be >= 0 (0: after every epoch)")

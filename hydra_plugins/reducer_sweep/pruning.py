@@ -129,12 +129,11 @@ def reporters(cfg, settings, model, split) -> list[Callback]:
     attached = attach(cfg)
     if attached is None:
         return []
-    import torch
-
+    from reducers.data.rows import as_tensor
     from reducers.scoring import MODEL_SIDE, encode, score_codes, score_model
 
     trial, metric = attached
-    x_train, x_test = torch.from_numpy(split.x_train), torch.from_numpy(split.x_test)
+    x_train, x_test = as_tensor(split.x_train), as_tensor(split.x_test)
 
     def measure() -> float:
         if metric in MODEL_SIDE:

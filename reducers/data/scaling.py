@@ -28,12 +28,17 @@ class Scaling:
 
     @classmethod
     def fit(cls, kind: Scale | str, x_train: np.ndarray) -> "Scaling":
+        """Fitted on ``x_train`` (N, D): an array, or rows on disk (``reducers.data.rows``),
+        whose statistics are gathered a chunk at a time."""
         kind, d = Scale(kind), x_train.shape[1]
+        on_disk = hasattr(x_train, "column_range")
         if kind is Scale.minmax:
-            low = x_train.min(axis=0)
-            offset, factor = low, x_train.max(axis=0) - low
+            low, high = x_train.column_range() if on_disk else \
+                (x_train.min(axis=0), x_train.max(axis=0))
+            offset, factor = low, high - low
         elif kind is Scale.standard:
-            offset, factor = x_train.mean(axis=0), x_train.std(axis=0)
+            offset, factor = x_train.column_moments() if on_disk else \
+                (x_train.mean(axis=0, dtype=np.float64), x_train.std(axis=0, dtype=np.float64))
         else:
             offset, factor = np.zeros(d), np.ones(d)
         factor = np.where(factor > 0, factor, 1.0)  # constant in the training split: kept as 0

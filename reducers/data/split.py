@@ -79,6 +79,17 @@ def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed
                      image_shape: tuple[int, int] | None, name: str, noun: str = "images",
                      class_names: tuple[str, ...] | None = None) -> Split:
     """Split ``x`` (N, D) and labels ``y`` stratified by class, reproducibly."""
+    train, test = stratified_rows(y, test_fraction=test_fraction, seed=seed, name=name,
+                                  noun=noun, class_names=class_names)
+    return Split(np.ascontiguousarray(x[train], np.float32), y[train].astype(np.int64),
+                 np.ascontiguousarray(x[test], np.float32), y[test].astype(np.int64),
+                 image_shape, name, class_names=class_names, rows_train=train, rows_test=test)
+
+
+def stratified_rows(y: np.ndarray, *, test_fraction: float, seed: int, name: str,
+                    noun: str = "images", class_names: tuple[str, ...] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (train, test) of a split of labels ``y`` stratified by class, reproducibly."""
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
     classes, counts = np.unique(y, return_counts=True)
@@ -98,28 +109,31 @@ def stratified_split(x: np.ndarray, y: np.ndarray, *, test_fraction: float, seed
                         f"{len(classes)} classes; use more {noun} or a test_fraction near 0.5")
     from sklearn.model_selection import train_test_split  # a second to import: only when used
 
-    x_tr, x_te, y_tr, y_te, rows_tr, rows_te = train_test_split(
-        x, y, np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed)
-    return Split(np.ascontiguousarray(x_tr, np.float32), y_tr.astype(np.int64),
-                 np.ascontiguousarray(x_te, np.float32), y_te.astype(np.int64),
-                 image_shape, name, class_names=class_names, rows_train=rows_tr,
-                 rows_test=rows_te)
+    train, test = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y,
+                                   random_state=seed)
+    return train, test
 
 
 def random_split(x: np.ndarray, *, test_fraction: float, seed: int,
                  image_shape: tuple[int, int] | None, name: str) -> Split:
     """Split unlabelled rows at random, reproducibly."""
-    if not 0 < test_fraction < 1:
-        raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    n_test = int(np.ceil(test_fraction * len(x)))
-    if not 2 <= n_test <= len(x) - 2:
-        raise DataError(f"{name}: data.test_fraction={test_fraction} of {len(x)} rows gives "
-                        f"{n_test} test rows; each part needs >= 2: use more rows")
-    order = np.random.default_rng(seed).permutation(len(x))
-    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    train, test = random_rows(len(x), test_fraction=test_fraction, seed=seed, name=name)
     return Split(np.ascontiguousarray(x[train], np.float32), None,
                  np.ascontiguousarray(x[test], np.float32), None, image_shape, name,
                  rows_train=train, rows_test=test)
+
+
+def random_rows(n: int, *, test_fraction: float, seed: int, name: str
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (train, test) of a random split of ``n`` unlabelled rows, each in file order."""
+    if not 0 < test_fraction < 1:
+        raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    n_test = int(np.ceil(test_fraction * n))
+    if not 2 <= n_test <= n - 2:
+        raise DataError(f"{name}: data.test_fraction={test_fraction} of {n} rows gives "
+                        f"{n_test} test rows; each part needs >= 2: use more rows")
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
 def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None,
@@ -203,7 +217,13 @@ def carve_validation(split: Split, fraction: float, seed: int) -> tuple[Split, n
     train, val = train_test_split(index, test_size=n_val, random_state=seed,
                                   stratify=split.y_train if split.labelled else None)
     train, val = np.sort(train), np.sort(val)
-    kept = replace(split, x_train=np.ascontiguousarray(split.x_train[train]),
+    kept = replace(split, x_train=_take(split.x_train, train),
                    y_train=split.y_train[train] if split.labelled else None,
                    rows_train=None if split.rows_train is None else split.rows_train[train])
-    return kept, np.ascontiguousarray(split.x_train[val])
+    return kept, _take(split.x_train, val)
+
+
+def _take(x, rows: np.ndarray):
+    """These rows of ``x``: a copy of an array's, or, of rows on disk, still on disk."""
+    subset = getattr(x, "subset", None)  # reducers.data.rows.Rows
+    return subset(rows) if subset is not None else np.ascontiguousarray(x[rows])

@@ -20,7 +20,9 @@ import numpy as np
 
 from reducers.checks import require
 from reducers.data.scaling import Scale, Scaling
-from reducers.data.split import FileSettings, Split, random_split, stratified_split
+from reducers.data.rows import Rows
+from reducers.data.split import (FileSettings, Split, random_rows, random_split, stratified_rows,
+                                 stratified_split)
 from reducers.data.table_files import SUFFIXES, Table, quoted_names, read_table
 from reducers.errors import ConfigError, DataError
 
@@ -38,6 +40,8 @@ class TableSettings(FileSettings):
     labels_path: str | None = None  # .npy: a .npy file of labels; null: unlabelled
     scale: Scale = Scale.minmax  # minmax | standard | none, fitted on the training split
     image_shape: list[int] | None = None  # [height, width] of flattened images; null: not ones
+    memory_map: bool = False  # .npy: the rows stay on disk and are read a batch at a time (a
+    #   file near the memory's size trains); the same values, a little slower per step
 
     def __post_init__(self):
         super().__post_init__()
@@ -60,10 +64,14 @@ def load_table(path: str, *, scaling: dict | None = None, **settings) -> Split:
                         "data.path (images go with data=idx or data=tsv)")
     if not path.is_file():
         raise DataError(f"{path}: no such file (data.path must name a {path.suffix} file)")
+    if s.memory_map and path.suffix.lower() != ".npy":
+        raise ConfigError(f"data.memory_map=true reads a .npy file's rows from disk; "
+                          f"{path.name} is not one: save the features with np.save, or drop it")
     started = time.perf_counter()
     table = read_table(path, label=s.label, features=s.features, x_key=s.x_key,
-                       y_key=s.y_key, labels_path=s.labels_path)
-    check_features(table, path.name, s.scale)
+                       y_key=s.y_key, labels_path=s.labels_path, memory_map=s.memory_map)
+    check_features(table, path.name, s.scale, images=table.image_shape is not None
+                   or s.image_shape is not None)
     seconds = time.perf_counter() - started
     log.info("%s: %d rows x %d features%s, read in %.2f s", path.name, *table.x.shape,
              "" if table.y is None else f", {len(table.class_names)} classes", seconds)
@@ -78,10 +86,13 @@ def load_table(path: str, *, scaling: dict | None = None, **settings) -> Split:
     if fitted.offset.shape != (len(features),):
         raise DataError(f"{path.name}: {len(features)} features, but the model was trained on "
                         f"{fitted.offset.size} (its scaling was fitted on that many columns)")
-    # in place: the split's arrays are its own copies (one more copy of a million rows is
-    # what would tip the memory over)
-    return replace(split, x_train=fitted.apply(split.x_train, out=split.x_train),
-                   x_test=fitted.apply(split.x_test, out=split.x_test), feature_names=features,
+    if isinstance(split.x_train, Rows):  # scaled as each batch is read
+        x_train, x_test = split.x_train.scaled(fitted), split.x_test.scaled(fitted)
+    else:  # in place: the split's arrays are its own copies (one more copy of a million rows
+        #    is what would tip the memory over)
+        x_train = fitted.apply(split.x_train, out=split.x_train)
+        x_test = fitted.apply(split.x_test, out=split.x_test)
+    return replace(split, x_train=x_train, x_test=x_test, feature_names=features,
                    scaling={**fitted.as_dict(), "features": list(features)},
                    load_seconds=seconds)
 
@@ -92,6 +103,14 @@ def _split(table: Table, s: TableSettings, name: str) -> Split:
     x, y = table.x, table.y
     if s.limit is not None:
         x, y = x[:s.limit], None if y is None else y[:s.limit]
+    if isinstance(x, np.memmap):  # the parts are lists of rows of the file
+        train, test = random_rows(len(x), test_fraction=s.test_fraction, seed=s.seed,
+                                  name=name) if y is None else \
+            stratified_rows(y, test_fraction=s.test_fraction, seed=s.seed, name=name,
+                            noun="rows", class_names=table.class_names)
+        return Split(Rows(x, train), None if y is None else y[train], Rows(x, test),
+                     None if y is None else y[test], table.image_shape, name,
+                     class_names=table.class_names, rows_train=train, rows_test=test)
     if y is None:
         return random_split(x, test_fraction=s.test_fraction, seed=s.seed,
                             image_shape=table.image_shape, name=name)
@@ -122,23 +141,19 @@ def _with_image_shape(table: Table, image_shape: list[int] | None, path: Path) -
     return replace(table, image_shape=shape)
 
 
-def check_features(table: Table, name: str, scale: Scale = Scale.minmax) -> None:
-    """Rows enough, finite features within float32 (the models compute in it), none constant;
-    labels (when there are) of two classes or more."""
+def check_features(table: Table, name: str, scale: Scale = Scale.minmax,
+                   images: bool = False) -> None:
+    """Rows enough, finite features within float32 (the models compute in it), none constant
+    (pixels of ``images`` may be: an image's border often is); labels (when there are) of two
+    classes or more. A chunk of rows at a time: a million rows need no full-size temporaries,
+    and a memory-mapped file is read once."""
     x, names = table.x, table.feature_names
     if len(x) < 2:
         raise DataError(f"{name}: one data row; a map of the data needs many rows (a few "
                         "dozen at the very least)")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        what = "missing value" if np.isnan(x[row, col]) else "infinite value"
-        count = int(bad.sum())
-        raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {what} "
-                        f"({count} non-finite value{'s' if count > 1 else ''} in all); fill or "
-                        "drop them before training")
-    _check_float32(x, names, name, scale)
-    constant = [names[i] for i in np.flatnonzero(np.ptp(x, axis=0) == 0)]
+    low, high = _checked_range(x, names, name)
+    _check_float32(x, low, high, names, name, scale)
+    constant = [] if images else [names[i] for i in np.flatnonzero(high - low == 0)]
     if constant:
         raise DataError(f"{name}: constant column(s) {quoted_names(constant)} carry no "
                         "information; leave them out with data.features=[...]")
@@ -147,26 +162,55 @@ def check_features(table: Table, name: str, scale: Scale = Scale.minmax) -> None
                         "metrics need >= 2: leave the labels out for unlabelled data")
 
 
-def _check_float32(x: np.ndarray, names: tuple[str, ...], name: str, scale: Scale) -> None:
+def _checked_range(x: np.ndarray, names: tuple[str, ...], name: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's minimum and maximum (float64), after a check that every value is finite
+    (the first bad one named, and how many there are)."""
+    rows = max(1, 2 ** 22 // x.shape[1])  # ~4 M values per chunk
+    low, high = np.full(x.shape[1], np.inf), np.full(x.shape[1], -np.inf)
+    for start in range(0, len(x), rows):
+        chunk = x[start:start + rows]
+        if chunk.dtype.kind == "f" and not np.isfinite(chunk).all():
+            row, col = np.argwhere(~np.isfinite(chunk))[0]
+            what = "missing value" if np.isnan(chunk[row, col]) else "infinite value"
+            count = sum(int((~np.isfinite(x[i:i + rows])).sum()) for i in range(0, len(x), rows))
+            raise DataError(f"{name}, data row {start + row + 1}, column {names[col]!r}: {what} "
+                            f"({count} non-finite value{'s' if count > 1 else ''} in all); fill "
+                            "or drop them before training")
+        np.minimum(low, chunk.min(axis=0), out=low)
+        np.maximum(high, chunk.max(axis=0), out=high)
+    return low, high
+
+
+def _check_float32(x: np.ndarray, low: np.ndarray, high: np.ndarray, names: tuple[str, ...],
+                   name: str, scale: Scale) -> None:
     """Values float32 holds, columns whose range it holds (the scaling divides by it) and,
-    unscaled, values whose squares it holds (a squared error of them overflows)."""
+    unscaled, values whose squares it holds (a squared error of them overflows); from each
+    column's range ``low`` .. ``high``, the offending row looked up only when there is one."""
     limit = float(np.finfo(np.float32).max)
-    big = np.zeros((), bool) if x.dtype == np.float32 else np.abs(x) > limit  # finite: within
-    if big.any():
-        row, col = np.argwhere(big)[0]
-        raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {x[row, col]:g} "
+    extreme = np.maximum(np.abs(low), np.abs(high))
+
+    def first(col: int, beyond: float) -> tuple[int, float]:
+        row = int(np.flatnonzero(np.abs(x[:, col]) > beyond)[0])
+        return row, float(x[row, col])
+
+    big = np.flatnonzero(extreme > limit)
+    if big.size:
+        row, value = first(big[0], limit)
+        raise DataError(f"{name}, data row {row + 1}, column {names[big[0]]!r}: {value:g} "
                         f"is beyond float32 (+-{limit:.3g}), in which the models compute; "
                         "rescale the column (divide it, or take its log) before training")
-    wide = np.flatnonzero(np.ptp(x, axis=0) > limit)
+    wide = np.flatnonzero(high - low > limit)
     if wide.size:
         col = wide[0]
-        raise DataError(f"{name}, column {names[col]!r}: its values span {x[:, col].min():g} to "
-                        f"{x[:, col].max():g}, a range beyond float32 ({limit:.3g}), so its "
+        raise DataError(f"{name}, column {names[col]!r}: its values span {low[col]:g} to "
+                        f"{high[col]:g}, a range beyond float32 ({limit:.3g}), so its "
                         "scaling would squash every usual value to one; rescale the column "
                         "(divide it, or take its log) before training")
     root = limit ** 0.5
-    if scale is Scale.none and (np.abs(x) > root).any():
-        row, col = np.argwhere(np.abs(x) > root)[0]
-        raise DataError(f"{name}, data row {row + 1}, column {names[col]!r}: {x[row, col]:g} "
+    squares = np.flatnonzero(extreme > root)
+    if scale is Scale.none and squares.size:
+        row, value = first(squares[0], root)
+        raise DataError(f"{name}, data row {row + 1}, column {names[squares[0]]!r}: {value:g} "
                         f"unscaled (data.scale=none) squares beyond float32 ({limit:.3g}) in "
                         "the loss; use data.scale=minmax or standard")

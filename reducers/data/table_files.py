@@ -19,8 +19,9 @@ PARQUET_HINT = "pip install -c constraints.txt -e '.[parquet]' (or pip install p
 
 @dataclass(frozen=True)
 class Table:
-    """A file's rows before splitting: features (N, D) float64, labels (N,) int64 indices into
-    ``class_names`` or None, the feature names, and the image shape when there is one."""
+    """A file's rows before splitting: features (N, D) float64 (float32 kept; a memory-mapped
+    ``.npy`` in its own type, on disk), labels (N,) int64 indices into ``class_names`` or None,
+    the feature names, and the image shape when there is one."""
 
     x: np.ndarray
     y: np.ndarray | None
@@ -31,8 +32,9 @@ class Table:
 
 def read_table(path: Path, *, label: str | None = None, features: list[str] | None = None,
                x_key: str = "x", y_key: str | None = "y",
-               labels_path: str | None = None) -> Table:
-    """The rows of a table file: numeric features, labels (when there are) as class indices."""
+               labels_path: str | None = None, memory_map: bool = False) -> Table:
+    """The rows of a table file: numeric features, labels (when there are) as class indices;
+    ``memory_map``: a ``.npy``'s features stay on disk (``np.memmap``)."""
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         if label is not None:
@@ -40,7 +42,8 @@ def read_table(path: Path, *, label: str | None = None, features: list[str] | No
                               f"{path.name} is {suffix}: "
                               + ("use data.y_key" if suffix == ".npz" else
                                  "use data.labels_path (a .npy of labels)"))
-        table = _read_npz(path, x_key, y_key) if suffix == ".npz" else _read_npy(path, labels_path)
+        table = _read_npz(path, x_key, y_key) if suffix == ".npz" else \
+            _read_npy(path, labels_path, memory_map)
     else:
         if labels_path is not None:
             raise ConfigError(f"data.labels_path is for .npy features; {path.name} has its "
@@ -165,8 +168,8 @@ def _labels(column: pd.Series, name: str, label: str) -> tuple[np.ndarray, tuple
     return y.astype(np.int64), tuple(str(c) for c in classes)
 
 
-def _read_npy(path: Path, labels_path: str | None) -> Table:
-    x = _load_array(path)
+def _read_npy(path: Path, labels_path: str | None, memory_map: bool = False) -> Table:
+    x = _load_array(path, memory_map)
     y = None
     if labels_path is not None:
         y_path = Path(labels_path).expanduser()
@@ -201,14 +204,14 @@ def _checked_array(archive, key: str, path: Path) -> np.ndarray:
                         "(np.savez with a numeric array)") from None
 
 
-def _load_array(path: Path) -> np.ndarray:
+def _load_array(path: Path, memory_map: bool = False) -> np.ndarray:
     try:
         with open(path, "rb") as f:
             if f.read(6) != b"\x93NUMPY":
                 raise DataError(f"{path}: not a .npy file (no NumPy header); save arrays with "
                                 "np.save")
             check_npy_size(f, path)
-        return np.load(path, allow_pickle=False)
+        return np.load(path, mmap_mode="r" if memory_map else None, allow_pickle=False)
     except DataError:
         raise
     except ValueError as exc:
@@ -236,8 +239,9 @@ def _from_arrays(x: np.ndarray, y: np.ndarray | None, name: str, labels_name: st
                             "expected one label per row")
         y, classes = _labels(pd.Series(y), name, labels_name)
     # float32 features stay as they are (the models compute in float32; a float64 copy of a
-    # million rows would double the memory); other types are checked against float32 in float64
-    x = x if x.dtype == np.float32 else x.astype(np.float64)
+    # million rows would double the memory), memory-mapped ones stay on disk; other types are
+    # checked against float32 in float64
+    x = x if x.dtype == np.float32 or isinstance(x, np.memmap) else x.astype(np.float64)
     return Table(x, y, tuple(f"x{i}" for i in range(x.shape[1])), classes, shape)
 
 
