@@ -2,12 +2,15 @@
 seconds of a run and of a sweep go, in one command.
 
     python -m experiments.benchmark [--repeats 5] [--peer-repeats 3] [--threads N]
-                                    [--blog-epochs 2] [--quick] [--compile] [--tiny] [--out DIR]
+                                    [--blog-epochs 2] [--quick] [--compile] [--scale] [--tiny]
+                                    [--out DIR]
 
 Prints a table and writes <out>/<timestamp>.json (default out: outputs/benchmarks). Every figure
 is a median of repeats, and the comparisons are ratios measured side by side (the machines are
 shared). ``--tiny`` runs every measurement at toy sizes: a check that the script works, whose
-figures mean nothing.
+figures mean nothing. ``--scale`` adds every part of a run at 4,000, 70,000 and 1,000,000 rows
+(``experiments.benchmark_scale``, about 20 minutes; alone: ``python -m
+experiments.benchmark_scale``).
 """
 
 import argparse
@@ -28,6 +31,7 @@ from experiments.benchmark_parts import (ROOT, blog_data, cpu_name, engine_throu
                                          sweep_speedup, table_load)
 from experiments.benchmark_peers import measure as measure_peers
 from experiments.benchmark_runs import run_breakdown, sweep_overhead
+from experiments.benchmark_scale import measure as measure_scale, print_table as print_scale
 from reducers import load_mnist5k
 from reducers.torch_internals import denormals_flushed
 
@@ -48,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true",
                         help="also time torch.compile of the engine's step at the blog "
                              "configuration (compiling takes about 20 s)")
+    parser.add_argument("--scale", action="store_true",
+                        help="add the scale section: every part of a run at 4,000, 70,000 and "
+                             "1,000,000 rows, one run at a time (about 20 minutes)")
     parser.add_argument("--tiny", action="store_true",
                         help="toy sizes, one repeat, no sweep: checks the script, not the machine")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "benchmarks",
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     with denormals_flushed():  # as the apps run the engine, before any parallel work
         report = measure(args)
     print_table(report)
+    if "scale" in report:
+        print_scale(report["scale"])
     out = args.out / f"{datetime.now():%Y-%m-%d_%H-%M-%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
@@ -109,6 +118,10 @@ def measure(args: argparse.Namespace) -> dict:
     if not (args.quick or args.tiny):
         report["sweep"] = sweep_speedup(args.out)
         report["beta_loss_sweep"] = sweep_overhead(args.out, [])
+    if args.scale:
+        sizes, table_rows = ([1_000, 3_000], 3_000) if args.tiny else \
+            ([4_000, 70_000, 1_000_000], 1_000_000)
+        report["scale"] = measure_scale(args.out, sizes, table_rows, tiny=args.tiny)
     return report
 
 

@@ -3,6 +3,7 @@ report where it is told to; its figures are measured by running it, not here."""
 
 import json
 
+import numpy as np
 import pytest
 
 from experiments.benchmark import main
@@ -36,3 +37,23 @@ def test_benchmark_script_writes_every_figure(tmp_path, capsys):
         assert conv["samples_per_second"] > 0 and 0 < conv["fraction_of_conv_ceiling"] < 1.5
     out = capsys.readouterr().out
     assert "roofline" in out and "blog loop" in out and str(tmp_path) in out
+
+
+@pytest.mark.slow  # nine child runs, about 45 s
+def test_the_scale_section_measures_every_part_of_every_run(tmp_path, capsys):
+    from experiments.benchmark_scale import main as scale_main
+
+    assert scale_main(["--tiny", "--out", str(tmp_path)]) == 0
+    report = json.loads(next(tmp_path.glob("scale-*.json")).read_text())
+    runs = [r for part in report["images"].values() for r in part["runs"]]
+    runs += list(report["table"].values())
+    assert len(runs) == 9 and {r["rows"] for r in runs} == {1_000, 3_000}
+    for r in runs:  # real runs: their parts add up to the wall time, training among them
+        assert sum(r["parts"].values()) == pytest.approx(r["wall_seconds"], rel=1e-6)
+        assert r["parts"]["training steps"] > 0 and r["samples_per_second"] > 0
+        assert 0 < r["outside_training_share"] < 1 and r["peak_memory_gib"] > 0.1
+    visual = report["images"]["visual"]["runs"]
+    assert all(r["parts"]["neighbour graph"] > 0 for r in visual)
+    assert "1000->3000" in report["images"]["vae"]["growth"]
+    assert np.load(tmp_path / "scale-data" / "images-3000.npy", mmap_mode="r").dtype == np.uint8
+    assert "samples/s" in capsys.readouterr().out
