@@ -4,16 +4,20 @@
     python -m experiments.benchmark_scale [--sizes 4000 70000 1000000] [--table-rows 1000000]
                                           [--tiny] [--out outputs/benchmarks]
 
-Each run is ``python -m experiments.train`` in a child process, one at a time, for one epoch
-(``trainer.epochs=1``; samples/s, not convergence, is what is measured), on ``data=table``:
+Each run is ``python -m experiments.train`` in a child process, one at a time, for as many
+epochs as make at least 200,000 training samples (50,000 for the visual preset, 20x slower per
+sample; one epoch at a million rows; samples/s, not convergence, is what is measured, and one
+epoch of 3,200 rows would be 25 steps of warm-up),
+on ``data=table``:
 image rows are the real MNIST test digits (``../shared/data/mnist-t10k``, else the 5,000
 default digits) tiled with random shifts of up to 2 pixels, in a uint8 ``.npy`` of
 (N, 28, 28) read memory-mapped (``data.memory_map=true``); table rows a float32 (N, 50) ``.npy``
 of 10 Gaussian clusters. The default AE and VAE run at every size; the visual preset (its t-SNE
 term's graph on approximate neighbours above 40,000 rows) on the images up to 70,000 rows and
-on the table (without its shifts and rotations, which move images). Per run, from its ``metrics.json`` and ``os.wait4``: wall time, each part's
-seconds, training samples/s, the share of the wall outside training, and peak resident memory;
-per part, how its seconds grow with N (the exponent b of seconds ~ N^b between sizes).
+on the table (without its shifts and rotations, which move images). Per run, from its
+``metrics.json`` and ``os.wait4``: wall time, each part's seconds, training samples/s, the
+share of the wall outside training, and peak resident memory; per part that does not repeat
+with the epochs, how its seconds grow with N (the exponent b of seconds ~ N^b between sizes).
 """
 
 import argparse
@@ -31,7 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 T10K = ROOT.parent / "shared" / "data" / "mnist-t10k"
 MODELS = {"ae": ["model=ae"], "vae": [], "visual": ["experiment=visual_vae"]}
-ONE_EPOCH = ["trainer.epochs=1", "trainer.progress=false"]
+SAMPLES = {"ae": 200_000, "vae": 200_000, "visual": 50_000}  # each run trains at least these
+PER_EPOCH = ("training steps", "evaluation", "checkpoints")  # parts that repeat each epoch
 
 
 def base_digits() -> tuple[np.ndarray, np.ndarray, str]:
@@ -88,11 +93,14 @@ def write_table(folder: Path, n: int, columns: int = 50, seed: int = 0) -> tuple
     return x_path, y_path
 
 
-def run(folder: Path, data: tuple[Path, Path], overrides: list[str]) -> dict:
-    """One training run in a child process: its parts' seconds and its peak memory."""
+def run(folder: Path, data: tuple[Path, Path], overrides: list[str], samples: int) -> dict:
+    """One training run in a child process, of at least ``samples`` training samples: its
+    parts' seconds and its peak memory."""
+    n_train = len(np.load(data[1], mmap_mode="r")) * 4 // 5  # data.test_fraction=0.2
+    epochs = max(1, math.ceil(samples / n_train))
     command = [sys.executable, "-m", "experiments.train", "data=table", f"data.path={data[0]}",
-               f"data.labels_path={data[1]}", "data.memory_map=true", *ONE_EPOCH, *overrides,
-               f"hydra.run.dir={folder}"]
+               f"data.labels_path={data[1]}", "data.memory_map=true", f"trainer.epochs={epochs}",
+               "trainer.progress=false", *overrides, f"hydra.run.dir={folder}"]
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
@@ -111,7 +119,7 @@ def run(folder: Path, data: tuple[Path, Path], overrides: list[str]) -> dict:
              **{f"figure {k}": v for k, v in t.get("figure_seconds", {}).items()}}
     parts["rest (exit, records, logs)"] = wall - sum(parts.values())
     outside = wall - m["train_seconds"]
-    return {"rows": record["data"]["n_train"] + record["data"]["n_test"],
+    return {"rows": record["data"]["n_train"] + record["data"]["n_test"], "epochs": epochs,
             "wall_seconds": wall, "parts": parts, "scoring": t["score_seconds"],
             "samples_per_second": m["samples_per_second"],
             "outside_training_share": outside / wall,
@@ -120,14 +128,15 @@ def run(folder: Path, data: tuple[Path, Path], overrides: list[str]) -> dict:
 
 
 def growth(rows: list[dict]) -> dict:
-    """Per part, the exponent b of seconds ~ N^b between each pair of successive sizes."""
+    """Per part that does not repeat each epoch, the exponent b of seconds ~ N^b between each
+    pair of successive sizes."""
     out = {}
     for small, large in zip(rows, rows[1:]):
         ratio = math.log(large["rows"] / small["rows"])
         out[f"{small['rows']}->{large['rows']}"] = {
             part: math.log(large["parts"][part] / small["parts"][part]) / ratio
-            for part in small["parts"] if small["parts"][part] > 0.01
-            and large["parts"].get(part, 0) > 0.01}
+            for part in small["parts"] if part not in PER_EPOCH
+            and small["parts"][part] > 0.01 and large["parts"].get(part, 0) > 0.01}
     return out
 
 
@@ -139,13 +148,13 @@ def measure(out: Path, sizes: list[int], table_rows: int, tiny: bool = False) ->
     small = ["model.net.hidden=[32]"] if tiny else []
     report = {"source": base_digits()[2], "images": {}, "table": {}}
     for name, overrides in MODELS.items():
-        rows = []
+        rows, samples = [], 2_000 if tiny else SAMPLES[name]
         for n in sizes:
             if name == "visual" and n > 70_000:
                 continue  # on a million images its graph alone would take most of an hour
             extra = ["model.embedding.batch=64"] if tiny and name == "visual" else []
             rows.append(run(runs_dir / f"{name}-images-{n}", write_images(data_dir, n),
-                            overrides + small + extra))
+                            overrides + small + extra, samples))
             print(f"scale: {name} on {n:,} images: {rows[-1]['wall_seconds']:.1f} s",
                   file=sys.stderr)
         report["images"][name] = {"runs": rows, "growth": growth(rows)}
@@ -154,23 +163,24 @@ def measure(out: Path, sizes: list[int], table_rows: int, tiny: bool = False) ->
         extra += ["model.embedding.batch=64"] if tiny and name == "visual" else []
         report["table"][name] = run(runs_dir / f"{name}-table-{table_rows}",
                                     write_table(data_dir, table_rows),
-                                    overrides + small + extra)
+                                    overrides + small + extra, samples)
         print(f"scale: {name} on the {table_rows:,}-row table: "
               f"{report['table'][name]['wall_seconds']:.1f} s", file=sys.stderr)
     return report
 
 
 def print_table(report: dict) -> None:
-    print(f"scale (one epoch each; image rows from {report['source']}):")
-    print(f"  {'run':<28}{'wall s':>8}{'samples/s':>11}{'outside':>9}{'peak GiB':>10}"
-          "  the largest parts outside training")
+    print(f"scale (image rows from {report['source']}):")
+    print(f"  {'run':<28}{'epochs':>7}{'wall s':>8}{'samples/s':>11}{'outside':>9}"
+          f"{'peak GiB':>10}  the largest parts outside training")
     rows = [(f"{name}, {r['rows']:,} images", r) for name, part in report["images"].items()
             for r in part["runs"]]
     rows += [(f"{name}, {r['rows']:,}-row table", r) for name, r in report["table"].items()]
     for label, r in rows:
         parts = sorted(((s, p) for p, s in r["parts"].items() if p != "training steps"),
                        reverse=True)[:3]
-        print(f"  {label:<28}{r['wall_seconds']:>8.1f}{r['samples_per_second']:>11,.0f}"
+        print(f"  {label:<28}{r['epochs']:>7}{r['wall_seconds']:>8.1f}"
+              f"{r['samples_per_second']:>11,.0f}"
               f"{r['outside_training_share']:>9.2f}{r['peak_memory_gib']:>10.2f}  "
               + ", ".join(f"{p} {s:.1f}" for s, p in parts))
 

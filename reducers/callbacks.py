@@ -21,7 +21,6 @@ import sys
 import torch
 
 from reducers.devices import device_of
-
 from reducers.progress import Progress
 
 log = logging.getLogger("reducers.trainer")

@@ -4,7 +4,7 @@ still encodes new points and decodes.
 
 * ``umap`` (parametric UMAP, Sainburg, McInnes and Gentner 2021): the fuzzy k-nearest-neighbour
   graph of the training split (``neighbour_graphs.fuzzy_graph``: umap-learn's construction on
-  scikit-learn's exact neighbours) is built once per run. Each step samples ``batch / 2`` edges
+  ``reducers.nearest``'s neighbours) is built once per run. Each step samples ``batch / 2`` edges
   (so it encodes ``batch`` rows, as the tsne term does) with probability proportional to their
   weights and pairs each edge's head with the tails of ``negative_rate`` random sampled edges
   (negative samples, as parametric UMAP draws them). The term is UMAP's cross-entropy of the
@@ -21,10 +21,9 @@ still encodes new points and decodes.
   the graph's term reached a held-out 5-NN accuracy of 0.757 where the in-sample one reached
   0.733 (2,000 steps of 500, the encoder alone), and costs less per step (no calibration).
 
-Both terms draw from the training rows given to ``NeighbourTerm.fit``, with the global torch
-generator (seeded by the run, saved by the checkpoints), independently of the trainer's
-batch: the trainer's batch carries the reconstruction (and the KL), this term the neighbourhoods.
-The term sees the codes times ``scale``: both similarities have a unit of distance (the
+Both terms draw from the rows given to ``NeighbourTerm.fit`` with the global torch generator
+(seeded by the run, kept by checkpoints), apart from the trainer's batch (the reconstruction's
+and the KL's). The term sees the codes times ``scale``: both similarities have a unit (the
 Student-t's width, UMAP's ``a`` and ``b``), and t-SNE's layouts span tens of those units, so a
 VAE whose KL keeps its codes within a few units of the origin (where its prior draws) needs
 a scale of about 5-10 for the two terms to agree. Given an ``augment`` (the run's image

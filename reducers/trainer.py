@@ -1,11 +1,12 @@
 """One training loop for every reducer. It knows the contract (``model.loss(x)["total"]``) only.
 
-Tensors stay in memory; each epoch draws one fresh permutation of the training rows and
-gathers each batch's rows by it (one indexing per batch, no per-item Dataset overhead, and no
-shuffled copy of the whole training set). What else happens around the steps is a callback's
-(``reducers.callbacks``): the learning-rate schedule, evaluation of the validation and test
-sets, early stopping with the best epoch's weights put back, the progress bar, and whatever a
-caller adds (the apps' checkpoints). A model that offers
+The training rows are a tensor (moved once to the model's device) or rows on disk
+(``reducers.data.rows``, read batch by batch); each epoch draws one fresh permutation of them
+and gathers each batch's rows by it (one indexing per batch, no per-item Dataset overhead, no
+shuffled copy of the whole set), sent to wherever the model's parameters are. What else
+happens around the steps is a callback's (``reducers.callbacks``): the learning-rate schedule,
+evaluation of the validation and test sets, early stopping with the best epoch's weights put
+back, the progress bar, and whatever a caller adds (the apps' checkpoints). A model that offers
 ``manual_step(optimizer)`` (the autoencoder and the VAE: a hand-written backward pass, see
 ``reducers.manual``; 1.6x faster at batch 10 with plain SGD) trains through it unless
 ``backward="autograd"``; every other model through autograd on its ``loss``.

@@ -122,3 +122,26 @@ def test_a_float_table_on_disk_is_checked_like_one_in_memory(tmp_path):
     for memory_map in (False, True):
         with pytest.raises(Exception, match=r"data row 41, column 'x3': missing value"):
             load_table(str(tmp_path / "x.npy"), memory_map=memory_map)
+
+
+def test_a_scatter_of_many_codes_draws_a_stated_sample_of_every_class():
+    """Real digits' codes, tiled to 60,000 points: the figure draws 20,000 of them at random
+    (every class among them, in its share) and its title says so."""
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+
+    from reducers.plots import MOST_POINTS, plt, scatter
+
+    x, y = load_digits(return_X_y=True)
+    codes = np.tile(PCA(2).fit_transform(x), (34, 1))[:60_000]
+    labels = np.tile(y, 34)[:60_000]
+    fig = scatter(codes, labels, "many codes")
+    drawn = [len(c.get_offsets()) for c in fig.axes[0].collections]
+    assert sum(drawn) == MOST_POINTS == 20_000 and len(drawn) == 10
+    assert min(drawn) > 0.08 * MOST_POINTS  # each class about a tenth
+    assert "a random 20,000 of the 60,000 codes" in fig.axes[0].get_title()
+    plt.close(fig)
+    small = scatter(codes[:500], labels[:500], "few codes")
+    assert sum(len(c.get_offsets()) for c in small.axes[0].collections) == 500
+    assert "random" not in small.axes[0].get_title()
+    plt.close(small)

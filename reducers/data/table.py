@@ -120,7 +120,10 @@ def _split(table: Table, s: TableSettings, name: str) -> Split:
 
 
 def _columns(table: Table, names: list[str], name: str) -> Table:
-    """The columns a fitted scaling (a trained model) expects, in its order."""
+    """The columns a fitted scaling (a trained model) expects, in its order (the table itself,
+    on disk where it was, when they are all of its columns in the same order)."""
+    if list(names) == list(table.feature_names):
+        return table
     missing = [n for n in names if n not in table.feature_names]
     if missing:
         columns = quoted_names(list(table.feature_names))

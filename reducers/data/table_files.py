@@ -19,9 +19,8 @@ PARQUET_HINT = "pip install -c constraints.txt -e '.[parquet]' (or pip install p
 
 @dataclass(frozen=True)
 class Table:
-    """A file's rows before splitting: features (N, D) float64 (float32 kept; a memory-mapped
-    ``.npy`` in its own type, on disk), labels (N,) int64 indices into ``class_names`` or None,
-    the feature names, and the image shape when there is one."""
+    """A file's rows before splitting: features (N, D) float64 (float32, or a memory-mapped .npy's
+    type, kept), labels (N,) int64 into ``class_names`` or None, feature names, image shape."""
 
     x: np.ndarray
     y: np.ndarray | None
