@@ -78,6 +78,7 @@ class Training:
 def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> Record:
     """Train the detector, score, write ``run_dir``; return its record (``metrics.json``)."""
     settings = validate(cfg)  # range errors before any work
+    device = resolve_device(settings.trainer.device)  # on the machine the job runs on
     a, run_dir = settings.anomaly, Path(run_dir)
     stop = stop if stop is not None else StopRequest()
     started = time.perf_counter()
@@ -94,7 +95,7 @@ def detect(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None
     detector = build(cfg.detector, input_dim=split.input_dim, image_shape=split.image_shape)
     check_fits_model(split, detector)
     record = Record(status=Status.ok, task=Task.anomaly, label=label(cfg.detector),
-                    device=str(resolve_device(settings.trainer.device)),
+                    device=str(device),
                     detection=Detection(a.protocol.value, cls, architecture(cfg.detector),
                                         part.description), **record_header(cfg, threads, split))
     log.info("%s %s on %s, %s: %d normal train images%s, %d test images (%d anomalous), "

@@ -64,6 +64,8 @@ def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     network = "net" in cfg.model  # trained by the trainer; a baseline is fitted in one call
+    if network:  # trainer.device=cuda where there is none: refused before any work
+        resolve_device(settings.trainer.device)
     point = resume_point(cfg, settings.trainer, run_dir) if network else None
     started = time.perf_counter()
     timings = {"startup_seconds": seconds_since_process_start()} if single_run() else {}
@@ -147,8 +149,8 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
     """The trainer from the start or from ``point`` (a checkpoint and its path), keeping the
     last whole epoch's checkpoint; then the codes and the model-side metrics of a finished
     run (None otherwise)."""
-    device = resolve_device(run.settings.trainer.device)
-    model.to(device)  # before its optimiser is made; back on the CPU after training
+    model.to(resolve_device(run.settings.trainer.device))  # before its optimiser is made; back
+    #                                                         on the CPU after training
     run.record.device = str(device_of(model))
     optimizer = build(run.cfg.optim)(model.parameters())
     loop = resumed(model, optimizer, point, run.threads)

@@ -80,3 +80,11 @@ def test_a_gpu_run_matches_the_cpu_run_and_its_checkpoint_loads_on_the_cpu(tmp_p
     assert device_of(model).type == "cpu"
     test_codes = np.load(runs["cuda"] / "codes.npz")["test"]  # encoded after training
     assert np.allclose(encode(model, torch.from_numpy(digits.x_test)), test_codes, atol=1e-4)
+
+
+def test_a_sweep_for_gpu_workers_composes_on_a_machine_without_one(compose_train):
+    """The submitting machine (a cluster's login node, or a search sweeper checking its jobs)
+    may have no GPU: the setting is checked there, and resolved by each job where it runs."""
+    from experiments.schemas import validate
+
+    assert validate(compose_train("trainer.device=cuda")).trainer.device is Device.cuda

@@ -16,7 +16,7 @@ from reducers.data.fetch import DownloadSettings
 from reducers.data.idx import IdxSettings
 from reducers.data.split import FileSettings, SplitSettings
 from reducers.data.table import TableSettings
-from reducers.devices import Device, resolve_device
+from reducers.devices import Device
 from reducers.scoring import ScoreSettings
 from reducers.trainer_settings import TrainerSettings
 
@@ -74,8 +74,7 @@ class TrainerConfig(TrainerSettings):
 
     def __post_init__(self):
         super().__post_init__()
-        self.device = Device(self.device)
-        resolve_device(self.device)  # cuda where there is none: refused before any work
+        self.device = Device(self.device)  # resolved by the job, on the machine it runs on
         require(math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds >= 0,
                 "checkpoint_seconds", self.checkpoint_seconds,
                 "must be >= 0 (0: after every epoch)")
