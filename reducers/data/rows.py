@@ -39,12 +39,10 @@ class Rows:
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, torch.Tensor):
             key = key.numpy()
-        rows = self.source[self.index[key]]  # a copy of just these rows, read from the file
-        if rows.ndim == 1:  # one row
-            return self[np.asarray([key])][0]
-        if self.scaling is None:
-            return rows.astype(np.float32)
-        return self.scaling.apply(rows)
+        picked = self.index[key]
+        rows = self.source[np.atleast_1d(picked)]  # a copy of just these rows, from the file
+        rows = rows.astype(np.float32) if self.scaling is None else self.scaling.apply(rows)
+        return rows[0] if np.ndim(picked) == 0 else rows
 
     def chunks(self, rows: int = CHUNK) -> Iterator[np.ndarray]:
         """Every row in order, ``rows`` at a time, scaled."""
@@ -65,25 +63,24 @@ class Rows:
     def scaled(self, scaling: Scaling) -> "Rows":
         return replace(self, scaling=scaling)
 
+    def _unscaled_chunks(self) -> Iterator[np.ndarray]:
+        """Every row as the file holds it, ``CHUNK`` at a time, each chunk read in file order
+        (for statistics, which the order does not change)."""
+        for start in range(0, len(self), CHUNK):
+            yield self.source[np.sort(self.index[start:start + CHUNK])]
+
     def column_range(self) -> tuple[np.ndarray, np.ndarray]:
         """Each column's minimum and maximum (unscaled), in one pass of the file's rows."""
-        low = high = None
-        for start in range(0, len(self), CHUNK):
-            rows = self.source[np.sort(self.index[start:start + CHUNK])]  # in file order
-            lo, hi = rows.min(axis=0), rows.max(axis=0)
-            low = lo if low is None else np.minimum(low, lo)
-            high = hi if high is None else np.maximum(high, hi)
-        return low.astype(np.float64), high.astype(np.float64)
+        low, high = np.full(self.shape[1], np.inf), np.full(self.shape[1], -np.inf)
+        for rows in self._unscaled_chunks():
+            np.minimum(low, rows.min(axis=0), out=low)
+            np.maximum(high, rows.max(axis=0), out=high)
+        return low, high
 
     def column_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Each column's mean and standard deviation (unscaled), in two passes."""
-        total = np.zeros(self.shape[1])
-        for start in range(0, len(self), CHUNK):
-            total += self.source[np.sort(self.index[start:start + CHUNK])].sum(axis=0, dtype=float)
-        mean, squares = total / len(self), np.zeros(self.shape[1])
-        for start in range(0, len(self), CHUNK):
-            rows = self.source[np.sort(self.index[start:start + CHUNK])]
-            squares += ((rows - mean) ** 2).sum(axis=0)
+        mean = sum(rows.sum(axis=0, dtype=float) for rows in self._unscaled_chunks()) / len(self)
+        squares = sum(((rows - mean) ** 2).sum(axis=0) for rows in self._unscaled_chunks())
         return mean, np.sqrt(squares / len(self))
 
 
@@ -91,11 +88,6 @@ def as_tensor(x) -> "torch.Tensor | Rows":
     """What the trainer and the encoders take: a tensor sharing an array's memory, or the
     on-disk rows themselves (read a batch at a time)."""
     return x if isinstance(x, Rows) else torch.from_numpy(x)
-
-
-def in_memory(x) -> np.ndarray:
-    """An array: the rows read into memory where they were on disk."""
-    return x.numpy() if isinstance(x, Rows) else x
 
 
 def into_memory(split):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from reducers.checks import require, seed as check_seed
+from reducers.data.rows import Rows
 from reducers.errors import DataError
 
 
@@ -36,9 +37,9 @@ class FileSettings(SplitSettings):
 class Split:
     """Images (N, D) float32 in [0, 1] with int labels, or a feature table (scaled as
     ``scaling`` says; labels optional), in a train and a test part."""
-    x_train: np.ndarray  # (N, D) float32
+    x_train: np.ndarray | Rows  # (N, D) float32, or rows left on disk (data.memory_map)
     y_train: np.ndarray | None  # (N,) int64; None: unlabelled
-    x_test: np.ndarray  # (M, D)
+    x_test: np.ndarray | Rows  # (M, D)
     y_test: np.ndarray | None  # (M,)
     image_shape: tuple[int, int] | None  # None: features that are not an image
     name: str
@@ -225,5 +226,4 @@ def carve_validation(split: Split, fraction: float, seed: int) -> tuple[Split, n
 
 def _take(x, rows: np.ndarray):
     """These rows of ``x``: a copy of an array's, or, of rows on disk, still on disk."""
-    subset = getattr(x, "subset", None)  # reducers.data.rows.Rows
-    return subset(rows) if subset is not None else np.ascontiguousarray(x[rows])
+    return x.subset(rows) if isinstance(x, Rows) else np.ascontiguousarray(x[rows])
