@@ -21,11 +21,15 @@ def _seconds(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def run_parts(folder: Path, wall: float, imports: float) -> dict[str, float]:
-    """One run's seconds by part, from its ``metrics.json``; they add up to ``wall``."""
+def run_parts(folder: Path, wall: float, imports: float | None) -> dict[str, float]:
+    """One run's seconds by part, from its ``metrics.json``; they add up to ``wall``.
+    ``imports``: the seconds to the end of the imports, measured apart; None: the start-up is
+    one part."""
     record = json.loads((folder / "metrics.json").read_text())
     t, m = record["timings"], record["metrics"]
     inside = {"data": t["data_seconds"],
+              **({"neighbour graph": t["neighbour_graph_seconds"]}
+                 if "neighbour_graph_seconds" in t else {}),
               "training steps": m["train_seconds"],
               "per-epoch evaluation": t["eval_seconds"],
               "checkpoints": t["checkpointing_seconds"],
@@ -33,8 +37,10 @@ def run_parts(folder: Path, wall: float, imports: float) -> dict[str, float]:
               "scoring": sum(t["score_seconds"].values()),
               "codes.npz": t["codes_write_seconds"],
               **{f"figure {name}": s for name, s in t.get("figure_seconds", {}).items()}}
-    return {"imports": imports,
-            "Hydra: composing, run folder, logging": t["startup_seconds"] - imports,
+    hydra = "Hydra: composing, run folder, logging"
+    start = {"start-up": t["startup_seconds"]} if imports is None else \
+        {"imports": imports, hydra: t["startup_seconds"] - imports}
+    return {**start,
             **inside,
             "rest of the run (model, logs, metrics.json)":
                 t["total_seconds"] - sum(inside.values()),

@@ -32,11 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.benchmark_runs import run_parts
+
 ROOT = Path(__file__).resolve().parents[1]
 T10K = ROOT.parent / "shared" / "data" / "mnist-t10k"
 MODELS = {"ae": ["model=ae"], "vae": [], "visual": ["experiment=visual_vae"]}
 SAMPLES = {"ae": 200_000, "vae": 200_000, "visual": 50_000}  # each run trains at least these
-PER_EPOCH = ("training steps", "evaluation", "checkpoints")  # parts that repeat each epoch
+PER_EPOCH = ("training steps", "per-epoch evaluation", "checkpoints")  # repeated each epoch
 
 
 def base_digits() -> tuple[np.ndarray, np.ndarray, str]:
@@ -110,14 +112,7 @@ def run(folder: Path, data: tuple[Path, Path], overrides: list[str], samples: in
         raise RuntimeError(f"{' '.join(command)} failed: {child.stderr.read()[-2000:]}")
     record = json.loads((folder / "metrics.json").read_text())
     t, m = record["timings"], record["metrics"]
-    parts = {"start-up": t["startup_seconds"], "data loading": t["data_seconds"],
-             "neighbour graph": t.get("neighbour_graph_seconds", 0.0),
-             "training steps": m["train_seconds"], "evaluation": t["eval_seconds"],
-             "encoding, model metrics": t["encode_seconds"],
-             "scoring": sum(t["score_seconds"].values()), "codes.npz": t["codes_write_seconds"],
-             "checkpoints": t["checkpointing_seconds"],
-             **{f"figure {k}": v for k, v in t.get("figure_seconds", {}).items()}}
-    parts["rest (exit, records, logs)"] = wall - sum(parts.values())
+    parts = run_parts(folder, wall, imports=None)
     outside = wall - m["train_seconds"]
     return {"rows": record["data"]["n_train"] + record["data"]["n_test"], "epochs": epochs,
             "wall_seconds": wall, "parts": parts, "scoring": t["score_seconds"],
