@@ -16,10 +16,12 @@ from experiments.md_html import to_html
 from experiments.report_page import PAGE
 from reducers.io import atomic_open
 
-FIGURES = ("pivot.png", "metrics_vs_beta.png", "metric_vs_params.png", "search_history.png",
-         "embeddings.png")  # the sweep's figures, in this order
+FIGURES = ("pivot.png", "metrics_vs_beta.png", "frontier.png", "metric_vs_params.png",
+           "search_history.png", "embeddings.png")  # the sweep's figures, in this order
 CAPTIONS = {"pivot.png": "the pivot as a heatmap: brighter is better",
             "metrics_vs_beta.png": "held-out metrics against beta, mean ± std over seeds",
+            "frontier.png": "held-out 5-NN accuracy against held-out trustworthiness, "
+                            "mean ± std over seeds, and the settings no other beats on both",
             "metric_vs_params.png": "each trial's metric against each searched setting",
             "search_history.png": "the search's trials in order, and the best so far",
             "embeddings.png": "test codes: each setting's lowest seed, or a search's best "

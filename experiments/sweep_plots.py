@@ -151,7 +151,7 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
 def write_sweep_figures(ok: pd.DataFrame, varied: list[str], out: Path,
                         metric: str = "knn_acc") -> None:
     """The sweep's figures; a search's suit its continuous values (``search_figures``)."""
-    from experiments import search_figures
+    from experiments import frontier_plot, search_figures
 
     if ok.empty:
         return
@@ -160,4 +160,5 @@ def write_sweep_figures(ok: pd.DataFrame, varied: list[str], out: Path,
         return
     if X in varied:
         save(metrics_vs_beta(ok, varied), out / "metrics_vs_beta.png")
+    frontier_plot.write(ok, varied, out)
     save(embedding_grid(ok, varied), out / "embeddings.png")

@@ -34,60 +34,17 @@ encoder place unseen digits.
 
 import time
 from dataclasses import dataclass
+from enum import Enum
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 from reducers.checks import SettingError, at_least, finite_at_least, positive, require
+from reducers.embedding_losses import (curve_parameters, other_rows, tsne_divergence,
+                                       umap_batch_cross_entropy, umap_cross_entropy)
 from reducers.nearest import Neighbours, has_pynndescent, resolve
 from reducers.neighbour_graphs import fuzzy_graph, tsne_graph
-
-
-# --- t-SNE ----------------------------------------------------------------------------------
-
-def tsne_divergence(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """KL(P || Q) of joint probabilities ``p`` (m, m), zero diagonal, against the Student-t
-    (one degree of freedom) similarities of the codes ``z`` (m, d):
-    ``q_ij = w_ij / sum_{k != l} w_kl`` with ``w_ij = 1 / (1 + |z_i - z_j|^2)``."""
-    m = len(z)
-    d = (z[:, None, :] - z[None, :, :]).pow(2).sum(-1)  # (m, m); exact zeros on the diagonal
-    log_w = -torch.log1p(d)  # 0 on the diagonal, where p is 0
-    log_normaliser = torch.log(torch.exp(log_w).sum() - m)
-    return torch.xlogy(p, p).sum() - (p * log_w).sum() + p.sum() * log_normaliser
-
-
-# --- UMAP -----------------------------------------------------------------------------------
-
-def curve_parameters(min_dist: float, spread: float = 1.0) -> tuple[float, float]:
-    """UMAP's ``a`` and ``b``: the curve ``1 / (1 + a d^(2b))`` fitted by least squares to 1 up
-    to ``min_dist`` and ``exp(-(d - min_dist) / spread)`` beyond, on [0, 3 spread]."""
-    from scipy.optimize import curve_fit  # here: 0.3 s that a refused command need not pay
-
-    d = np.linspace(0, 3 * spread, 300)
-    target = np.where(d < min_dist, 1.0, np.exp(-(d - min_dist) / spread))
-    (a, b), _ = curve_fit(lambda d, a, b: 1.0 / (1.0 + a * d ** (2 * b)), d, target)
-    return float(a), float(b)
-
-
-def umap_cross_entropy(heads: torch.Tensor, tails: torch.Tensor, negatives: torch.Tensor,
-                       a: float, b: float) -> torch.Tensor:
-    """UMAP's cross-entropy of the codes of m sampled edges, ``heads`` and ``tails`` (m, d), and
-    of negative samples: the pairs (``heads[i % m]``, ``negatives[i]``), ``negatives`` (r m, d).
-    ``-log q`` of each edge plus ``-log(1 - q)`` of each negative pair, summed and divided by
-    m; q is clipped to [1e-4, 1 - 1e-4] inside the logs (as umap-learn's parametric loss)."""
-    m = len(heads)
-    repeated = heads.repeat(len(negatives) // m, 1)
-    q = _similarity(torch.cat([heads, repeated]), torch.cat([tails, negatives]), a, b)
-    eps = 1e-4
-    attract = -torch.log(q[:m].clamp(eps, 1)).sum()
-    repel = -torch.log((1 - q[m:]).clamp(eps, 1)).sum()
-    return (attract + repel) / m
-
-
-def _similarity(u: torch.Tensor, v: torch.Tensor, a: float, b: float) -> torch.Tensor:
-    d2 = (u - v).pow(2).sum(1).clamp_min(1e-12)  # (m,); the power's gradient is finite
-    return 1 / (1 + a * d2.pow(b))
 
 
 # --- the part: the settings of either term --------------------------------------------------
@@ -133,10 +90,15 @@ class EmbeddingTerm:
 class TSNETerm(EmbeddingTerm):
     kind: ClassVar[str] = "tsne"
     perplexity: float = 30.0  # the effective neighbours of each training row
+    dof: float = 1.0  # the kernel's degree of freedom: 1 is t-SNE's; below 1 heavier tails,
+    #                   tighter and more separate clusters
+    exaggeration: float = 1.0  # the attraction times this: 1 is t-SNE; about 4 is like UMAP
 
     def __post_init__(self):
         super().__post_init__()
         finite_at_least(self.perplexity, "perplexity", 1)
+        finite_at_least(self.dof, "dof", 0.05)
+        finite_at_least(self.exaggeration, "exaggeration", 0.1)
 
     def check_rows(self, n):
         require(self.batch <= n, "batch", self.batch,
@@ -152,11 +114,23 @@ class TSNETerm(EmbeddingTerm):
         index = picked.numpy()
         p = torch.from_numpy(affinities[index][:, index].toarray())  # (m, m)
         p = p.to(rows) / p.sum().clamp_min(1e-300)  # none among them: no term
-        return tsne_divergence(p, codes(rows[picked]))
+        return tsne_divergence(p, codes(rows[picked]), self.dof, self.exaggeration)
 
     def describe(self, affinities, n):
-        return (f"affinities of {n} rows at perplexity {self.perplexity:g}, "
+        shape = "".join(f", {k} {v:g}" for k, v in
+                        (("dof", self.dof), ("exaggeration", self.exaggeration)) if v != 1)
+        return (f"affinities of {n} rows at perplexity {self.perplexity:g}{shape}, "
                 f"{affinities.nnz} pairs, {self.batch} rows per step")
+
+
+NEGATIVES_PER_ROW = 64  # edges=batch: other rows of the batch that repel each of them
+
+
+class Edges(str, Enum):
+    """How a step of the ``umap`` term uses the rows it encodes."""
+    sampled = "sampled"  # batch / 2 edges drawn by weight, negative_rate random rows each
+    batch = "batch"  # batch random rows: every edge among them, 64 of them as each one's
+    #                  negatives
 
 
 @dataclass(kw_only=True)
@@ -165,12 +139,16 @@ class UMAPTerm(EmbeddingTerm):
     n_neighbors: int = 15  # neighbours of each training row in its fuzzy graph
     min_dist: float = 0.1  # how tightly codes may pack
     negative_rate: int = 5  # negative samples per sampled edge
+    edges: Edges = Edges.batch  # batch: every edge among the encoded rows, 64 of them as each
+    #                             one's negatives; sampled: parametric UMAP's edge batches
+    #                             (the same expectation)
 
     def __post_init__(self):
         super().__post_init__()
         at_least(self.n_neighbors, "n_neighbors", 2)
         finite_at_least(self.min_dist, "min_dist")
         at_least(self.negative_rate, "negative_rate", 1)
+        self.edges = Edges(self.edges)
 
     def check_rows(self, n):
         require(n >= 2, "n_neighbors", self.n_neighbors,
@@ -178,9 +156,13 @@ class UMAPTerm(EmbeddingTerm):
 
     def prepare(self, x):
         graph = fuzzy_graph(x, self.n_neighbors, self.neighbours)
+        if self.edges is Edges.batch:
+            return graph, graph.matrix(), curve_parameters(self.min_dist)
         return graph, torch.from_numpy(np.cumsum(graph.weights)), curve_parameters(self.min_dist)
 
     def sample(self, prepared, rows, codes):
+        if self.edges is Edges.batch:
+            return self._batch(prepared, rows, codes)
         graph, cumulative, (a, b) = prepared
         total = cumulative[-1]
         m = self.batch // 2  # edges: each encodes two rows
@@ -193,10 +175,23 @@ class UMAPTerm(EmbeddingTerm):
         others = torch.randint(m, (m * self.negative_rate,))
         return umap_cross_entropy(heads, tails, tails[others], a, b)
 
+    def _batch(self, prepared, rows, codes):
+        _, matrix, (a, b) = prepared
+        picked = torch.randperm(len(rows))[:self.batch]
+        among = matrix[picked.numpy()][:, picked.numpy()].tocoo()  # the edges among them
+        z = codes(rows[picked])
+        heads, tails = (torch.from_numpy(i.astype(np.int64)).to(z.device)
+                        for i in (among.row, among.col))
+        others = other_rows(len(picked), NEGATIVES_PER_ROW).to(z.device)
+        return umap_batch_cross_entropy(heads, tails, torch.from_numpy(among.data).to(z), z,
+                                        others, a, b, self.negative_rate)
+
     def describe(self, prepared, n):
         graph = prepared[0]
+        per_step = f"{self.batch // 2} sampled per step" if self.edges is Edges.sampled else \
+            f"every edge among {min(self.batch, n)} rows per step"
         return (f"fuzzy {self.n_neighbors}-neighbour graph of {graph.n} rows, "
-                f"{len(graph.weights)} directed edges, {self.batch // 2} sampled per step")
+                f"{len(graph.weights)} directed edges, {per_step}")
 
 
 # --- the term at work in a model ---------------------------------------------------------------

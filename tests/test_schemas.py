@@ -184,7 +184,7 @@ def test_help_pages_list_each_apps_own_groups_and_their_options():
         assert sorted(listed) == sorted(own), app
     train_help = composer("train", return_hydra_config=True)().hydra.help.template
     assert "model: ae, pca, tsne, umap, vae" in train_help
-    assert "sweep: beta_loss, blog, embedding, quality, reducers" in train_help
+    assert "sweep: beta_loss, blog, embedding, frontier, quality, reducers" in train_help
     assert "detector" not in train_help
     anomaly_help = composer("anomaly", return_hydra_config=True)().hydra.help.template
     assert "sweep: anomaly/leave_one_out, anomaly/leave_one_out_t10k, anomaly/one_class, " \
@@ -342,7 +342,7 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "seed=abc", "seed=abc"),
     ("train", "experiment=nope", "available: blog_vae, blog_vae_fixed"),
     ("train", "sweep=nope",
-     "Could not find 'sweep/nope'; available: beta_loss, blog, embedding, quality, reducers"),
+     "Could not find 'sweep/nope'; available: beta_loss, blog, embedding, frontier, quality, reducers"),
     ("anomaly", "anomaly.normal_class=11", "anomaly.normal_class=11 is invalid"),
     ("anomaly", "anomaly.protocol=leave_one_out anomaly.anomaly_class=-1",
      "anomaly.anomaly_class=-1 is invalid"),

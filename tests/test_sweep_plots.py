@@ -76,3 +76,38 @@ def test_a_search_gets_its_metric_against_each_setting_and_its_best_runs(tmp_pat
     write_sweep_figures(ok, [*params, "seed"], tmp_path, "knn_acc")
     assert {p.name for p in tmp_path.glob("*.png")} == {"metric_vs_params.png",
                                                          "embeddings.png"}
+
+
+def test_the_frontier_takes_means_over_seeds_and_keeps_the_undominated(tmp_path, codes):
+    """Separation against faithfulness: a, b and UMAP trade one for the other (the frontier),
+    c and PCA are beaten on both by a; t-SNE has no held-out figures (it cannot place unseen
+    rows), so its own split's stand in, drawn hollow and left off the frontier."""
+    from experiments.frontier_plot import points, write
+
+    def setting(name, model, knn, trust, seeds=(1, 2), heldout=True):
+        return [{"experiment": name, "model": model, "seed": s, "knn_acc": knn[i] - 0.01,
+                 "trustworthiness": trust[i] - 0.01,
+                 "heldout_knn_acc": knn[i] if heldout else np.nan,
+                 "heldout_trustworthiness": trust[i] if heldout else np.nan}
+                for i, s in enumerate(seeds)]
+    rows = [*setting("a", "ae", (0.90, 0.92), (0.90, 0.90)),
+            *setting("b", "vae", (0.85, 0.85), (0.95, 0.97)),
+            *setting("c", "vae", (0.80, 0.82), (0.88, 0.90)),
+            *setting("pca", "pca", (0.43,), (0.75,), seeds=(1,)),
+            *setting("umap", "umap", (0.86,), (0.945,), seeds=(1,)),
+            *setting("tsne", "tsne", (0.93,), (0.97,), seeds=(1,), heldout=False)]
+    ok = runs(tmp_path, codes, [dict(r) for r in rows])
+    ok[["knn_acc", "trustworthiness"]] = pd.DataFrame(rows)[["knn_acc", "trustworthiness"]]
+    table = points(ok, ["experiment", "model", "seed"]).set_index("label")
+    assert table.loc["a ae", "knn"] == pytest.approx(0.91) and table.loc["a ae", "seeds"] == 2
+    assert table.loc["a ae", "knn_std"] == pytest.approx(np.std([0.90, 0.92], ddof=1))
+    assert table.frontier.to_dict() == {"a ae": True, "b vae": True, "c vae": False,
+                                        "pca pca": False, "tsne tsne": False,
+                                        "umap umap": True}
+    tsne = table.loc["tsne tsne"]
+    assert tsne.transductive and tsne.knn == pytest.approx(0.92)  # its own split's
+    write(ok, ["experiment", "model", "seed"], tmp_path)
+    assert (tmp_path / "frontier.png").stat().st_size > 10_000
+    write(ok.drop(columns=["heldout_knn_acc", "heldout_trustworthiness"]), ["model"],
+          tmp_path / "none")
+    assert not (tmp_path / "none").exists()  # no held-out set: no figure
