@@ -28,7 +28,7 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     stds of both figures, its seeds, whether it is transductive, and whether it is on the
     frontier (no inductive setting at least as good on both and better on one)."""
     rows = []
-    for label, group in _series(ok, [k for k in varied if k != "seed"]):
+    for label, group in _series(ok, telling(ok, [k for k in varied if k != "seed"])):
         transductive = group[KNN].isna().all() if KNN in group else True
         columns = [OWN_SPLIT[m] if transductive else m for m in (KNN, TRUST)]
         values = group[columns].dropna()
@@ -36,7 +36,8 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
             continue
         model = str(group["model"].iloc[0]) if "model" in group else ""
         label = label or model
-        rows.append({"label": label if len(label) <= 72 else label[:71] + "…", "model": model, "seeds": len(values),
+        rows.append({"label": label if len(label) <= 72 else label[:71] + "…", "model": model,
+                     "seeds": len(values),
                      "knn": values[columns[0]].mean(), "knn_std": values[columns[0]].std(),
                      "trust": values[columns[1]].mean(), "trust_std": values[columns[1]].std(),
                      "transductive": bool(transductive)})
@@ -44,6 +45,18 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
                                         "trust_std", "transductive"])
     table["frontier"] = [_undominated(row, table) for _, row in table.iterrows()]
     return table
+
+
+def telling(ok: pd.DataFrame, keys: list[str]) -> list[str]:
+    """``keys`` less those that the first of them decides (a preset's or a model's own
+    settings), so that a point's label names what was chosen and changed: the settings of a
+    sweep over ``experiment=`` differ in tens of keys, one or two of them by choice."""
+    if len(keys) < 2:
+        return keys
+    def text(key: str) -> pd.Series:  # a missing value (a preset's key a baseline lacks) too
+        return ok[key].map(lambda v: "—" if pd.isna(v) else str(v))
+    first = text(keys[0]).to_numpy()
+    return [keys[0]] + [k for k in keys[1:] if text(k).groupby(first).nunique().max() > 1]
 
 
 def _undominated(row: pd.Series, table: pd.DataFrame) -> bool:

@@ -4,12 +4,14 @@ still encodes new points and decodes.
 
 * ``umap`` (parametric UMAP, Sainburg, McInnes and Gentner 2021): the fuzzy k-nearest-neighbour
   graph of the training split (``neighbour_graphs.fuzzy_graph``: umap-learn's construction on
-  ``reducers.nearest``'s neighbours) is built once per run. Each step samples ``batch / 2`` edges
-  (so it encodes ``batch`` rows, as the tsne term does) with probability proportional to their
-  weights and pairs each edge's head with the tails of ``negative_rate`` random sampled edges
-  (negative samples, as parametric UMAP draws them). The term is UMAP's cross-entropy of the
-  codes' similarity ``q = 1 / (1 + a d^(2b))``: ``-log q`` on the edges plus ``-log(1 - q)`` on
-  their negatives, per edge, averaged over the edges.
+  ``reducers.nearest``'s neighbours) is built once per run. The term is UMAP's cross-entropy
+  of the codes' similarity ``q = 1 / (1 + a d^(2b))``: ``-log q`` on edges plus
+  ``-log(1 - q)`` on negative pairs, per unit of edge weight. ``edges=batch`` (the default)
+  draws ``batch`` training rows and takes every edge among them by its weight, each row
+  against 64 random others of the batch; ``edges=sampled`` draws ``batch / 2`` edges by weight
+  and pairs each head with the tails of ``negative_rate`` other sampled edges, as parametric
+  UMAP's edge batches do. The same expectation; the batch gets about five times the edges and
+  25 times the negative pairs out of the rows it encodes.
 * ``tsne`` (parametric t-SNE, van der Maaten 2009): t-SNE's input affinities over the whole
   training split (``neighbour_graphs.tsne_graph``: each row's Gaussian over its
   ``3 perplexity`` nearest rows, calibrated to ``perplexity``, as Barnes-Hut t-SNE builds them)

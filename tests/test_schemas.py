@@ -342,7 +342,8 @@ BAD = [  # (app, overrides, what the one line must contain: the key and the allo
     ("train", "seed=abc", "seed=abc"),
     ("train", "experiment=nope", "available: blog_vae, blog_vae_fixed"),
     ("train", "sweep=nope",
-     "Could not find 'sweep/nope'; available: beta_loss, blog, embedding, frontier, quality, reducers"),
+     "Could not find 'sweep/nope'; available: beta_loss, blog, embedding, frontier, quality, "
+     "reducers"),
     ("anomaly", "anomaly.normal_class=11", "anomaly.normal_class=11 is invalid"),
     ("anomaly", "anomaly.protocol=leave_one_out anomaly.anomaly_class=-1",
      "anomaly.anomaly_class=-1 is invalid"),

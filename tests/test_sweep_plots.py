@@ -99,15 +99,27 @@ def test_the_frontier_takes_means_over_seeds_and_keeps_the_undominated(tmp_path,
     ok = runs(tmp_path, codes, [dict(r) for r in rows])
     ok[["knn_acc", "trustworthiness"]] = pd.DataFrame(rows)[["knn_acc", "trustworthiness"]]
     table = points(ok, ["experiment", "model", "seed"]).set_index("label")
-    assert table.loc["a ae", "knn"] == pytest.approx(0.91) and table.loc["a ae", "seeds"] == 2
-    assert table.loc["a ae", "knn_std"] == pytest.approx(np.std([0.90, 0.92], ddof=1))
-    assert table.frontier.to_dict() == {"a ae": True, "b vae": True, "c vae": False,
-                                        "pca pca": False, "tsne tsne": False,
-                                        "umap umap": True}
-    tsne = table.loc["tsne tsne"]
+    assert table.loc["a", "knn"] == pytest.approx(0.91) and table.loc["a", "seeds"] == 2
+    assert table.loc["a", "knn_std"] == pytest.approx(np.std([0.90, 0.92], ddof=1))
+    assert table.frontier.to_dict() == {"a": True, "b": True, "c": False, "pca": False,
+                                        "tsne": False, "umap": True}
+    tsne = table.loc["tsne"]
     assert tsne.transductive and tsne.knn == pytest.approx(0.92)  # its own split's
     write(ok, ["experiment", "model", "seed"], tmp_path)
     assert (tmp_path / "frontier.png").stat().st_size > 10_000
     write(ok.drop(columns=["heldout_knn_acc", "heldout_trustworthiness"]), ["model"],
           tmp_path / "none")
     assert not (tmp_path / "none").exists()  # no held-out set: no figure
+
+
+def test_the_frontiers_labels_leave_out_what_the_preset_decides():
+    from experiments.frontier_plot import telling
+
+    ok = pd.DataFrame({"experiment": ["a", "a", "b", "b", None],
+                       "trainer.epochs": [100, 100, 130, 130, None],  # each preset's own
+                       "trainer.augment_shift": [2, 1, 1, 1, None],  # a variant of a
+                       "model": ["vae", "vae", "ae", "ae", "pca"]})
+    assert telling(ok, ["experiment", "trainer.epochs", "trainer.augment_shift", "model"]) == \
+        ["experiment", "trainer.augment_shift"]
+    baselines = pd.concat([ok, ok.iloc[[4]].assign(model="umap")])
+    assert "model" in telling(baselines, ["experiment", "model"])  # pca and umap: no preset
