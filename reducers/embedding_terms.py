@@ -58,7 +58,8 @@ class EmbeddingTerm:
 
     kind: ClassVar[str]  # "tsne" | "umap": the term's name in the history and the metrics
     weight: float = 1.0  # against the reconstruction (a sum over the pixels)
-    batch: int = 512  # training rows the term encodes per step (umap: half as many edges)
+    batch: int = 512  # training rows the term encodes per step (umap, edges=sampled: half as
+    #                   many edges)
     scale: float = 1.0  # the term sees the codes times this (a VAE: about 5-10, so that its
     #                     codes stay where its prior draws)
     neighbours: Neighbours = Neighbours.auto  # the graph's search: exact, approximate
