@@ -81,8 +81,9 @@ def umap_batch_cross_entropy(heads: torch.Tensor, tails: torch.Tensor, weights: 
 
 
 def other_rows(m: int, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """(m, k) rows of m for each row, never itself: all the others in order when k is m - 1
-    or more, else k drawn at random with replacement (the global generator by default)."""
+    """(m, min(k, m - 1)) rows of m for each row, never itself: all the others in order when k
+    is m - 1 or more, else k drawn at random with replacement (the global generator by
+    default)."""
     if k >= m - 1:
         drawn = torch.arange(max(m - 1, 1)).expand(m, -1)
     else:

@@ -293,7 +293,7 @@ def test_the_visual_umap_preset(compose_train):
     model = build(cfg.model, input_dim=784, image_shape=(28, 28))
     assert isinstance(model, Autoencoder) and not isinstance(model, VAE)
     assert model.settings.embedding == UMAPTerm(weight=300, scale=10, edges=Edges.batch)
-    assert (cfg.trainer.augment_shift, cfg.trainer.augment_degrees) == (1, 5)
+    assert (cfg.trainer.augment_shift, cfg.trainer.augment_degrees) == (2, 10)
     assert (model.settings.net.input_dropout, model.settings.net.dropout) == (0.2, 0.1)
     assert model.describe() == "Autoencoder [512, 256]->2 bce + umap x300"
 
