@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.sweep_plots import _series
 from reducers.plots import plt, save
 
 KNN, TRUST = "heldout_knn_acc", "heldout_trustworthiness"
@@ -27,15 +26,18 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     """One row per setting (the varied keys but the seed): its label, model, the means and
     stds of both figures, its seeds, whether it is transductive, and whether it is on the
     frontier (no inductive setting at least as good on both and better on one)."""
+    keys = [k for k in varied if k != "seed"]
+    text = pd.DataFrame({k: ok[k].map(_text) for k in keys}, index=ok.index)
     rows = []
-    for label, group in _series(ok, telling(ok, [k for k in varied if k != "seed"])):
+    for _, same in (text.groupby(keys, sort=True) if keys else [((), text)]):
+        group = ok.loc[same.index]
         transductive = group[KNN].isna().all() if KNN in group else True
         columns = [OWN_SPLIT[m] if transductive else m for m in (KNN, TRUST)]
         values = group[columns].dropna()
         if values.empty:
             continue
         model = str(group["model"].iloc[0]) if "model" in group else ""
-        label = label or model
+        label = label_of(text, keys, same.index[0]) or model
         rows.append({"label": label if len(label) <= 72 else label[:71] + "…", "model": model,
                      "seeds": len(values),
                      "knn": values[columns[0]].mean(), "knn_std": values[columns[0]].std(),
@@ -47,16 +49,29 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     return table
 
 
-def telling(ok: pd.DataFrame, keys: list[str]) -> list[str]:
-    """``keys`` less those that the first of them decides (a preset's or a model's own
-    settings), so that a point's label names what was chosen and changed: the settings of a
-    sweep over ``experiment=`` differ in tens of keys, one or two of them by choice."""
-    if len(keys) < 2:
-        return keys
-    def text(key: str) -> pd.Series:  # a missing value (a preset's key a baseline lacks) too
-        return ok[key].map(lambda v: "—" if pd.isna(v) else str(v))
-    first = text(keys[0]).to_numpy()
-    return [keys[0]] + [k for k in keys[1:] if text(k).groupby(first).nunique().max() > 1]
+def _text(value) -> str:
+    if pd.isna(value):
+        return "—"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def label_of(text: pd.DataFrame, keys: list[str], row) -> str:
+    """A setting's label: the first key's value (a preset, a model), then the keys where the
+    setting departs from the others that share that value (from their most common value), or
+    that tell them all apart (the baselines' models). A preset's own settings are left out,
+    so a sweep over ``experiment=`` names what was changed, not the tens of keys it sets."""
+    if not keys:
+        return ""
+    mine = text.loc[row]
+    peers = text[text[keys[0]] == mine[keys[0]]].drop_duplicates()
+    parts = [] if mine[keys[0]] == "—" else [mine[keys[0]]]
+    for key in keys[1:]:
+        value, values = mine[key], peers[key]
+        alike = values.nunique() < len(values)  # else the key tells each setting apart
+        if value == "—" or len(values) == 1 or (alike and value == values.mode()[0]):
+            continue
+        parts.append(value if "." not in key else f"{key.rsplit('.', 1)[-1]}={value}")
+    return " ".join(parts)
 
 
 def _undominated(row: pd.Series, table: pd.DataFrame) -> bool:

@@ -112,14 +112,14 @@ def test_the_frontier_takes_means_over_seeds_and_keeps_the_undominated(tmp_path,
     assert not (tmp_path / "none").exists()  # no held-out set: no figure
 
 
-def test_the_frontiers_labels_leave_out_what_the_preset_decides():
-    from experiments.frontier_plot import telling
+def test_the_frontiers_labels_name_what_was_changed_not_what_a_preset_sets():
+    from experiments.frontier_plot import label_of
 
-    ok = pd.DataFrame({"experiment": ["a", "a", "b", "b", None],
-                       "trainer.epochs": [100, 100, 130, 130, None],  # each preset's own
-                       "trainer.augment_shift": [2, 1, 1, 1, None],  # a variant of a
-                       "model": ["vae", "vae", "ae", "ae", "pca"]})
-    assert telling(ok, ["experiment", "trainer.epochs", "trainer.augment_shift", "model"]) == \
-        ["experiment", "trainer.augment_shift"]
-    baselines = pd.concat([ok, ok.iloc[[4]].assign(model="umap")])
-    assert "model" in telling(baselines, ["experiment", "model"])  # pca and umap: no preset
+    text = pd.DataFrame({"experiment": ["a", "a", "a", "b", "—", "—"],
+                         "trainer.epochs": ["100", "100", "100", "130", "—", "—"],
+                         "trainer.augment_shift": ["2", "1", "2", "2", "—", "—"],
+                         "model.embedding.dof": ["1", "1", "0.5", "—", "—", "—"],
+                         "model": ["vae", "vae", "vae", "ae", "pca", "umap"]})
+    keys = list(text)
+    assert [label_of(text, keys, i) for i in range(6)] == [
+        "a", "a augment_shift=1", "a dof=0.5", "b", "pca", "umap"]
