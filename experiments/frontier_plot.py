@@ -27,7 +27,7 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     stds of both figures, its seeds, whether it is transductive, and whether it is on the
     frontier (no inductive setting at least as good on both and better on one)."""
     keys = [k for k in varied if k != "seed"]
-    text = pd.DataFrame({k: ok[k].map(_text) for k in keys}, index=ok.index)
+    text = as_text(ok, keys)
     rows = []
     for _, same in (text.groupby(keys, sort=True) if keys else [((), text)]):
         group = ok.loc[same.index]
@@ -49,6 +49,11 @@ def points(ok: pd.DataFrame, varied: list[str]) -> pd.DataFrame:
     return table
 
 
+def as_text(ok: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The ``keys`` columns of ``ok`` as text, a missing value as "—"."""
+    return pd.DataFrame({k: ok[k].map(_text) for k in keys}, index=ok.index)
+
+
 def _text(value) -> str:
     if pd.isna(value):
         return "—"
@@ -68,7 +73,9 @@ def label_of(text: pd.DataFrame, keys: list[str], row) -> str:
     for key in keys[1:]:
         value, values = mine[key], peers[key]
         alike = values.nunique() < len(values)  # else the key tells each setting apart
-        if value == "—" or len(values) == 1 or (alike and value == values.mode()[0]):
+        choice = not parts and "." not in key  # no preset: a group's choice names it (pca)
+        if value == "—" or (not choice and (len(values) == 1 or
+                                            (alike and value == values.mode()[0]))):
             continue
         parts.append(value if "." not in key else f"{key.rsplit('.', 1)[-1]}={value}")
     return " ".join(parts)

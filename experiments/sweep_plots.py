@@ -126,6 +126,11 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
         row_keys.remove("model")  # e.g. the AE reference becomes a column of each loss's row
     rows = [(label, group.sort_values(["seed", "run"] if "seed" in group else "run"))
             for label, group in _series(ok, row_keys)]
+    if "experiment" in row_keys:  # presets set tens of keys: name what each row changed
+        from experiments.frontier_plot import as_text, label_of
+        keys = ["experiment"] + [k for k in row_keys if k != "experiment"]
+        text = as_text(ok, keys)
+        rows = [(label_of(text, keys, group.index[0]), group) for _, group in rows]
     columns = _columns(ok, betas)
     cells = [_grid_cells(group, columns, max_cols) for _, group in rows]
     classes = {}  # label -> its name, from the panels drawn

@@ -123,3 +123,17 @@ def test_the_frontiers_labels_name_what_was_changed_not_what_a_preset_sets():
     keys = list(text)
     assert [label_of(text, keys, i) for i in range(6)] == [
         "a", "a augment_shift=1", "a dof=0.5", "b", "pca", "umap"]
+
+
+def test_a_sweep_over_presets_labels_each_row_by_what_it_changed(tmp_path, codes):
+    rows = [{"experiment": e, "model": m, "trainer.epochs": n, "trainer.augment_shift": s}
+            for e, m, n, s in [("visual_vae", "vae", 100, 2), ("visual_vae", "vae", 100, 1),
+                               ("visual_vae", "vae", 100, 2.5), ("quality_ae", "ae", 100, 0)]]
+    rows.append({"experiment": np.nan, "model": "pca", "trainer.epochs": 50,
+                 "trainer.augment_shift": 0})
+    ok = runs(tmp_path, codes, rows)
+    fig = embedding_grid(ok, ["experiment", "model", "trainer.epochs", "trainer.augment_shift"])
+    labels = sorted(ax.get_ylabel() for ax in fig.axes if ax.get_ylabel())
+    plt.close(fig)
+    assert labels == sorted(["visual_vae\naugment_shift=1", "visual_vae\naugment_shift=2.5",
+                             "visual_vae\naugment_shift=2", "quality_ae", "pca"])
