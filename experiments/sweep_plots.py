@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from experiments.frontier_plot import as_text, label_of
 from experiments.results import HEADLINE
 from reducers.plots import CLASS_COLOURS, draw_codes, plt, save
 
@@ -127,7 +128,6 @@ def embedding_grid(ok: pd.DataFrame, varied: list[str], max_cols: int = 12):
     rows = [(label, group.sort_values(["seed", "run"] if "seed" in group else "run"))
             for label, group in _series(ok, row_keys)]
     if "experiment" in row_keys:  # presets set tens of keys: name what each row changed
-        from experiments.frontier_plot import as_text, label_of
         keys = ["experiment"] + [k for k in row_keys if k != "experiment"]
         text = as_text(ok, keys)
         rows = [(label_of(text, keys, group.index[0]), group) for _, group in rows]

@@ -181,7 +181,8 @@ class UMAPTerm(EmbeddingTerm):
     def _batch(self, prepared, rows, codes):
         _, matrix, (a, b) = prepared
         picked = torch.randperm(len(rows))[:self.batch]
-        among = matrix[picked.numpy()][:, picked.numpy()].tocoo()  # the edges among them
+        index = picked.numpy()
+        among = matrix[index][:, index].tocoo()  # the edges among them
         z = codes(rows[picked])
         heads, tails = (torch.from_numpy(i.astype(np.int64)).to(z.device)
                         for i in (among.row, among.col))
