@@ -73,11 +73,20 @@ def umap_batch_cross_entropy(heads: torch.Tensor, tails: torch.Tensor, weights: 
     share of the edges' weight (UMAP samples an edge by its weight and pairs its head with
     that many random rows), divided by the total weight. With K of the m - 1 other rows drawn
     at random, the repulsion costs m K pairs rather than m^2."""
-    attract = -(weights * torch.log(similarity(z[heads], z[tails], a, b).clamp(EPS, 1))).sum()
+    attract = -(weights * torch.log(similarity(rows_of(z, heads), rows_of(z, tails), a, b)
+                                    .clamp(EPS, 1))).sum()
     degree = torch.zeros(len(z), dtype=z.dtype, device=z.device).index_add_(0, heads, weights)
-    q = similarity(z[:, None, :], z[others], a, b)  # (m, K)
+    q = similarity(z[:, None, :], rows_of(z, others), a, b)  # (m, K)
     repel = negative_rate * (degree * -torch.log((1 - q).clamp(EPS, 1)).mean(1)).sum()
     return (attract + repel) / weights.sum().clamp_min(math.ulp(1.0))
+
+
+def rows_of(z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``z[index]`` (``index`` of any shape) through ``index_select``, whose gradient sums the
+    rows picked more than once in a fixed order: ``z[index]``'s gradient on the CPU adds
+    them in whatever order two threads reach them, and a run would not repeat itself bit for
+    bit."""
+    return z.index_select(0, index.reshape(-1)).view(*index.shape, z.shape[-1])
 
 
 def other_rows(m: int, k: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from reducers.checks import SettingError, at_least, finite_at_least, positive, require
-from reducers.embedding_losses import (curve_parameters, other_rows, tsne_divergence,
+from reducers.embedding_losses import (curve_parameters, other_rows, rows_of, tsne_divergence,
                                        umap_batch_cross_entropy, umap_cross_entropy)
 from reducers.nearest import Neighbours, has_pynndescent, resolve
 from reducers.neighbour_graphs import fuzzy_graph, tsne_graph
@@ -176,7 +176,7 @@ class UMAPTerm(EmbeddingTerm):
         both = codes(rows[torch.cat([heads, tails])])  # (2m, d)
         heads, tails = both[:m], both[m:]
         others = torch.randint(m, (m * self.negative_rate,))
-        return umap_cross_entropy(heads, tails, tails[others], a, b)
+        return umap_cross_entropy(heads, tails, rows_of(tails, others), a, b)
 
     def _batch(self, prepared, rows, codes):
         _, matrix, (a, b) = prepared
