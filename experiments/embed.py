@@ -13,7 +13,7 @@ from pathlib import Path
 
 import hydra
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import command_line
 from experiments.config_groups import CONF_DIR
@@ -59,6 +59,20 @@ def load_data(cfg: DictConfig, spec: dict, source: Path):
     return build(cfg.data, scaling=scaling)
 
 
+def training_codes(model, state: dict, source: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The training split the checkpoint's run loaded (its ``data`` config, the same seed and
+    split; no validation rows carved out) and the model's codes of it: what a placing model
+    places new rows among."""
+    config = OmegaConf.create(state["config"]).data
+    try:
+        trained = build(config)
+    except (DataError, OSError) as exc:
+        raise DataError(f"the model in {source} places new rows among its training rows "
+                        f"(model.place), which could not be loaded again ({exc}); make its "
+                        "training data available as it was") from None
+    return trained.x_train, encode(model, as_tensor(trained.x_train))
+
+
 def write_codes_table(path: Path, split, train_codes: np.ndarray,
                       test_codes: np.ndarray) -> None:
     """``codes.csv``: every row's code in the data's order, with its row number (a table's row
@@ -97,6 +111,12 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     model = build_model(state, source)
     x_train, x_test = as_tensor(split.x_train), as_tensor(split.x_test)  # or rows on disk
     train_codes, test_codes = encode(model, x_train), encode(model, x_test)
+    place = getattr(model.settings, "place", None)
+    if place is not None:  # model/place=neighbours: among the model's own training codes
+        placer = place.fit(*training_codes(model, state, source))
+        log.info("%s", placer.describe())
+        train_codes, test_codes = (placer.place(x, codes, seed=cfg.seed) for x, codes in
+                                   ((x_train, train_codes), (x_test, test_codes)))
     metrics, sizes, seconds = score_codes(train_codes, split.y_train, test_codes, split.y_test,
                                           split.x_test, settings.score, seed=cfg.seed)
     metrics.update(score_model(model, x_test, codes=test_codes))

@@ -58,7 +58,8 @@ def composition_error(exc: Exception) -> str:
     return message
 
 
-PART_GROUPS = re.compile(r"Could not override '(model|detector)/(net|embedding)'\. No match")
+PART_GROUPS = re.compile(r"Could not override '((model)/(?:net|embedding|place)|"
+                         r"(detector)/(?:net|embedding))'\. No match")
 PICKED_BY_A_VALUE = re.compile(r"Error merging override ((model|detector)\.(net|embedding))=")
 
 
@@ -69,8 +70,8 @@ def _moved_hint(text: str, reason: str) -> str:
     key ``model.beta`` in a user's own sweep file: now ``model.kl.beta``)."""
     if PART_GROUPS.search(text):
         group = PART_GROUPS.search(text)
-        return (f"; {group[1]}/{group[2]} picks a part of a network: it applies to "
-                f"{'model=ae and model=vae' if group[1] == 'model' else 'every detector'}")
+        return (f"; {group[1]} picks a part of a network: it applies to "
+                f"{'model=ae and model=vae' if group[2] else 'every detector'}")
     picked = PICKED_BY_A_VALUE.search(text)
     if picked:
         group = picked[1].replace(".", "/")

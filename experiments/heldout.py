@@ -12,6 +12,7 @@ from experiments.runtime import build
 from reducers.baselines import Baseline
 from reducers.data.rows import into_memory
 from reducers.errors import ConfigError, DataError
+from reducers.placement import Placer
 from reducers.scoring import encode, score_codes
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,21 @@ def load_heldout(cfg: DictConfig, split, model):
     return x, y, extra.name
 
 
-def score_heldout(settings, model, split, train_codes: np.ndarray,
-                  heldout) -> tuple[dict, int, dict]:
-    """``heldout_*`` metrics: every row of the extra set encoded, the kNN fitted on the run's
-    training codes (the held-out set selects nothing); and those codes (and labels) for
-    ``codes.npz``."""
+def score_heldout(settings, model, split, train_codes: np.ndarray, heldout,
+                  placer: Placer | None = None) -> tuple[dict, int, dict]:
+    """``heldout_*`` metrics: every row of the extra set encoded (and placed by ``placer``,
+    ``model/place=neighbours``), the kNN fitted on the run's training codes (the held-out set
+    selects nothing); and those codes (and labels) for ``codes.npz``."""
     x, y, name = heldout
     codes = model.transform(x) if isinstance(model, Baseline) else \
         encode(model, torch.from_numpy(x))
-    metrics, _, _ = score_codes(train_codes, split.y_train if y is not None else None, codes, y,
-                                x, settings.score)
+    y_train = split.y_train if y is not None else None
+    if placer is not None:  # the network's own codes, for the log
+        metrics, _, _ = score_codes(train_codes, y_train, codes, y, x, settings.score)
+        log.info("held-out %s, the network alone:%s", name, "".join(
+            f" {k}={metrics[k]:.3f}" for k in ("knn_acc", "trustworthiness") if k in metrics))
+        codes = placer.place(x, codes, seed=settings.seed)
+    metrics, _, _ = score_codes(train_codes, y_train, codes, y, x, settings.score)
     kept = ("knn_acc", "silhouette", "trustworthiness", "continuity", "kmeans_vmeasure")
     out = {f"heldout_{k}": metrics[k] for k in kept if k in metrics}
     if getattr(model, "has_decoder", True):

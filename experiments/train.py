@@ -36,6 +36,7 @@ from reducers.data.rows import as_tensor, into_memory
 from reducers.data.split import carve_validation
 from reducers.devices import device_of, resolve_device
 from reducers.interrupt import StopRequest
+from reducers.placement import Placer
 from reducers.scoring import LABEL_FREE, encode, score_codes, score_model
 from reducers.status import Status
 from reducers.trainer import FitResult, Trainer
@@ -55,6 +56,7 @@ class Run:
     threads: int
     record: Record
     history: list[dict] = field(default_factory=list)  # one row per epoch trained
+    placer: Placer | None = None  # model/place=neighbours: places the held-out set's rows too
 
 
 def train(cfg: DictConfig, run_dir: str | Path, stop: StopRequest | None = None) -> Record:
@@ -190,6 +192,12 @@ def train_network(run: Run, model, split, x_val: np.ndarray | None,
             save.flush()
         with timed(timings, "encode_seconds"):
             codes = encode(model, x_train), encode(model, x_test)
+        if model.settings.place is not None:  # kept for the held-out set's rows
+            with timed(timings, "placement_seconds"):
+                run.placer = model.settings.place.fit(x_train, codes[0])
+                codes = codes[0], run.placer.place(x_test, codes[1], seed=run.cfg.seed)
+            log.info("%s", run.placer.describe())
+        with timed(timings, "encode_seconds"):  # and the model-side metrics
             record.metrics.update(score_model(model, x_test, codes=codes[1],
                                               terms=result.test_terms))
         if graph_seconds is not None and result.history:  # its last epoch's term
@@ -221,7 +229,7 @@ def score(run: Run, model, split, codes: Codes, heldout) -> None:
     extra_codes = {}
     if heldout is not None and not run.stop:
         extra, record.sizes["heldout"], extra_codes = score_heldout(
-            settings, model, split, train_codes, heldout)
+            settings, model, split, train_codes, heldout, run.placer)
         record.metrics.update(extra)
     with timed(record.timings, "codes_write_seconds"):
         write_codes(run.run_dir / "codes.npz", split, train_codes, test_codes, **extra_codes)

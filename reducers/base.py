@@ -28,6 +28,7 @@ from reducers.devices import device_of
 from reducers.embedding_terms import EmbeddingTerm, NeighbourTerm
 from reducers.losses import Recon
 from reducers.networks import MLP
+from reducers.placement import Placement
 
 
 @dataclass(kw_only=True)
@@ -35,14 +36,17 @@ class NetworkSettings:
     """A network reducer's settings, the one home of their defaults (the command line's
     ``model.*``): the code size, the reconstruction loss and the parts it is assembled from,
     each holding its own settings: the encoder's and decoder's layers (``net``,
-    ``reducers.networks``) and a neighbour-embedding term (``embedding``,
-    ``reducers.embedding_terms``)."""
+    ``reducers.networks``), a neighbour-embedding term (``embedding``,
+    ``reducers.embedding_terms``) and how new rows are placed (``place``,
+    ``reducers.placement``)."""
 
     latent_dim: int = 2  # dimensions of the code (2: a map to look at)
     recon: Recon = Recon.bce  # bce | mse
     net: MLP = field(default_factory=MLP)  # model/net=conv: strided convolutions first
     embedding: EmbeddingTerm | None = None  # model/embedding=tsne | umap: a term that keeps
     #                                         the training data's neighbourhoods in the codes
+    place: Placement | None = None  # model/place=neighbours: new rows' codes moved among
+    #                                 their nearest training rows' (reducers.placement)
 
     def __post_init__(self):
         at_least(self.latent_dim, "latent_dim", 1)

@@ -21,8 +21,9 @@ from experiments.train import train
 from reducers.baselines import Baseline
 from tests.helpers import StopAfter, composer
 
-APPS = {"train": ["model", "model/net", "model/embedding", "data", "optim", "trainer", "score",
-                  "paths", "experiment", "heldout", "hparams_search", "tracking"],
+APPS = {"train": ["model", "model/net", "model/embedding", "model/place", "data", "optim",
+                  "trainer", "score", "paths", "experiment", "heldout", "hparams_search",
+                  "tracking"],
         "anomaly": ["detector", "detector/net", "data", "heldout", "optim", "trainer",
                     "paths"],
         "embed": ["data", "score", "paths"]}
@@ -54,8 +55,8 @@ def test_every_option_composes_validates_and_builds(app, group, option):
         assert detector.codes(torch.zeros(3, 784)).shape == (3, cfg.detector.latent_dim)
 
 
-LIBRARY_HOMES = ["model", "model/net", "model/embedding", "detector", "detector/net", "data",
-                 "score"]
+LIBRARY_HOMES = ["model", "model/net", "model/embedding", "model/place", "detector",
+                 "detector/net", "data", "score"]
 
 
 @pytest.mark.parametrize("group", LIBRARY_HOMES)
@@ -74,7 +75,8 @@ def test_every_default_of_a_model_a_part_a_source_or_the_trainer_is_stated_once(
 def test_the_other_schemas_state_no_values_only_types_and_ranges():
     """Optimiser, scoring, paths and tracking: every value is in the YAML a user reads."""
     library = {"train", "embed", "anomaly", "trainer", "score"} | \
-        {n for n in SCHEMAS if n.startswith(("model_", "detector_", "net_", "embedding_", "data"))}
+        {n for n in SCHEMAS
+         if n.startswith(("model_", "detector_", "net_", "embedding_", "place_", "data"))}
     for name, schema in SCHEMAS.items():
         if name in library:
             continue

@@ -28,12 +28,13 @@ from reducers.checks import SettingError
 from reducers.embedding_terms import TSNETerm, UMAPTerm
 from reducers.errors import ConfigError
 from reducers.networks import MLP, Conv
+from reducers.placement import Placement
 
 SCHEMAS = {"train": TrainConfig, "embed": EmbedConfig, "anomaly": AnomalyConfig,
            "model_ae": AEConfig, "model_vae": VAEConfig, "model_pca": PCAConfig,
            "model_tsne": TSNEConfig, "model_umap": UMAPConfig,
            "net_mlp": MLP, "net_conv": Conv, "embedding_tsne": TSNETerm,
-           "embedding_umap": UMAPTerm,
+           "embedding_umap": UMAPTerm, "place_neighbours": Placement,
            "detector_ae": AEDetectorConfig, "detector_vae": VAEDetectorConfig,
            "detector_chain": ChainDetectorConfig,
            "data": DataConfig, "data_file": FileDataConfig, "data_idx": IdxDataConfig,

@@ -107,3 +107,12 @@ def _scaled(scaling: Scaling, x: np.ndarray) -> np.ndarray:
 
 def _shape_name(shape) -> str:
     return "rows, not images" if shape is None else f"{shape[0]}x{shape[1]} images"
+
+
+def seed(random_state) -> int:
+    """A torch seed from scikit-learn's ``random_state`` (an int, None or a RandomState)."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))

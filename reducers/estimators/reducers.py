@@ -4,7 +4,9 @@ the command line: ``VAEReducer(kl=KLWeighting(beta=4)).fit_transform(X)``.
 A setting is a constructor parameter: the code size (``n_components``, umap-learn's name) and
 the reconstruction loss, then the parts, each the library's own settings object with its one
 home of defaults: ``net`` (``MLP`` or ``Conv``), ``kl`` (the VAE's ``KLWeighting``),
-``embedding`` (a neighbour-embedding term, ``TSNETerm`` or ``UMAPTerm``), ``trainer``
+``embedding`` (a neighbour-embedding term, ``TSNETerm`` or ``UMAPTerm``), ``place``
+(``Placement``: ``transform`` moves new rows' codes among their nearest training rows', as
+UMAP does; the training rows are kept), ``trainer``
 (``TrainerSettings``) and ``optimizer`` (``Optimizer``). None stands for the part's defaults,
 which are the command line's. Then ``scale`` (numbers that are not ``uint8`` pixels),
 ``val_fraction`` (a validation set for the trainer's early stopping), ``random_state`` and
@@ -19,6 +21,7 @@ same settings, data and seed give bit-identical codes (a test runs both doors).
 
 import copy
 import dataclasses
+import warnings
 
 import numpy as np
 import torch
@@ -34,6 +37,7 @@ from reducers.estimators import inputs
 from reducers.losses import KLWeighting
 from reducers.networks import MLP, Conv
 from reducers.optimizers import Optimizer
+from reducers.placement import Placement
 from reducers.scoring import encode
 from reducers.status import Status
 from reducers.torch_internals import denormals_flushed
@@ -41,9 +45,10 @@ from reducers.trainer import Trainer
 from reducers.trainer_settings import TrainerSettings
 from reducers.vae import VAE
 
-# the parts and what None stands for (``embedding``: no term)
-PARTS = {"net": MLP, "embedding": None, "trainer": TrainerSettings, "optimizer": Optimizer}
-PART_TYPES = {**PARTS, "embedding": EmbeddingTerm}  # what each part must be (Conv is an MLP)
+# the parts and what None stands for (``embedding``: no term; ``place``: the network's codes)
+PARTS = {"net": MLP, "embedding": None, "place": None, "trainer": TrainerSettings,
+         "optimizer": Optimizer}
+PART_TYPES = {**PARTS, "embedding": EmbeddingTerm, "place": Placement}  # Conv is an MLP
 
 
 class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -55,11 +60,12 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     parts, part_types = PARTS, PART_TYPES
 
     def __init__(self, n_components=NetworkSettings.latent_dim, *,
-                 recon=NetworkSettings.recon.value, net=None, embedding=None, trainer=None,
-                 optimizer=None, scale=TableSettings.scale.value, val_fraction=0.0,
-                 random_state=0, verbose=False):
+                 recon=NetworkSettings.recon.value, net=None, embedding=None, place=None,
+                 trainer=None, optimizer=None, scale=TableSettings.scale.value,
+                 val_fraction=0.0, random_state=0, verbose=False):
         self.n_components, self.recon, self.net, self.embedding = \
             n_components, recon, net, embedding
+        self.place = place
         self.trainer, self.optimizer, self.scale = trainer, optimizer, scale
         self.val_fraction, self.random_state, self.verbose = val_fraction, random_state, verbose
 
@@ -79,6 +85,8 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.model_, self.scaling_, self.image_shape_ = model, scaling, image_shape
         self.history_, self.n_iter_ = result.history, len(result.history)
         self.embedding_ = encode(model, torch.from_numpy(x))  # (N, n_components), every row
+        self.placer_ = None if self.place is None else \
+            self.place.fit(x_train, encode(model, torch.from_numpy(x_train)))
         self._n_features_out = self.n_components
         self._fit_labels = None if y is None else np.asarray(y)
         return self
@@ -86,7 +94,7 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _train(self, x_train: np.ndarray, x_val: np.ndarray | None, image_shape):
         """The model and the trainer's result, built and run in the command line's order."""
         settings = dataclasses.replace(self.part("trainer"), progress=bool(self.verbose))
-        seed, rows = _seed(self.random_state), torch.from_numpy(x_train)
+        seed, rows = inputs.seed(self.random_state), torch.from_numpy(x_train)
         with denormals_flushed(True), torch.random.fork_rng():
             torch.manual_seed(seed)
             model = self.model_class(input_dim=rows.shape[1], image_shape=image_shape,
@@ -103,9 +111,13 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self.fit(X, y).embedding_
 
     def transform(self, X) -> np.ndarray:
-        """Codes (N, n_components) float32: the encoder's output (a VAE's posterior mean)."""
+        """Codes (N, n_components) float32: the encoder's output (a VAE's posterior mean),
+        placed among the training rows' codes when ``place`` is given."""
         rows = inputs.rows(self, X)  # refuses an unfitted estimator first
-        return encode(self.model_, torch.from_numpy(rows))
+        codes = encode(self.model_, torch.from_numpy(rows))
+        placer = getattr(self, "placer_", None)
+        return codes if placer is None else \
+            placer.place(rows, codes, seed=inputs.seed(self.random_state))
 
     def inverse_transform(self, X) -> np.ndarray:
         """The decoder's reconstructions of codes ``X`` (N, n_components), in the inputs'
@@ -164,6 +176,11 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             raise ValueError(f"{path} holds a {type(model).__name__}; load it with the "
                              f"estimator for that model, not {cls.__name__}")
         parts = model.settings.as_dict()
+        if parts.pop("place") is not None:  # the training rows are not in the checkpoint
+            warnings.warn(f"{path}: the run placed new rows among its training rows "
+                          "(model.place), which the checkpoint does not hold; this estimator "
+                          "encodes with the network alone (python -m experiments.embed "
+                          "places them)", stacklevel=2)
         estimator = cls(n_components=parts.pop("latent_dim"), recon=parts.pop("recon").value,
                         **parts)
         d, spec = model.input_dim, state["model_spec"]
@@ -186,7 +203,8 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _model_settings(self) -> dict:
         return {"latent_dim": self.n_components, "recon": self.recon,
                 "net": copy.deepcopy(self.part("net")),
-                "embedding": copy.deepcopy(self.part("embedding"))}
+                "embedding": copy.deepcopy(self.part("embedding")),
+                "place": copy.deepcopy(self.part("place"))}
 
     def _check_parts(self, image_shape) -> None:
         for name, kind in self.part_types.items():
@@ -211,10 +229,10 @@ class VAEReducer(NetworkReducer):
 
     def __init__(self, n_components=NetworkSettings.latent_dim, *,
                  recon=NetworkSettings.recon.value, net=None, kl=None, embedding=None,
-                 trainer=None, optimizer=None, scale=TableSettings.scale.value,
+                 place=None, trainer=None, optimizer=None, scale=TableSettings.scale.value,
                  val_fraction=0.0, random_state=0, verbose=False):
         super().__init__(n_components, recon=recon, net=net, embedding=embedding,
-                         trainer=trainer, optimizer=optimizer, scale=scale,
+                         place=place, trainer=trainer, optimizer=optimizer, scale=scale,
                          val_fraction=val_fraction, random_state=random_state, verbose=verbose)
         self.kl = kl
 
@@ -223,18 +241,10 @@ class VAEReducer(NetworkReducer):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "model_")
-        generator = torch.Generator().manual_seed(_seed(random_state))
+        generator = torch.Generator().manual_seed(inputs.seed(random_state))
         z = torch.randn(n_samples, self.n_components, generator=generator)
         return self.inverse_transform(z.numpy())
 
     def _model_settings(self) -> dict:
         return {**super()._model_settings(), "kl": copy.deepcopy(self.part("kl"))}
 
-
-def _seed(random_state) -> int:
-    """A torch seed from scikit-learn's ``random_state`` (an int, None or a RandomState)."""
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    from sklearn.utils import check_random_state
-
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
