@@ -53,8 +53,8 @@ def test_the_help_page_as_hydra_renders_it(tmp_path):
     assert proc.returncode == 0
     for line in ("model: ae, pca, tsne, umap, vae", "optim: adam, sgd",
                  "data: digits, fashion_mnist, idx, mnist, mnist5k, table, tsv",
-                 "experiment: blog_vae, blog_vae_fixed, quality_ae, quality_vae, visual_umap, "
-                 "visual_vae",
+                 "experiment: blog_vae, blog_vae_fixed, faithful_vae, quality_ae, quality_vae, "
+                 "visual_umap, visual_vae",
                  "sweep: beta_loss, blog, embedding, frontier, quality, reducers",
                  "hparams_search: vae_optuna, vae_pareto (default: none)",
                  "tracking: mlflow, none, tensorboard (default: none)",
