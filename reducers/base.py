@@ -79,12 +79,13 @@ class Reducer(nn.Module):
         self.neighbours = None if embedding is None else NeighbourTerm(embedding)
 
     def describe(self) -> str:
-        """A short label, e.g. 'VAE [512, 256]->2 bce beta=1 + tsne x300'."""
+        """A short label, e.g. 'VAE [512, 256]->2 bce beta=1 + tsne x300' (', placed': new
+        rows placed among the training codes, ``place``)."""
         label = f"{type(self).__name__} {self.net.describe()}->{self.latent_dim} " \
                 f"{self.recon.value}{self.describe_objective()}"
         if self.neighbours is not None:
             label += f" + {self.neighbours.kind} x{self.neighbours.weight:g}"
-        return label
+        return label + (", placed" if self.settings.place is not None else "")
 
     def describe_objective(self) -> str:
         """What the label says of the objective beyond the reconstruction ('' here)."""

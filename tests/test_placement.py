@@ -105,6 +105,7 @@ def test_a_run_places_its_test_and_heldout_rows_and_its_checkpoint_keeps_how(
     assert record.metrics["knn_acc"] == pytest.approx(
         accuracy(codes["train"], digits.y_train, codes["test"], digits.y_test))
     assert record.timings["placement_seconds"] > 0
+    assert record.label == "VAE [64]->2 bce beta=1, placed"
     embedded = embed(compose_embed(f"checkpoint={tmp_path / 'run'}", "data.limit=1000"),
                      tmp_path / "embed")
     again = np.load(tmp_path / "embed" / "codes.npz")
