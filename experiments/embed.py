@@ -111,9 +111,8 @@ def embed(cfg: DictConfig, out_dir: str | Path, stop: StopRequest | None = None)
     model = build_model(state, source)
     x_train, x_test = as_tensor(split.x_train), as_tensor(split.x_test)  # or rows on disk
     train_codes, test_codes = encode(model, x_train), encode(model, x_test)
-    place = getattr(model.settings, "place", None)
-    if place is not None:  # model/place=neighbours: among the model's own training codes
-        placer = place.fit(*training_codes(model, state, source))
+    if model.settings.place is not None:  # model/place=neighbours: among its training codes
+        placer = model.settings.place.fit(*training_codes(model, state, source))
         log.info("%s", placer.describe())
         train_codes, test_codes = (placer.place(x, codes, seed=cfg.seed) for x, codes in
                                    ((x_train, train_codes), (x_test, test_codes)))

@@ -115,7 +115,7 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         placed among the training rows' codes when ``place`` is given."""
         rows = inputs.rows(self, X)  # refuses an unfitted estimator first
         codes = encode(self.model_, torch.from_numpy(rows))
-        placer = getattr(self, "placer_", None)
+        placer = getattr(self, "placer_", None)  # none in an estimator pickled before it
         return codes if placer is None else \
             placer.place(rows, codes, seed=inputs.seed(self.random_state))
 
@@ -191,7 +191,7 @@ class NetworkReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         estimator.n_features_in_, estimator._n_features_out = d, model.latent_dim
         if scaling and scaling.get("features"):
             estimator.feature_names_in_ = np.asarray(scaling["features"], dtype=object)
-        estimator.history_, estimator.n_iter_ = [], state["epoch"]
+        estimator.history_, estimator.n_iter_, estimator.placer_ = [], state["epoch"], None
         return estimator
 
     def __sklearn_tags__(self):
